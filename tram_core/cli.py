@@ -1,0 +1,54 @@
+"""The command line: ``python -m tram_core <command>``; each command group lives in its own ``commands_*`` module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Sequence
+
+from tram_core.settings import load_settings
+
+
+class CommandError(Exception):
+    """Bad input on the command line: printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tram_core import commands_data, commands_engine
+
+    parser = argparse.ArgumentParser(
+        prog="python -m tram_core",
+        description="TRAM: map threat-report sentences to MITRE ATT&CK techniques.",
+    )
+    parser.add_argument("--user", default=None, help="who is acting (default: $TRAM_USER or the login name)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands_data.register(sub)
+    commands_engine.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int | None] = args.handler
+    args.settings = load_settings()
+    if args.user is None:
+        import getpass
+        import os
+
+        args.user = os.environ.get("TRAM_USER") or getpass.getuser()
+    try:
+        return int(handler(args) or 0)
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # every error a user can cause is one line, not a traceback
+        from tram_core.errors import is_user_error
+
+        if is_user_error(exc):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise

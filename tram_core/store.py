@@ -1,0 +1,709 @@
+"""The database: schema and every read and write of reports, sentences, labels, suggestions, jobs and models."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Iterable, Iterator, Sequence
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+UNLABELLED = "unlabelled"
+LABELLED = "labelled"
+REVIEWED = "reviewed"
+SENTENCE_STATUSES = (UNLABELLED, LABELLED, REVIEWED)
+
+JOB_QUEUED = "queued"
+JOB_RUNNING = "running"
+JOB_DONE = "done"
+JOB_FAILED = "failed"
+JOB_CANCELLED = "cancelled"
+JOB_FINISHED_STATUSES = (JOB_DONE, JOB_FAILED, JOB_CANCELLED)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def content_hash(text: str) -> str:
+    """The identity of a report's text: SHA-256 of its whitespace-normalised content."""
+    normalised = " ".join(text.split())
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------------- schema
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ReportRow(Base):
+    __tablename__ = "reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(2000), default="")
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SentenceRow(Base):
+    __tablename__ = "sentences"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default=UNLABELLED, index=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_by: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    __table_args__ = (UniqueConstraint("report_id", "position"),)
+
+
+class LabelRow(Base):
+    __tablename__ = "labels"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"))
+    technique_id: Mapped[str] = mapped_column(String(20), index=True)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("sentence_id", "technique_id"),)
+
+
+class LabelEventRow(Base):
+    """Append-only history: one row per change of a sentence's labels or status."""
+
+    __tablename__ = "label_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(Integer, index=True)
+    report_id: Mapped[int] = mapped_column(Integer, index=True)
+    user: Mapped[str] = mapped_column(String(200), default="")
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(String(30))
+    before_status: Mapped[str] = mapped_column(String(20))
+    after_status: Mapped[str] = mapped_column(String(20))
+    before_labels: Mapped[list] = mapped_column(JSON, default=list)
+    after_labels: Mapped[list] = mapped_column(JSON, default=list)
+    undone: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TrainedModelRow(Base):
+    __tablename__ = "models"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(30), default="transformer")
+    path: Mapped[str] = mapped_column(String(2000))
+    base_model: Mapped[str] = mapped_column(String(500), default="")
+    classes: Mapped[list] = mapped_column(JSON, default=list)
+    thresholds: Mapped[dict] = mapped_column(JSON, default=dict)
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
+    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    promoted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SuggestionRow(Base):
+    __tablename__ = "suggestions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"))
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    technique_id: Mapped[str] = mapped_column(String(20))
+    score: Mapped[float] = mapped_column(Float)
+    __table_args__ = (
+        UniqueConstraint("sentence_id", "model_id", "technique_id"),
+        Index("ix_suggestions_sentence", "sentence_id"),
+    )
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), default=JOB_QUEUED, index=True)
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    worker: Mapped[str] = mapped_column(String(200), default="")
+    device: Mapped[str] = mapped_column(String(50), default="")
+    phase: Mapped[str] = mapped_column(String(50), default="")
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
+    loss: Mapped[float | None] = mapped_column(Float, nullable=True)
+    eta_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    model_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class JobPointRow(Base):
+    """One point of a job's live curves (training loss by step, validation scores by epoch)."""
+
+    __tablename__ = "job_points"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    step: Mapped[int] = mapped_column(Integer)
+    epoch: Mapped[float] = mapped_column(Float)
+    name: Mapped[str] = mapped_column(String(50))
+    value: Mapped[float] = mapped_column(Float)
+
+
+class SettingRow(Base):
+    __tablename__ = "app_settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+# --------------------------------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class NewSentence:
+    """A sentence about to be stored: its text, character offsets in the report, and optional answer."""
+
+    text: str
+    start: int
+    end: int
+    labels: tuple[str, ...] = ()
+    status: str = UNLABELLED
+
+
+@dataclass(frozen=True)
+class NewSuggestion:
+    sentence_position: int
+    technique_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    id: int
+    title: str
+    source: str
+    created_by: str
+    created_at: datetime
+    sentences: int
+    labelled: int
+    reviewed: int
+    techniques: tuple[str, ...]
+
+    @property
+    def answered(self) -> int:
+        """Sentences with an analyst's answer (labelled or reviewed)."""
+        return self.labelled + self.reviewed
+
+    @property
+    def progress(self) -> float:
+        return self.answered / self.sentences if self.sentences else 0.0
+
+
+@dataclass(frozen=True)
+class Report:
+    id: int
+    title: str
+    source: str
+    text: str
+    content_hash: str
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Sentence:
+    id: int
+    report_id: int
+    position: int
+    text: str
+    start: int
+    end: int
+    status: str
+    version: int
+    updated_by: str
+    updated_at: datetime | None
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What storing one report did: ``created`` is False when the same text was already stored."""
+
+    report_id: int
+    title: str
+    created: bool
+    sentences: int
+    labelled: int
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Example:
+    """One sentence as training or export data."""
+
+    sentence_id: int
+    report_id: int
+    doc_title: str
+    text: str
+    labels: tuple[str, ...]
+    status: str
+
+
+@dataclass(frozen=True)
+class LabelEvent:
+    id: int
+    sentence_id: int
+    report_id: int
+    user: str
+    at: datetime
+    action: str
+    before_status: str
+    after_status: str
+    before_labels: tuple[str, ...]
+    after_labels: tuple[str, ...]
+    undone: bool
+
+
+class StoreError(Exception):
+    """A request the store cannot carry out; the message says what and where."""
+
+
+class NotFoundError(StoreError):
+    pass
+
+
+class ConflictError(StoreError):
+    """Someone else changed the sentence since the caller read it."""
+
+    def __init__(self, message: str, current: Sentence):
+        super().__init__(message)
+        self.current = current
+
+
+# --------------------------------------------------------------------------------------------------- store
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+    is_sqlite = url.startswith("sqlite")
+    kwargs: dict = {}
+    if is_sqlite:
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    engine = create_engine(url, **kwargs)
+    if is_sqlite:
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+    return engine
+
+
+def _sentence(row: SentenceRow, labels: Iterable[str] = ()) -> Sentence:
+    return Sentence(
+        id=row.id,
+        report_id=row.report_id,
+        position=row.position,
+        text=row.text,
+        start=row.start,
+        end=row.end,
+        status=row.status,
+        version=row.version,
+        updated_by=row.updated_by,
+        updated_at=row.updated_at,
+        labels=tuple(sorted(labels)),
+    )
+
+
+class Store:
+    """Every read and write of TRAM's data. Each public write is one transaction."""
+
+    def __init__(self, url: str, create: bool = True):
+        self.url = url
+        if url.startswith("sqlite:///"):
+            from pathlib import Path
+
+            Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if create:
+            Base.metadata.create_all(self.engine)
+
+    @classmethod
+    def from_settings(cls, settings) -> "Store":
+        settings.ensure_dirs()
+        return cls(settings.database_url)
+
+    @property
+    def display_url(self) -> str:
+        """The database URL with any password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on any error."""
+        with self._sessions() as session:
+            with session.begin():
+                yield session
+
+    # ----------------------------------------------------------------------------------------------- reports
+
+    def find_report_by_hash(self, digest: str) -> int | None:
+        with self.session() as s:
+            return s.scalar(select(ReportRow.id).where(ReportRow.content_hash == digest))
+
+    def add_report(
+        self,
+        title: str,
+        text: str,
+        sentences: Sequence[NewSentence],
+        source: str = "",
+        user: str = "",
+        suggestions: Sequence[NewSuggestion] = (),
+        suggestion_model: str | None = None,
+    ) -> ImportOutcome:
+        """Store a report with its sentences (and any labels they carry) in one transaction.
+
+        A report whose text is already stored is not stored again: the outcome says which report it is.
+        """
+        if not text.strip():
+            raise StoreError(f"Report '{title}' has no text")
+        for i, sent in enumerate(sentences):
+            if not (0 <= sent.start <= sent.end <= len(text)):
+                raise StoreError(f"Sentence {i} of '{title}' has offsets {sent.start}-{sent.end} outside the text")
+            if sent.status not in SENTENCE_STATUSES:
+                raise StoreError(f"Sentence {i} of '{title}' has unknown status '{sent.status}'")
+        digest = content_hash(text)
+        now = utcnow()
+        with self.session() as s:
+            existing = s.execute(select(ReportRow.id, ReportRow.title).where(ReportRow.content_hash == digest)).first()
+            if existing is not None:
+                count = s.scalar(select(func.count()).where(SentenceRow.report_id == existing.id))
+                return ImportOutcome(
+                    existing.id, existing.title, False, count or 0, 0,
+                    f"already imported as report {existing.id} ('{existing.title}')",
+                )
+            report = ReportRow(title=title[:500], source=source[:2000], text=text, content_hash=digest,
+                               created_by=user, created_at=now)
+            s.add(report)
+            s.flush()
+            rows = [
+                {
+                    "report_id": report.id, "position": i, "text": sent.text, "start": sent.start, "end": sent.end,
+                    "status": sent.status, "version": 1 if sent.status != UNLABELLED else 0,
+                    "updated_by": user if sent.status != UNLABELLED else "",
+                    "updated_at": now if sent.status != UNLABELLED else None,
+                }
+                for i, sent in enumerate(sentences)
+            ]
+            ids: list[int] = []
+            if rows:
+                ids = list(s.scalars(insert(SentenceRow).returning(SentenceRow.id, sort_by_parameter_order=True), rows))
+            label_rows = []
+            event_rows = []
+            for sid, sent in zip(ids, sentences):
+                for tech in sorted(set(sent.labels)):
+                    label_rows.append({"sentence_id": sid, "technique_id": tech, "created_by": user, "created_at": now})
+                if sent.status != UNLABELLED:
+                    event_rows.append({
+                        "sentence_id": sid, "report_id": report.id, "user": user, "at": now, "action": "import",
+                        "before_status": UNLABELLED, "after_status": sent.status, "before_labels": [],
+                        "after_labels": sorted(set(sent.labels)), "undone": False,
+                    })
+            if label_rows:
+                s.execute(insert(LabelRow), label_rows)
+            if event_rows:
+                s.execute(insert(LabelEventRow), event_rows)
+            if suggestions:
+                model_id = self._import_model_id(s, suggestion_model or "imported")
+                sugg_rows = {}
+                for sug in suggestions:
+                    sid = ids[sug.sentence_position]
+                    sugg_rows[(sid, sug.technique_id)] = {"sentence_id": sid, "model_id": model_id,
+                                                          "technique_id": sug.technique_id, "score": float(sug.score)}
+                s.execute(insert(SuggestionRow), list(sugg_rows.values()))
+            labelled = sum(1 for sent in sentences if sent.status != UNLABELLED)
+            return ImportOutcome(report.id, report.title, True, len(rows), labelled, "imported")
+
+    def _import_model_id(self, s: Session, name: str) -> int:
+        """The model record that holds suggestions which came in with an imported file."""
+        model_id = s.scalar(select(TrainedModelRow.id).where(TrainedModelRow.kind == "imported",
+                                                             TrainedModelRow.name == name))
+        if model_id is None:
+            row = TrainedModelRow(name=name, kind="imported", path="", base_model="")
+            s.add(row)
+            s.flush()
+            model_id = row.id
+        return model_id
+
+    def get_report(self, report_id: int) -> Report:
+        with self.session() as s:
+            row = s.get(ReportRow, report_id)
+            if row is None:
+                raise NotFoundError(f"No report with id {report_id}")
+            return Report(row.id, row.title, row.source, row.text, row.content_hash, row.created_by, row.created_at)
+
+    def list_reports(self) -> list[ReportSummary]:
+        """Every report with sentence counts, progress and the techniques labelled in it."""
+        with self.session() as s:
+            counts = {
+                r.report_id: r
+                for r in s.execute(
+                    select(
+                        SentenceRow.report_id,
+                        func.count().label("n"),
+                        func.sum(func.iif(SentenceRow.status == LABELLED, 1, 0)).label("labelled"),
+                        func.sum(func.iif(SentenceRow.status == REVIEWED, 1, 0)).label("reviewed"),
+                    ).group_by(SentenceRow.report_id)
+                )
+            }
+            techniques: dict[int, set[str]] = {}
+            for report_id, tech in s.execute(
+                select(SentenceRow.report_id, LabelRow.technique_id)
+                .join(LabelRow, LabelRow.sentence_id == SentenceRow.id)
+                .distinct()
+            ):
+                techniques.setdefault(report_id, set()).add(tech)
+            out = []
+            for row in s.execute(
+                select(ReportRow.id, ReportRow.title, ReportRow.source, ReportRow.created_by, ReportRow.created_at)
+                .order_by(ReportRow.id)
+            ):
+                c = counts.get(row.id)
+                out.append(ReportSummary(
+                    row.id, row.title, row.source, row.created_by, row.created_at,
+                    int(c.n) if c else 0, int(c.labelled or 0) if c else 0, int(c.reviewed or 0) if c else 0,
+                    tuple(sorted(techniques.get(row.id, ()))),
+                ))
+            return out
+
+    def delete_report(self, report_id: int, user: str = "") -> None:
+        """Delete a report with its sentences, labels and suggestions; its label history stays."""
+        with self.session() as s:
+            row = s.get(ReportRow, report_id)
+            if row is None:
+                raise NotFoundError(f"No report with id {report_id}")
+            s.add(LabelEventRow(sentence_id=0, report_id=report_id, user=user, action="delete-report",
+                                before_status="", after_status="", before_labels=[row.title], after_labels=[]))
+            s.delete(row)
+
+    # ----------------------------------------------------------------------------------------------- sentences
+
+    def _labels_for(self, s: Session, sentence_ids: Sequence[int]) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        ids = list(sentence_ids)
+        for i in range(0, len(ids), 900):
+            chunk = ids[i : i + 900]
+            for sid, tech in s.execute(
+                select(LabelRow.sentence_id, LabelRow.technique_id).where(LabelRow.sentence_id.in_(chunk))
+            ):
+                out.setdefault(sid, []).append(tech)
+        return out
+
+    def get_sentence(self, sentence_id: int) -> Sentence:
+        with self.session() as s:
+            row = s.get(SentenceRow, sentence_id)
+            if row is None:
+                raise NotFoundError(f"No sentence with id {sentence_id}")
+            return _sentence(row, self._labels_for(s, [row.id]).get(row.id, ()))
+
+    def sentences(
+        self,
+        report_id: int | None = None,
+        status: str | Sequence[str] | None = None,
+        technique: str | None = None,
+        search: str | None = None,
+    ) -> list[Sentence]:
+        """Sentences in report order, optionally filtered by status, labelled technique and text."""
+        with self.session() as s:
+            query = select(SentenceRow)
+            if report_id is not None:
+                query = query.where(SentenceRow.report_id == report_id)
+            if status is not None:
+                statuses = [status] if isinstance(status, str) else list(status)
+                query = query.where(SentenceRow.status.in_(statuses))
+            if technique:
+                query = query.where(SentenceRow.id.in_(
+                    select(LabelRow.sentence_id).where(LabelRow.technique_id == technique)))
+            if search:
+                query = query.where(SentenceRow.text.ilike(f"%{search}%"))
+            rows = list(s.scalars(query.order_by(SentenceRow.report_id, SentenceRow.position)))
+            labels = self._labels_for(s, [r.id for r in rows])
+            return [_sentence(r, labels.get(r.id, ())) for r in rows]
+
+    def set_labels(
+        self,
+        sentence_id: int,
+        techniques: Iterable[str],
+        user: str,
+        status: str = LABELLED,
+        expected_version: int | None = None,
+    ) -> Sentence:
+        """Replace a sentence's labels and status, recording the change in the history.
+
+        An empty technique list with status ``labelled`` is the answer "no technique" (a negative example).
+        With ``expected_version``, a sentence changed by anyone since that version raises ``ConflictError``.
+        """
+        if status not in SENTENCE_STATUSES:
+            raise StoreError(f"Unknown sentence status '{status}'; use one of {', '.join(SENTENCE_STATUSES)}")
+        new_labels = sorted(set(techniques))
+        if status == UNLABELLED and new_labels:
+            raise StoreError("An unlabelled sentence cannot carry techniques")
+        with self.session() as s:
+            row = s.get(SentenceRow, sentence_id)
+            if row is None:
+                raise NotFoundError(f"No sentence with id {sentence_id}")
+            old_labels = sorted(self._labels_for(s, [row.id]).get(row.id, []))
+            if expected_version is not None and row.version != expected_version:
+                current = _sentence(row, old_labels)
+                raise ConflictError(
+                    f"Sentence {sentence_id} was changed by {row.updated_by or 'someone'} "
+                    f"at {row.updated_at:%Y-%m-%d %H:%M} since you opened it",
+                    current,
+                )
+            self._write_labels(s, row, old_labels, new_labels, status, user, "label")
+            return _sentence(row, new_labels)
+
+    def _write_labels(self, s: Session, row: SentenceRow, old_labels: list[str], new_labels: list[str],
+                      status: str, user: str, action: str) -> None:
+        now = utcnow()
+        removed = set(old_labels) - set(new_labels)
+        added = set(new_labels) - set(old_labels)
+        if removed:
+            s.execute(delete(LabelRow).where(LabelRow.sentence_id == row.id, LabelRow.technique_id.in_(removed)))
+        for tech in sorted(added):
+            s.add(LabelRow(sentence_id=row.id, technique_id=tech, created_by=user, created_at=now))
+        s.add(LabelEventRow(sentence_id=row.id, report_id=row.report_id, user=user, at=now, action=action,
+                            before_status=row.status, after_status=status, before_labels=old_labels,
+                            after_labels=new_labels))
+        row.status = status
+        row.version = row.version + 1
+        row.updated_by = user
+        row.updated_at = now
+
+    def undo_last(self, user: str) -> Sentence | None:
+        """Undo ``user``'s most recent label change that is not yet undone; None when there is nothing to undo."""
+        with self.session() as s:
+            ev = s.scalars(
+                select(LabelEventRow)
+                .where(LabelEventRow.user == user, LabelEventRow.action == "label", LabelEventRow.undone.is_(False))
+                .order_by(LabelEventRow.id.desc())
+                .limit(1)
+            ).first()
+            if ev is None:
+                return None
+            row = s.get(SentenceRow, ev.sentence_id)
+            if row is None:
+                ev.undone = True
+                return None
+            current = sorted(self._labels_for(s, [row.id]).get(row.id, []))
+            self._write_labels(s, row, current, sorted(ev.before_labels), ev.before_status, user, "undo")
+            ev.undone = True
+            return _sentence(row, ev.before_labels)
+
+    def label_history(self, sentence_id: int | None = None, limit: int = 200) -> list[LabelEvent]:
+        with self.session() as s:
+            query = select(LabelEventRow).order_by(LabelEventRow.id.desc()).limit(limit)
+            if sentence_id is not None:
+                query = query.where(LabelEventRow.sentence_id == sentence_id)
+            return [
+                LabelEvent(e.id, e.sentence_id, e.report_id, e.user, e.at, e.action, e.before_status,
+                           e.after_status, tuple(e.before_labels or ()), tuple(e.after_labels or ()), e.undone)
+                for e in s.scalars(query)
+            ]
+
+    # ----------------------------------------------------------------------------------------------- datasets
+
+    def examples(self, include_unlabelled: bool = False, report_id: int | None = None) -> list[Example]:
+        """Sentences with their labels and report title, labelled and reviewed ones by default."""
+        statuses = list(SENTENCE_STATUSES) if include_unlabelled else [LABELLED, REVIEWED]
+        with self.session() as s:
+            query = (
+                select(SentenceRow.id, SentenceRow.report_id, ReportRow.title, SentenceRow.text, SentenceRow.status)
+                .join(ReportRow, ReportRow.id == SentenceRow.report_id)
+                .where(SentenceRow.status.in_(statuses))
+                .order_by(SentenceRow.report_id, SentenceRow.position)
+            )
+            if report_id is not None:
+                query = query.where(SentenceRow.report_id == report_id)
+            rows = s.execute(query).all()
+            labels: dict[int, list[str]] = {}
+            label_query = select(LabelRow.sentence_id, LabelRow.technique_id)
+            if report_id is not None:
+                label_query = label_query.join(SentenceRow, SentenceRow.id == LabelRow.sentence_id).where(
+                    SentenceRow.report_id == report_id)
+            for sid, tech in s.execute(label_query):
+                labels.setdefault(sid, []).append(tech)
+            return [Example(r.id, r.report_id, r.title, r.text, tuple(sorted(labels.get(r.id, ()))), r.status)
+                    for r in rows]
+
+    def technique_counts(self) -> dict[str, int]:
+        """How many answered sentences carry each technique."""
+        with self.session() as s:
+            return dict(s.execute(select(LabelRow.technique_id, func.count()).group_by(LabelRow.technique_id)).all())
+
+    def corpus_counts(self) -> dict[str, int]:
+        with self.session() as s:
+            by_status = dict(s.execute(select(SentenceRow.status, func.count()).group_by(SentenceRow.status)).all())
+            reports = s.scalar(select(func.count()).select_from(ReportRow)) or 0
+            labels = s.scalar(select(func.count()).select_from(LabelRow)) or 0
+            with_technique = s.scalar(select(func.count(func.distinct(LabelRow.sentence_id)))) or 0
+        return {
+            "reports": reports,
+            "sentences": sum(by_status.values()),
+            "unlabelled": by_status.get(UNLABELLED, 0),
+            "labelled": by_status.get(LABELLED, 0),
+            "reviewed": by_status.get(REVIEWED, 0),
+            "with_technique": with_technique,
+            "labels": labels,
+        }
+
+    # ----------------------------------------------------------------------------------------------- app settings
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        with self.session() as s:
+            row = s.get(SettingRow, key)
+            return row.value if row else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.session() as s:
+            row = s.get(SettingRow, key)
+            if row is None:
+                s.add(SettingRow(key=key, value=value))
+            else:
+                row.value = value
