@@ -1,0 +1,57 @@
+"""Shared fixtures: a real SQLite store in a temporary TRAM_HOME, the real data folder, strict-mode skips."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("TRAM_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+STRICT = os.environ.get("TRAM_STRICT_TESTS") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip with ``reason`` on a user's machine; fail in CI (TRAM_STRICT_TESTS=1), where nothing may be skipped."""
+    if STRICT:
+        pytest.fail(f"{reason} (TRAM_STRICT_TESTS=1 turns this skip into a failure)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real TRAM data folder (../shared/data)."""
+    if not (SHARED_DATA / "tram2" / "mjson").is_dir():
+        skip_or_fail(f"real TRAM data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def tram_home(tmp_path, monkeypatch) -> Path:
+    """An empty TRAM_HOME for this test, with the environment pointing at it."""
+    home = tmp_path / "tram_home"
+    monkeypatch.setenv("TRAM_HOME", str(home))
+    monkeypatch.delenv("TRAM_DATABASE_URL", raising=False)
+    return home
+
+
+@pytest.fixture
+def settings(tram_home):
+    from tram_core.settings import load_settings
+
+    return load_settings()
+
+
+@pytest.fixture
+def store(settings):
+    from tram_core.store import Store
+
+    return Store.from_settings(settings)
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    from tram_core.attack import load_catalog
+
+    return load_catalog()
