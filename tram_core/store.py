@@ -294,6 +294,88 @@ class LabelEvent:
     undone: bool
 
 
+# --- jobs, trained models and workers (records added by the jobs module's owner) ---------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """A queued, running or finished training or prediction job, with its latest progress."""
+
+    id: int
+    kind: str
+    status: str
+    params: dict
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+    worker: str
+    device: str
+    phase: str
+    step: int
+    total: int
+    epoch: int
+    loss: float | None
+    eta_s: float | None
+    message: str
+    metrics: dict
+    cancel_requested: bool
+    model_id: int | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in JOB_FINISHED_STATUSES
+
+    @property
+    def fraction(self) -> float:
+        """Progress of the current phase, 0..1 (1 when done)."""
+        if self.status == JOB_DONE:
+            return 1.0
+        return min(1.0, self.step / self.total) if self.total else 0.0
+
+
+@dataclass(frozen=True)
+class JobPoint:
+    """One point of a job's live curve: training loss by step, a validation score by epoch."""
+
+    step: int
+    epoch: float
+    name: str
+    value: float
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A model record: where its folder is, its classes, tuned thresholds, scores and training options."""
+
+    id: int
+    name: str
+    kind: str
+    path: str
+    base_model: str
+    classes: tuple[str, ...]
+    thresholds: dict
+    metrics: dict
+    options: dict
+    job_id: int | None
+    promoted: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """A worker process as it last reported itself."""
+
+    name: str
+    pid: int
+    host: str
+    device: str
+    started_at: datetime
+    heartbeat_at: datetime
+    job_id: int | None
+
+
 class StoreError(Exception):
     """A request the store cannot carry out; the message says what and where."""
 
@@ -585,7 +667,7 @@ class Store:
         if status == UNLABELLED and new_labels:
             raise StoreError("An unlabelled sentence cannot carry techniques")
         with self.session() as s:
-            row = s.get(SentenceRow, sentence_id)
+            row = self._lock_sentence(s, sentence_id)
             if row is None:
                 raise NotFoundError(f"No sentence with id {sentence_id}")
             old_labels = sorted(self._labels_for(s, [row.id]).get(row.id, []))
@@ -598,6 +680,15 @@ class Store:
                 )
             self._write_labels(s, row, old_labels, new_labels, status, user, "label")
             return _sentence(row, new_labels)
+
+    def _lock_sentence(self, s: Session, sentence_id: int) -> SentenceRow | None:
+        """Take the write lock before reading, so two analysts saving at once never lose a change.
+
+        The no-op UPDATE starts SQLite's write transaction (and locks the row on PostgreSQL); reads after it
+        see the latest committed labels.
+        """
+        s.execute(update(SentenceRow).where(SentenceRow.id == sentence_id).values(version=SentenceRow.version))
+        return s.get(SentenceRow, sentence_id)
 
     def _write_labels(self, s: Session, row: SentenceRow, old_labels: list[str], new_labels: list[str],
                       status: str, user: str, action: str) -> None:
@@ -627,7 +718,7 @@ class Store:
             ).first()
             if ev is None:
                 return None
-            row = s.get(SentenceRow, ev.sentence_id)
+            row = self._lock_sentence(s, ev.sentence_id)
             if row is None:
                 ev.undone = True
                 return None
@@ -707,3 +798,342 @@ class Store:
                 s.add(SettingRow(key=key, value=value))
             else:
                 row.value = value
+
+    # =============================================================================================================
+    # Jobs, job points, trained models, suggestions and the worker registry (section owned by the jobs module).
+    # =============================================================================================================
+
+    _WORKER_KEY_PREFIX = "worker:"
+
+    def create_job(self, kind: str, params: dict, user: str) -> int:
+        """Queue a job of ``kind`` ('train' or 'predict') with JSON-serialisable ``params``."""
+        if kind not in JOB_KINDS:
+            raise StoreError(f"Unknown job kind '{kind}'; use one of {', '.join(JOB_KINDS)}")
+        with self.session() as s:
+            row = JobRow(kind=kind, status=JOB_QUEUED, params=dict(params), created_by=user, created_at=utcnow())
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def get_job(self, job_id: int) -> Job:
+        with self.session() as s:
+            row = s.get(JobRow, job_id)
+            if row is None:
+                raise NotFoundError(f"No job with id {job_id}")
+            return _job(row)
+
+    def list_jobs(self, limit: int = 50, status: str | Sequence[str] | None = None,
+                  kind: str | None = None) -> list[Job]:
+        """The newest jobs first, optionally only those with ``status`` (one or several) or of ``kind``."""
+        with self.session() as s:
+            query = select(JobRow).order_by(JobRow.id.desc()).limit(limit)
+            if status is not None:
+                statuses = [status] if isinstance(status, str) else list(status)
+                query = query.where(JobRow.status.in_(statuses))
+            if kind is not None:
+                query = query.where(JobRow.kind == kind)
+            return [_job(r) for r in s.scalars(query)]
+
+    def claim_next_job(self, worker_name: str, device: str) -> Job | None:
+        """Atomically move the oldest queued job to running for ``worker_name``; None when there is none.
+
+        One statement does the claim, so two workers never get the same job; a device that already runs a job
+        gets nothing (one job at a time per device).
+        """
+        now = utcnow()
+        oldest = select(func.min(JobRow.id)).where(JobRow.status == JOB_QUEUED).scalar_subquery()
+        busy = select(JobRow.id).where(JobRow.status == JOB_RUNNING, JobRow.device == device).exists()
+        stmt = (
+            update(JobRow)
+            .where(JobRow.id == oldest, JobRow.status == JOB_QUEUED, ~busy)
+            .values(status=JOB_RUNNING, worker=worker_name, device=device, started_at=now, heartbeat_at=now,
+                    phase="starting", message="")
+            .returning(JobRow.id)
+        )
+        with self.session() as s:
+            job_id = s.execute(stmt).scalar()
+            if job_id is None:
+                return None
+            return _job(s.get(JobRow, job_id))
+
+    def update_job_progress(
+        self,
+        job_id: int,
+        phase: str | None = None,
+        step: int | None = None,
+        total: int | None = None,
+        epoch: int | None = None,
+        loss: float | None = None,
+        eta_s: float | None = None,
+        message: str | None = None,
+        metrics: dict | None = None,
+    ) -> bool:
+        """Write a running job's progress (only the given fields) and refresh its heartbeat.
+
+        Returns False when the job is no longer running (finished, or failed as stale), so the caller can stop.
+        """
+        values: dict = {"heartbeat_at": utcnow()}
+        for key, value in (("phase", phase), ("step", step), ("total", total), ("epoch", epoch), ("loss", loss),
+                           ("eta_s", eta_s), ("message", message), ("metrics", metrics)):
+            if value is not None:
+                values[key] = value
+        with self.session() as s:
+            result = s.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == JOB_RUNNING).values(**values))
+            return result.rowcount == 1
+
+    def heartbeat(self, job_id: int) -> bool:
+        """Tell the store a running job is alive; False when the job is no longer running."""
+        with self.session() as s:
+            result = s.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == JOB_RUNNING)
+                               .values(heartbeat_at=utcnow()))
+            return result.rowcount == 1
+
+    def add_job_points(self, job_id: int, points: Iterable[tuple[int, float, str, float]]) -> None:
+        """Append (step, epoch, name, value) points to a job's live curves."""
+        rows = [{"job_id": job_id, "step": int(step), "epoch": float(epoch), "name": str(name), "value": float(value)}
+                for step, epoch, name, value in points]
+        if not rows:
+            return
+        with self.session() as s:
+            s.execute(insert(JobPointRow), rows)
+
+    def job_points(self, job_id: int, name: str | None = None) -> list[JobPoint]:
+        with self.session() as s:
+            query = select(JobPointRow).where(JobPointRow.job_id == job_id).order_by(JobPointRow.id)
+            if name is not None:
+                query = query.where(JobPointRow.name == name)
+            return [JobPoint(r.step, r.epoch, r.name, r.value) for r in s.scalars(query)]
+
+    def request_cancel(self, job_id: int) -> Job:
+        """Cancel a queued job at once; flag a running one for its worker to stop between steps."""
+        now = utcnow()
+        with self.session() as s:
+            row = s.get(JobRow, job_id)
+            if row is None:
+                raise NotFoundError(f"No job with id {job_id}")
+            if row.status == JOB_QUEUED:
+                row.status = JOB_CANCELLED
+                row.finished_at = now
+                row.cancel_requested = True
+                row.message = "cancelled before it started"
+            elif row.status == JOB_RUNNING:
+                row.cancel_requested = True
+            return _job(row)
+
+    def is_cancel_requested(self, job_id: int) -> bool:
+        with self.session() as s:
+            return bool(s.scalar(select(JobRow.cancel_requested).where(JobRow.id == job_id)))
+
+    def finish_job(self, job_id: int, status: str, message: str = "", model_id: int | None = None,
+                   metrics: dict | None = None) -> bool:
+        """Close a queued or running job as done, failed or cancelled; False when it was already closed."""
+        if status not in JOB_FINISHED_STATUSES:
+            raise StoreError(f"A job finishes as one of {', '.join(JOB_FINISHED_STATUSES)}, not '{status}'")
+        values: dict = {"status": status, "message": message, "finished_at": utcnow(), "eta_s": None}
+        if model_id is not None:
+            values["model_id"] = model_id
+        if metrics is not None:
+            values["metrics"] = metrics
+        if status == JOB_DONE:
+            values["phase"] = "done"
+        with self.session() as s:
+            result = s.execute(update(JobRow).where(JobRow.id == job_id,
+                                                    JobRow.status.in_([JOB_QUEUED, JOB_RUNNING])).values(**values))
+            return result.rowcount == 1
+
+    def mark_stale_jobs(self, max_age_s: float) -> list[int]:
+        """Fail running jobs whose heartbeat is older than ``max_age_s`` seconds; their ids."""
+        from datetime import timedelta
+
+        now = utcnow()
+        cutoff = now - timedelta(seconds=max_age_s)
+        with self.session() as s:
+            rows = list(s.scalars(select(JobRow).where(JobRow.status == JOB_RUNNING, JobRow.heartbeat_at < cutoff)))
+            for row in rows:
+                silent = int((now - row.heartbeat_at).total_seconds())
+                row.status = JOB_FAILED
+                row.finished_at = now
+                row.eta_s = None
+                row.message = (f"worker stopped responding (no heartbeat for {silent} s); "
+                               "labels and saved models are intact")
+            return [r.id for r in rows]
+
+    # ----------------------------------------------------------------------------------------------- trained models
+
+    def add_model(self, name: str, kind: str, path: str, base_model: str, classes: Sequence[str],
+                  thresholds: dict, metrics: dict, options: dict, job_id: int | None = None) -> int:
+        with self.session() as s:
+            row = TrainedModelRow(name=name[:300], kind=kind, path=str(path), base_model=base_model,
+                                  classes=list(classes), thresholds=dict(thresholds), metrics=dict(metrics),
+                                  options=dict(options), job_id=job_id, promoted=False, created_at=utcnow())
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def list_models(self, include_imported: bool = True) -> list[TrainedModel]:
+        """Trained models, newest first (imported-suggestion holders too unless ``include_imported`` is False)."""
+        with self.session() as s:
+            query = select(TrainedModelRow).order_by(TrainedModelRow.id.desc())
+            if not include_imported:
+                query = query.where(TrainedModelRow.kind != "imported")
+            return [_model(r) for r in s.scalars(query)]
+
+    def get_model(self, id_or_name: int | str) -> TrainedModel:
+        """A model by id (an int or a string of digits) or by exact name."""
+        with self.session() as s:
+            row = None
+            if isinstance(id_or_name, int) or str(id_or_name).strip().isdigit():
+                row = s.get(TrainedModelRow, int(id_or_name))
+            if row is None and isinstance(id_or_name, str):
+                row = s.scalars(select(TrainedModelRow).where(TrainedModelRow.name == id_or_name)
+                                .order_by(TrainedModelRow.id.desc()).limit(1)).first()
+            if row is None:
+                raise NotFoundError(f"No trained model with id or name '{id_or_name}'")
+            return _model(row)
+
+    def update_model(self, model_id: int, metrics: dict | None = None, options: dict | None = None,
+                     name: str | None = None) -> None:
+        with self.session() as s:
+            row = s.get(TrainedModelRow, model_id)
+            if row is None:
+                raise NotFoundError(f"No trained model with id {model_id}")
+            if metrics is not None:
+                row.metrics = dict(metrics)
+            if options is not None:
+                row.options = dict(options)
+            if name is not None:
+                row.name = name[:300]
+
+    def promote_model(self, model_id: int) -> TrainedModel:
+        """Make ``model_id`` the one promoted model (the source of suggestions); every other is demoted."""
+        with self.session() as s:
+            row = s.get(TrainedModelRow, model_id)
+            if row is None:
+                raise NotFoundError(f"No trained model with id {model_id}")
+            if row.kind == "imported":
+                raise StoreError(f"Model {model_id} ('{row.name}') only holds imported suggestions; "
+                                 "promote a trained model")
+            s.execute(update(TrainedModelRow).where(TrainedModelRow.id != model_id).values(promoted=False))
+            row.promoted = True
+            return _model(row)
+
+    def promoted_model(self) -> TrainedModel | None:
+        with self.session() as s:
+            row = s.scalars(select(TrainedModelRow).where(TrainedModelRow.promoted.is_(True))
+                            .order_by(TrainedModelRow.id.desc()).limit(1)).first()
+            return _model(row) if row is not None else None
+
+    def delete_model(self, model_id: int) -> TrainedModel:
+        """Delete a model record and its suggestions; returns the record (its folder is the caller's to remove)."""
+        with self.session() as s:
+            row = s.get(TrainedModelRow, model_id)
+            if row is None:
+                raise NotFoundError(f"No trained model with id {model_id}")
+            record = _model(row)
+            s.execute(delete(SuggestionRow).where(SuggestionRow.model_id == model_id))
+            s.delete(row)
+            return record
+
+    # ----------------------------------------------------------------------------------------------- suggestions
+
+    def replace_suggestions(self, model_id: int, scores: dict[int, dict[str, float]]) -> int:
+        """Replace ``model_id``'s suggestions for the given sentences with ``{sentence_id: {tech: score}}``.
+
+        Returns the number of suggestion rows written.
+        """
+        ids = list(scores)
+        rows = [{"sentence_id": int(sid), "model_id": model_id, "technique_id": tech, "score": float(score)}
+                for sid, techs in scores.items() for tech, score in techs.items()]
+        with self.session() as s:
+            if s.get(TrainedModelRow, model_id) is None:
+                raise NotFoundError(f"No trained model with id {model_id}")
+            for i in range(0, len(ids), 900):
+                chunk = ids[i : i + 900]
+                s.execute(delete(SuggestionRow).where(SuggestionRow.model_id == model_id,
+                                                      SuggestionRow.sentence_id.in_(chunk)))
+            for i in range(0, len(rows), 5000):
+                s.execute(insert(SuggestionRow), rows[i : i + 5000])
+        return len(rows)
+
+    def suggestions_for(self, sentence_ids: Sequence[int], model_id: int | None = None
+                        ) -> dict[int, list[tuple[str, float]]]:
+        """``{sentence_id: [(technique, score), ...]}`` best first, from ``model_id`` (the promoted model by default).
+
+        Every asked-for sentence is a key; with no promoted model every list is empty.
+        """
+        out: dict[int, list[tuple[str, float]]] = {int(sid): [] for sid in sentence_ids}
+        with self.session() as s:
+            if model_id is None:
+                model_id = s.scalar(select(TrainedModelRow.id).where(TrainedModelRow.promoted.is_(True))
+                                    .order_by(TrainedModelRow.id.desc()).limit(1))
+                if model_id is None:
+                    return out
+            ids = list(out)
+            for i in range(0, len(ids), 900):
+                chunk = ids[i : i + 900]
+                for sid, tech, score in s.execute(
+                    select(SuggestionRow.sentence_id, SuggestionRow.technique_id, SuggestionRow.score)
+                    .where(SuggestionRow.model_id == model_id, SuggestionRow.sentence_id.in_(chunk))
+                ):
+                    out[sid].append((tech, score))
+        for sid in out:
+            out[sid].sort(key=lambda pair: (-pair[1], pair[0]))
+        return out
+
+    def label_event_watermark(self) -> int:
+        """The id of the newest label event (0 when none): a cheap 'how much labelling happened' counter."""
+        with self.session() as s:
+            return int(s.scalar(select(func.max(LabelEventRow.id))) or 0)
+
+    # ----------------------------------------------------------------------------------------------- worker registry
+
+    def register_worker(self, name: str, pid: int, host: str, device: str) -> None:
+        """Record a worker process as alive now (kept in app_settings under ``worker:<name>``)."""
+        now = utcnow().isoformat()
+        info = {"name": name, "pid": pid, "host": host, "device": device, "started_at": now, "heartbeat_at": now,
+                "job_id": None}
+        self.set_setting(self._WORKER_KEY_PREFIX + name, json.dumps(info))
+
+    def worker_heartbeat(self, name: str, job_id: int | None = None) -> None:
+        with self.session() as s:
+            row = s.get(SettingRow, self._WORKER_KEY_PREFIX + name)
+            if row is None:
+                return
+            info = json.loads(row.value)
+            info["heartbeat_at"] = utcnow().isoformat()
+            info["job_id"] = job_id
+            row.value = json.dumps(info)
+
+    def unregister_worker(self, name: str) -> None:
+        with self.session() as s:
+            s.execute(delete(SettingRow).where(SettingRow.key == self._WORKER_KEY_PREFIX + name))
+
+    def list_workers(self) -> list[WorkerInfo]:
+        with self.session() as s:
+            rows = list(s.scalars(select(SettingRow).where(SettingRow.key.startswith(self._WORKER_KEY_PREFIX))))
+        out = []
+        for row in rows:
+            try:
+                info = json.loads(row.value)
+                out.append(WorkerInfo(info["name"], int(info["pid"]), info["host"], info.get("device", ""),
+                                      datetime.fromisoformat(info["started_at"]),
+                                      datetime.fromisoformat(info["heartbeat_at"]), info.get("job_id")))
+            except (ValueError, KeyError, TypeError):
+                continue
+        return sorted(out, key=lambda w: w.heartbeat_at, reverse=True)
+
+
+JOB_KINDS = ("train", "predict")
+
+
+def _job(row: JobRow) -> Job:
+    return Job(row.id, row.kind, row.status, dict(row.params or {}), row.created_by, row.created_at, row.started_at,
+               row.finished_at, row.heartbeat_at, row.worker, row.device, row.phase, row.step or 0, row.total or 0,
+               row.epoch or 0, row.loss, row.eta_s, row.message or "", dict(row.metrics or {}),
+               bool(row.cancel_requested), row.model_id)
+
+
+def _model(row: TrainedModelRow) -> TrainedModel:
+    return TrainedModel(row.id, row.name, row.kind, row.path, row.base_model, tuple(row.classes or ()),
+                        dict(row.thresholds or {}), dict(row.metrics or {}), dict(row.options or {}), row.job_id,
+                        bool(row.promoted), row.created_at)
