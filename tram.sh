@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Install what TRAM needs into a virtual environment, then start the app or run the tests.
+#   ./tram.sh app     install, then start the dashboard (streamlit run streamlit_app.py)
+#   ./tram.sh test    install (with test tools and, as root, Debian's chromium), then run the whole test suite
+#   ./tram.sh worker  install, then run a training/prediction worker in the foreground
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON=${PYTHON:-python3}
+VENV=${TRAM_VENV:-.venv}
+
+install_python_packages() {
+  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+  # torch first and pinned, so a CPU-only machine that has the CPU build keeps it; a GPU server's plain
+  # install of requirements.txt (torch>=2.4) takes the CUDA build instead.
+  "$VENV/bin/python" -c "import torch" 2>/dev/null || "$VENV/bin/pip" install -q "torch==2.13.0"
+  "$VENV/bin/pip" install -q -r requirements.txt
+  if [ "${1:-}" = "test" ]; then
+    "$VENV/bin/pip" install -q -r requirements-test.txt
+  fi
+}
+
+install_browser() {
+  # Browser tests drive Debian's chromium through Playwright; they skip (or fail under CI) without it.
+  if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+  fi
+}
+
+case "${1:-}" in
+  app)
+    install_python_packages
+    shift
+    exec "$VENV/bin/python" -m streamlit run streamlit_app.py --browser.gatherUsageStats false "$@"
+    ;;
+  test)
+    install_python_packages test
+    install_browser
+    shift
+    exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests "$@"
+    ;;
+  worker)
+    install_python_packages
+    exec "$VENV/bin/python" -m tram_core worker
+    ;;
+  *)
+    echo "usage: ./tram.sh app | test | worker" >&2
+    exit 2
+    ;;
+esac
