@@ -1,0 +1,85 @@
+"""Splits by report: no report on two sides, reproducible, roughly the asked fractions, clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tram_core.splits import DataSplit, SplitError, grouped_split
+from tram_core.store import Example
+
+
+def make_examples(sizes: list[int]) -> list[Example]:
+    examples = []
+    sid = 1
+    for report_id, size in enumerate(sizes, start=100):
+        for i in range(size):
+            examples.append(Example(sentence_id=sid, report_id=report_id, doc_title=f"r{report_id}",
+                                    text=f"sentence {i}", labels=("T1005",) if i % 4 == 0 else (), status="labelled"))
+            sid += 1
+    return examples
+
+
+SIZES = [40, 12, 75, 33, 60, 18, 90, 25, 50, 44, 37, 66, 20, 58, 29, 81, 15, 47, 52, 23]
+
+
+def test_no_report_on_two_sides_and_every_sentence_once():
+    examples = make_examples(SIZES)
+    split = grouped_split(examples, seed=13)
+    report_of = {e.sentence_id: e.report_id for e in examples}
+    sides = [set(report_of[s] for s in ids) for ids in (split.train, split.validation, split.test)]
+    assert not (sides[0] & sides[1]) and not (sides[0] & sides[2]) and not (sides[1] & sides[2])
+    assert sorted(split.train + split.validation + split.test) == sorted(report_of)
+    assert sides == [set(split.train_reports), set(split.validation_reports), set(split.test_reports)]
+
+
+def test_roughly_the_asked_fractions_of_sentences():
+    examples = make_examples(SIZES)
+    total = len(examples)
+    for seed in range(5):
+        split = grouped_split(examples, seed=seed, validation=0.15, test=0.15)
+        assert abs(len(split.validation) / total - 0.15) < 0.08
+        assert abs(len(split.test) / total - 0.15) < 0.08
+        assert split.validation and split.test
+
+
+def test_reproducible_and_seed_dependent():
+    examples = make_examples(SIZES)
+    assert grouped_split(examples, seed=5) == grouped_split(list(reversed(examples)), seed=5)
+    assert grouped_split(examples, seed=5).test_reports != grouped_split(examples, seed=6).test_reports
+
+
+def test_round_trip_through_json():
+    split = grouped_split(make_examples(SIZES), seed=3)
+    back = DataSplit.from_dict(json.loads(json.dumps(split.to_dict())))
+    assert back == split
+    assert back.seed == 3
+
+
+def test_two_reports_still_give_a_train_side():
+    split = grouped_split(make_examples([10, 3]), seed=1)
+    assert split.train and split.validation and not split.test
+    assert len(split.train_reports) == 1
+
+
+def test_one_report_is_a_clear_error():
+    with pytest.raises(SplitError, match=r"one report \(id 100\).*at least two reports"):
+        grouped_split(make_examples([30]))
+    only_train = grouped_split(make_examples([30]), validation=0, test=0)
+    assert len(only_train.train) == 30
+
+
+def test_bad_fractions_and_empty_input():
+    with pytest.raises(SplitError, match="must leave sentences for training"):
+        grouped_split(make_examples(SIZES), validation=0.5, test=0.5)
+    with pytest.raises(SplitError, match="no sentences"):
+        grouped_split([])
+
+
+def test_select_keeps_the_side():
+    examples = make_examples(SIZES)
+    split = grouped_split(examples)
+    chosen = split.select(examples, "test")
+    assert [e.sentence_id for e in chosen] == [e.sentence_id for e in examples if e.sentence_id in set(split.test)]
+    assert {split.side_of()[e.sentence_id] for e in chosen} == {"test"}
