@@ -1,0 +1,328 @@
+"""Tables and Altair charts of a training run, built from the stored evaluation metrics dict and job points."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+import altair as alt
+import pandas as pd
+
+SCORE_NAMES = ("precision", "recall", "f1")
+SCORE_SETS = {"at_0_5": "at 0.5", "at_tuned": "at tuned thresholds"}
+TECHNIQUE_COLUMNS = ["technique", "name", "precision", "recall", "f1", "support", "tp", "fp", "fn"]
+
+
+# --------------------------------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True)
+class Headline:
+    """Micro and macro precision, recall and F1 of one set of predictions."""
+
+    micro_precision: float
+    micro_recall: float
+    micro_f1: float
+    macro_precision: float
+    macro_recall: float
+    macro_f1: float
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def _number(value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return out
+
+
+def _score(scores: Mapping[str, Any], average: str, name: str) -> float:
+    """``scores['micro_f1']``, or ``scores['micro']['f1']`` for the nested shape."""
+    if f"{average}_{name}" in scores:
+        return _number(scores[f"{average}_{name}"])
+    nested = scores.get(average)
+    if isinstance(nested, Mapping):
+        return _number(nested.get(name))
+    return math.nan
+
+
+def headline(scores: Mapping[str, Any] | None) -> Headline:
+    """The six headline figures of a Scores dict (``metrics['at_0_5']`` or ``metrics['at_tuned']``)."""
+    scores = scores or {}
+    return Headline(*(_score(scores, avg, name) for avg in ("micro", "macro") for name in SCORE_NAMES))
+
+
+def technique_table(scores: Mapping[str, Any] | None, catalog: Any = None) -> pd.DataFrame:
+    """One row per technique (the seed notebook's table): ID, catalog name, P, R, F1, support, tp/fp/fn.
+
+    Rows are sorted by support (most examples first), then technique ID.
+    """
+    rows = []
+    for item in (scores or {}).get("per_technique") or []:
+        technique = str(item.get("technique", ""))
+        found = catalog.get(technique) if catalog is not None else None
+        rows.append({
+            "technique": technique,
+            "name": found.name if found is not None else "",
+            "precision": _number(item.get("precision")),
+            "recall": _number(item.get("recall")),
+            "f1": _number(item.get("f1")),
+            "support": int(item.get("support") or 0),
+            "tp": int(item.get("tp") or 0),
+            "fp": int(item.get("fp") or 0),
+            "fn": int(item.get("fn") or 0),
+        })
+    table = pd.DataFrame(rows, columns=TECHNIQUE_COLUMNS)
+    if not table.empty:
+        table = table.sort_values(["support", "technique"], ascending=[False, True], kind="stable")
+    return table.reset_index(drop=True)
+
+
+def curve_frame(metrics: Mapping[str, Any] | None) -> pd.DataFrame:
+    """The stored threshold curves as a frame: threshold, technique ('micro' for pooled), precision, recall, f1."""
+    rows = [
+        {"threshold": _number(p.get("threshold")), "technique": str(p.get("technique", "micro")),
+         **{name: _number(p.get(name)) for name in SCORE_NAMES}}
+        for p in (metrics or {}).get("curves") or []
+    ]
+    return pd.DataFrame(rows, columns=["threshold", "technique", *SCORE_NAMES])
+
+
+def curve_thresholds(metrics: Mapping[str, Any] | None) -> list[float]:
+    """The thresholds at which the pooled (micro) curve was measured, ascending."""
+    curves = curve_frame(metrics)
+    micro = curves[curves["technique"] == "micro"]
+    return sorted({round(float(t), 6) for t in micro["threshold"].dropna()})
+
+
+def nearest_threshold(metrics: Mapping[str, Any] | None, threshold: float) -> float | None:
+    """The measured threshold closest to ``threshold`` (None when no curve is stored)."""
+    grid = curve_thresholds(metrics)
+    if not grid:
+        return None
+    return min(grid, key=lambda t: (abs(t - threshold), t))
+
+
+def scores_at_threshold(metrics: Mapping[str, Any] | None, threshold: float) -> Headline | None:
+    """Headline scores with one global threshold, read from the stored curves at the nearest measured threshold.
+
+    Micro figures come from the pooled curve; macro figures are the mean over the per-technique curves at that
+    threshold (NaN when only the pooled curve is stored). None when the run stored no curve.
+    """
+    at = nearest_threshold(metrics, threshold)
+    if at is None:
+        return None
+    curves = curve_frame(metrics)
+    same = curves[(curves["threshold"] - at).abs() < 1e-9]
+    micro = same[same["technique"] == "micro"].iloc[0]
+    per = same[same["technique"] != "micro"]
+    macro = [float(per[name].mean()) if not per.empty else math.nan for name in SCORE_NAMES]
+    return Headline(float(micro["precision"]), float(micro["recall"]), float(micro["f1"]), *macro)
+
+
+def history_frame(history: Sequence[Mapping[str, Any]] | None) -> pd.DataFrame:
+    """Per-epoch history in long form: epoch, series (train loss, validation loss, validation micro-F1), value."""
+    names = {
+        "train_loss": "train loss", "loss": "train loss", "val_loss": "validation loss",
+        "validation_loss": "validation loss", "val_micro_f1": "validation micro-F1",
+        "validation_micro_f1": "validation micro-F1",
+    }
+    rows = []
+    for i, entry in enumerate(history or []):
+        epoch = entry.get("epoch", i + 1)
+        for key, series in names.items():
+            value = entry.get(key)
+            if value is not None and not (isinstance(value, float) and math.isnan(value)):
+                rows.append({"epoch": _number(epoch), "series": series, "value": _number(value)})
+    frame = pd.DataFrame(rows, columns=["epoch", "series", "value"])
+    return frame.drop_duplicates(["epoch", "series"], keep="first").reset_index(drop=True)
+
+
+def document_table(metrics: Mapping[str, Any] | None, titles: Mapping[int, str] | None = None) -> pd.DataFrame:
+    """Document-level scores, one row per test report: report id, title, precision, recall, f1."""
+    document = (metrics or {}).get("document") or {}
+    rows = []
+    for item in document.get("per_report") or []:
+        report_id = item.get("report_id", item.get("report"))
+        title = item.get("title") or (titles or {}).get(report_id, "") or f"report {report_id}"
+        rows.append({"report_id": report_id, "title": str(title),
+                     **{name: _number(item.get(name)) for name in SCORE_NAMES}})
+    return pd.DataFrame(rows, columns=["report_id", "title", *SCORE_NAMES])
+
+
+def points_frame(points: Iterable[Any]) -> pd.DataFrame:
+    """Job points (records or dicts with step, epoch, name, value) as a frame."""
+    rows = []
+    for p in points or []:
+        get = p.get if isinstance(p, Mapping) else (lambda key, _p=p: getattr(_p, key, None))
+        rows.append({"step": _number(get("step")), "epoch": _number(get("epoch")), "name": str(get("name")),
+                     "value": _number(get("value"))})
+    return pd.DataFrame(rows, columns=["step", "epoch", "name", "value"])
+
+
+# --------------------------------------------------------------------------------------------------- charts
+
+_SCORE_SCALE = alt.Scale(domain=[0, 1])
+
+
+def f1_by_technique_chart(table: pd.DataFrame, title: str = "F1 per technique") -> alt.LayerChart:
+    """Horizontal bars of F1 per technique, with the support written next to each bar."""
+    data = table[["technique", "name", "f1", "support", "precision", "recall"]].copy()
+    data["f1"] = data["f1"].fillna(0.0)
+    order = list(data["technique"])
+    y = alt.Y("technique:N", sort=order, title="technique")
+    base = alt.Chart(data, title=title).encode(y=y)
+    tooltip = [alt.Tooltip("technique:N"), alt.Tooltip("name:N"), alt.Tooltip("f1:Q", format=".3f"),
+               alt.Tooltip("precision:Q", format=".3f"), alt.Tooltip("recall:Q", format=".3f"),
+               alt.Tooltip("support:Q")]
+    bars = base.mark_bar().encode(x=alt.X("f1:Q", scale=_SCORE_SCALE, title="F1"), tooltip=tooltip)
+    labels = base.mark_text(align="left", dx=3, fontSize=10).encode(
+        x=alt.X("f1:Q"), text=alt.Text("support:Q", format="d"))
+    return alt.layer(bars, labels).properties(width=420, height=max(60, 16 * len(data)))
+
+
+def precision_recall_chart(table: pd.DataFrame, title: str = "Precision and recall per technique") -> alt.Chart:
+    """A scatter of precision against recall, one point per technique, sized by support."""
+    data = table[["technique", "name", "precision", "recall", "f1", "support"]].copy()
+    return (
+        alt.Chart(data, title=title)
+        .mark_circle(opacity=0.7)
+        .encode(
+            x=alt.X("recall:Q", scale=_SCORE_SCALE, title="recall"),
+            y=alt.Y("precision:Q", scale=_SCORE_SCALE, title="precision"),
+            size=alt.Size("support:Q", title="support"),
+            tooltip=[alt.Tooltip("technique:N"), alt.Tooltip("name:N"), alt.Tooltip("precision:Q", format=".3f"),
+                     alt.Tooltip("recall:Q", format=".3f"), alt.Tooltip("f1:Q", format=".3f"),
+                     alt.Tooltip("support:Q")],
+        )
+        .properties(width=420, height=380)
+    )
+
+
+def threshold_chart(metrics: Mapping[str, Any] | None, technique: str = "micro", marker: float | None = None,
+                    title: str | None = None) -> alt.LayerChart:
+    """Precision, recall and F1 against the decision threshold (pooled by default), with a rule at ``marker``."""
+    curves = curve_frame(metrics)
+    data = curves[curves["technique"] == technique].melt(
+        id_vars=["threshold"], value_vars=list(SCORE_NAMES), var_name="score", value_name="value")
+    lines = alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("threshold:Q", scale=_SCORE_SCALE, title="threshold"),
+        y=alt.Y("value:Q", scale=_SCORE_SCALE, title="score"),
+        color=alt.Color("score:N", sort=list(SCORE_NAMES)),
+        tooltip=[alt.Tooltip("threshold:Q", format=".2f"), alt.Tooltip("score:N"),
+                 alt.Tooltip("value:Q", format=".3f")],
+    )
+    layers = [lines]
+    if marker is not None:
+        rule = alt.Chart(pd.DataFrame({"threshold": [float(marker)]})).mark_rule(strokeDash=[4, 4]).encode(
+            x="threshold:Q")
+        layers.append(rule)
+    label = "all techniques (micro)" if technique == "micro" else technique
+    return alt.layer(*layers).properties(
+        title=title or f"Precision, recall and F1 by threshold: {label}", width=420, height=300)
+
+
+def loss_chart(history: Sequence[Mapping[str, Any]] | None, title: str = "Training by epoch") -> alt.Chart:
+    """Train and validation loss (and validation micro-F1) per epoch."""
+    data = history_frame(history)
+    return (
+        alt.Chart(data, title=title)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("value:Q", title="value"),
+            color=alt.Color("series:N", title=""),
+            tooltip=["epoch:Q", "series:N", alt.Tooltip("value:Q", format=".4f")],
+        )
+        .properties(width=420, height=260)
+    )
+
+
+def document_chart(table: pd.DataFrame, title: str = "Document-level F1 per test report") -> alt.Chart:
+    """Bars of each test report's document-level F1 (techniques of the report as a set)."""
+    data = table.copy()
+    data["label"] = data["title"].astype(str).str.slice(0, 60)
+    return (
+        alt.Chart(data, title=title)
+        .mark_bar()
+        .encode(
+            y=alt.Y("label:N", sort="-x", title="report"),
+            x=alt.X("f1:Q", scale=_SCORE_SCALE, title="F1"),
+            tooltip=[alt.Tooltip("title:N"), alt.Tooltip("precision:Q", format=".3f"),
+                     alt.Tooltip("recall:Q", format=".3f"), alt.Tooltip("f1:Q", format=".3f")],
+        )
+        .properties(width=420, height=max(60, 18 * len(data)))
+    )
+
+
+def live_loss_chart(points: Iterable[Any], title: str = "Running loss") -> alt.Chart:
+    """The running training loss (and any other loss points) of a job, by step."""
+    frame = points_frame(points)
+    data = frame[frame["name"].str.contains("loss")]
+    return (
+        alt.Chart(data, title=title)
+        .mark_line()
+        .encode(
+            x=alt.X("step:Q", title="step"),
+            y=alt.Y("value:Q", title="loss"),
+            color=alt.Color("name:N", title=""),
+            tooltip=["step:Q", "epoch:Q", "name:N", alt.Tooltip("value:Q", format=".4f")],
+        )
+        .properties(height=220)
+    )
+
+
+def technique_counts_chart(counts: Mapping[str, int], min_count: int = 0,
+                           title: str = "Labelled sentences per technique") -> alt.Chart:
+    """Bars of how many sentences carry each technique; techniques under ``min_count`` are coloured apart."""
+    data = pd.DataFrame(
+        [{"technique": t, "sentences": int(n), "kept": "kept" if n >= min_count else f"under {min_count}"}
+         for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))],
+        columns=["technique", "sentences", "kept"],
+    )
+    return (
+        alt.Chart(data, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("technique:N", sort=list(data["technique"]), title="technique"),
+            y=alt.Y("sentences:Q", title="sentences"),
+            color=alt.Color("kept:N", title=""),
+            tooltip=["technique:N", "sentences:Q", "kept:N"],
+        )
+        .properties(height=240)
+    )
+
+
+def comparison_chart(table: pd.DataFrame, runs: Sequence[str], title: str = "F1 per technique by run") -> alt.Chart:
+    """Grouped bars of per-technique F1, one colour per run (``table`` from run_comparison.compare_runs)."""
+    data = table.melt(id_vars=["technique"], value_vars=list(runs), var_name="run", value_name="f1").dropna(
+        subset=["f1"])
+    order = list(table["technique"])
+    return (
+        alt.Chart(data, title=title)
+        .mark_bar()
+        .encode(
+            y=alt.Y("technique:N", sort=order, title="technique"),
+            yOffset=alt.YOffset("run:N", sort=list(runs)),
+            x=alt.X("f1:Q", scale=_SCORE_SCALE, title="F1"),
+            color=alt.Color("run:N", sort=list(runs), title="run"),
+            tooltip=["technique:N", "run:N", alt.Tooltip("f1:Q", format=".3f")],
+        )
+        .properties(width=420, height=max(60, 10 * len(runs) * len(order)))
+    )
+
+
+def chart_bytes(chart: alt.TopLevelMixin, fmt: str) -> bytes:
+    """The chart rendered as PNG or SVG (offline, through vl-convert)."""
+    import vl_convert as vlc
+
+    spec = chart.to_dict()
+    if fmt == "png":
+        return bytes(vlc.vegalite_to_png(spec, scale=2))
+    if fmt == "svg":
+        return vlc.vegalite_to_svg(spec).encode("utf-8")
+    raise ValueError(f"Unknown chart format '{fmt}'; use png or svg")
