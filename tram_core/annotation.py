@@ -1,0 +1,443 @@
+"""Annotation rules: which sentence comes next, what the model suggests, saving answers, undo and progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from tram_core.attack import Catalog
+from tram_core.store import (
+    LABELLED,
+    REVIEWED,
+    UNLABELLED,
+    ConflictError,
+    NotFoundError,
+    Sentence,
+    Store,
+    TrainedModel,
+)
+
+ORDER_REPORT = "report"
+ORDER_UNCERTAIN = "uncertain"
+ORDERS = (ORDER_REPORT, ORDER_UNCERTAIN)
+
+STATUS_ALL = "all"
+STATUS_FILTERS = (STATUS_ALL, UNLABELLED, LABELLED, REVIEWED)
+
+DEFAULT_THRESHOLD = 0.5
+TOP_SUGGESTIONS = 5
+CONTEXT_BEFORE = 2
+CONTEXT_AFTER = 2
+
+
+class AnnotationError(ValueError):
+    """A request the annotation rules refuse (an unknown filter, a report without sentences)."""
+
+
+# --------------------------------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class SentenceFilter:
+    """Which sentences of a report the analyst steps through.
+
+    ``status`` is one of STATUS_FILTERS; ``technique`` keeps sentences labelled with it or suggested with it;
+    ``search`` keeps sentences containing every word (case-insensitive).
+    """
+
+    status: str = STATUS_ALL
+    has_suggestions: bool = False
+    technique: str | None = None
+    search: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUS_FILTERS:
+            raise AnnotationError(f"Unknown status filter '{self.status}'; use one of {', '.join(STATUS_FILTERS)}")
+
+    def matches(self, sentence: Sentence, suggested: Sequence[tuple[str, float]] = ()) -> bool:
+        if self.status != STATUS_ALL and sentence.status != self.status:
+            return False
+        if self.has_suggestions and not suggested:
+            return False
+        if self.technique:
+            tech = self.technique.strip().upper()
+            if tech not in sentence.labels and all(t != tech for t, _ in suggested):
+                return False
+        if self.search.strip():
+            text = sentence.text.lower()
+            if not all(word in text for word in self.search.lower().split()):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One technique a model suggests for a sentence, with its score and the model's threshold for it."""
+
+    technique: str
+    score: float
+    threshold: float
+    rank: int
+
+    @property
+    def above_threshold(self) -> bool:
+        return self.score >= self.threshold
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far the analysts are: answered = labelled (incl. 'no technique') + reviewed."""
+
+    total: int
+    unlabelled: int
+    labelled: int
+    reviewed: int
+
+    @property
+    def answered(self) -> int:
+        return self.labelled + self.reviewed
+
+    @property
+    def fraction(self) -> float:
+        return self.answered / self.total if self.total else 0.0
+
+    @property
+    def text(self) -> str:
+        return (f"{self.answered:,} of {self.total:,} sentences answered ({self.fraction:.0%}); "
+                f"{self.reviewed:,} reviewed")
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What a save did: the stored sentence, or the other person's version on a conflict, or a skip."""
+
+    sentence: Sentence | None = None
+    conflict: Sentence | None = None
+    skipped: bool = False
+    message: str = ""
+
+    @property
+    def saved(self) -> bool:
+        return self.sentence is not None and not self.skipped
+
+
+def model_threshold(model: TrainedModel | None, technique: str) -> float:
+    """The score at or above which ``model`` predicts ``technique``: its tuned per-technique, then global, then 0.5."""
+    if model is None:
+        return DEFAULT_THRESHOLD
+    thresholds = model.thresholds or {}
+    for key in ("per_technique", "techniques"):
+        nested = thresholds.get(key)
+        if isinstance(nested, dict) and isinstance(nested.get(technique), (int, float)):
+            return float(nested[technique])
+    value = thresholds.get(technique)
+    if isinstance(value, (int, float)):
+        return float(value)
+    value = thresholds.get("global")
+    return float(value) if isinstance(value, (int, float)) else DEFAULT_THRESHOLD
+
+
+def rank_suggestions(scores: Sequence[tuple[str, float]], model: TrainedModel | None,
+                     top: int = TOP_SUGGESTIONS) -> list[Suggestion]:
+    """The ``top`` best-scoring techniques, best first, each with the model's threshold."""
+    ordered = sorted(scores, key=lambda pair: (-pair[1], pair[0]))[:top]
+    return [Suggestion(tech, float(score), model_threshold(model, tech), i + 1) for i, (tech, score) in
+            enumerate(ordered)]
+
+
+def initial_choice(sentence: Sentence, suggestions: Sequence[Suggestion]) -> set[str]:
+    """The techniques ticked when a sentence opens: its answer if it has one, else the suggestions at/above threshold."""
+    if sentence.status != UNLABELLED:
+        return set(sentence.labels)
+    return {s.technique for s in suggestions if s.above_threshold}
+
+
+def uncertainty(scores: Sequence[tuple[str, float]], model: TrainedModel | None) -> float:
+    """How close the model came to changing its mind on a sentence: the smallest |score - threshold|.
+
+    A sentence without any suggestion counts as certain (1.0): the model saw nothing near its threshold.
+    """
+    if not scores:
+        return 1.0
+    return min(abs(score - model_threshold(model, tech)) for tech, score in scores)
+
+
+# --------------------------------------------------------------------------------------------------- one report
+
+
+@dataclass
+class ReportQueue:
+    """One report's sentences with the chosen model's suggestions: navigation, context and progress.
+
+    Built once per page run from two narrow queries (this report's sentences, their suggestions).
+    """
+
+    report_id: int
+    sentences: list[Sentence]
+    scores: dict[int, list[tuple[str, float]]]
+    model: TrainedModel | None = None
+    _index: dict[int, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index = {s.id: i for i, s in enumerate(self.sentences)}
+
+    def __contains__(self, sentence_id: object) -> bool:
+        return sentence_id in self._index
+
+    def get(self, sentence_id: int) -> Sentence:
+        try:
+            return self.sentences[self._index[sentence_id]]
+        except KeyError:
+            raise NotFoundError(f"Sentence {sentence_id} is not in report {self.report_id}") from None
+
+    def suggestions(self, sentence_id: int, top: int = TOP_SUGGESTIONS) -> list[Suggestion]:
+        return rank_suggestions(self.scores.get(sentence_id, ()), self.model, top)
+
+    def ordering(self, order: str = ORDER_REPORT) -> list[int]:
+        """Sentence ids in report order, or most uncertain first (ties in report order)."""
+        if order == ORDER_REPORT:
+            return [s.id for s in self.sentences]
+        if order == ORDER_UNCERTAIN:
+            ranked = sorted(self.sentences,
+                            key=lambda s: (uncertainty(self.scores.get(s.id, ()), self.model), s.position))
+            return [s.id for s in ranked]
+        raise AnnotationError(f"Unknown order '{order}'; use one of {', '.join(ORDERS)}")
+
+    def matching(self, flt: SentenceFilter, order: str = ORDER_REPORT) -> list[int]:
+        return [sid for sid in self.ordering(order) if flt.matches(self.get(sid), self.scores.get(sid, ()))]
+
+    def first(self, flt: SentenceFilter, order: str = ORDER_REPORT) -> int | None:
+        found = self.matching(flt, order)
+        return found[0] if found else None
+
+    def next_after(self, sentence_id: int | None, flt: SentenceFilter, order: str = ORDER_REPORT) -> int | None:
+        """The first sentence after ``sentence_id`` in ``order`` that matches ``flt``; None at the end."""
+        ids = self.ordering(order)
+        start = ids.index(sentence_id) + 1 if sentence_id in self._index else 0
+        for sid in ids[start:]:
+            if flt.matches(self.get(sid), self.scores.get(sid, ())):
+                return sid
+        return None
+
+    def previous_before(self, sentence_id: int, flt: SentenceFilter, order: str = ORDER_REPORT) -> int | None:
+        """The last matching sentence before ``sentence_id`` in ``order``; None at the start."""
+        ids = self.ordering(order)
+        if sentence_id not in self._index:
+            return None
+        for sid in reversed(ids[: ids.index(sentence_id)]):
+            if flt.matches(self.get(sid), self.scores.get(sid, ())):
+                return sid
+        return None
+
+    def context(self, sentence_id: int, before: int = CONTEXT_BEFORE,
+                after: int = CONTEXT_AFTER) -> tuple[list[Sentence], list[Sentence]]:
+        """The sentences just before and after ``sentence_id`` in the report, whatever the filter."""
+        i = self._index[sentence_id]
+        return self.sentences[max(0, i - before) : i], self.sentences[i + 1 : i + 1 + after]
+
+    def progress(self) -> Progress:
+        counts = {UNLABELLED: 0, LABELLED: 0, REVIEWED: 0}
+        for s in self.sentences:
+            counts[s.status] = counts.get(s.status, 0) + 1
+        return Progress(len(self.sentences), counts[UNLABELLED], counts[LABELLED], counts[REVIEWED])
+
+
+def load_queue(store: Store, report_id: int, model_id: int | None = None) -> ReportQueue:
+    """A report's sentences and the suggestions of ``model_id`` (the promoted model when None) for them."""
+    sentences = store.sentences(report_id=report_id)
+    if not sentences:
+        store.get_report(report_id)  # raises NotFoundError for an unknown report
+    model = _model_or_promoted(store, model_id)
+    scores = store.suggestions_for([s.id for s in sentences], model.id) if model is not None and sentences else {}
+    return ReportQueue(report_id, sentences, scores, model)
+
+
+def _model_or_promoted(store: Store, model_id: int | None) -> TrainedModel | None:
+    if model_id is not None:
+        return store.get_model(int(model_id))
+    return store.promoted_model()
+
+
+def resolve_start(queue: ReportQueue, requested: int | None, flt: SentenceFilter,
+                  order: str = ORDER_REPORT) -> tuple[int | None, str]:
+    """The sentence to open: the requested one when it is in the report, else the first matching one.
+
+    Returns (sentence id or None, a message for the analyst or "").
+    """
+    if requested is not None:
+        if requested in queue:
+            return requested, ""
+        fallback = queue.first(flt, order) or (queue.sentences[0].id if queue.sentences else None)
+        return fallback, f"Sentence {requested} is not in report {queue.report_id}; opened the first one instead."
+    first = queue.first(flt, order)
+    if first is None:
+        if not queue.sentences:
+            return None, "This report has no sentences."
+        return queue.sentences[0].id, "No sentence matches the filters; showing the first sentence."
+    return first, ""
+
+
+# --------------------------------------------------------------------------------------------------- saving
+
+
+def validate_techniques(catalog: Catalog, techniques: Iterable[str], where: str = "") -> list[str]:
+    """The IDs in canonical form; raises UnknownTechniqueError for one not in the catalog."""
+    return sorted({catalog.require(t, where).id for t in techniques})
+
+
+def save_answer(
+    store: Store,
+    opened: Sentence,
+    techniques: Iterable[str],
+    user: str,
+    *,
+    catalog: Catalog | None = None,
+    no_technique: bool = False,
+    reviewed: bool = False,
+) -> SaveResult:
+    """Store the analyst's answer for a sentence as it was when they opened it (``opened.version``).
+
+    - ``no_technique``: the answer "no technique" (labelled, no labels): a negative example.
+    - ``reviewed``: the chosen techniques, marked reviewed.
+    - otherwise the chosen techniques, labelled; choosing nothing skips the sentence (nothing is stored), so a
+      negative is always an explicit "no technique".
+    An unchanged answer is not stored again. A change by someone else since ``opened`` comes back as
+    ``conflict`` (their version), never silently overwritten.
+    """
+    chosen = sorted(set(techniques))
+    if catalog is not None:
+        chosen = validate_techniques(catalog, chosen, f"sentence {opened.id}")
+    if no_technique:
+        chosen, status = [], LABELLED
+    elif reviewed:
+        status = REVIEWED
+    else:
+        if not chosen:
+            return SaveResult(skipped=True, message="Nothing chosen: skipped. Use 'No technique' to record "
+                                                    "that the sentence describes no technique.")
+        status = LABELLED
+    if opened.status == status and list(opened.labels) == chosen:
+        return SaveResult(sentence=opened, skipped=True, message="Unchanged.")
+    try:
+        saved = store.set_labels(opened.id, chosen, user, status=status, expected_version=opened.version)
+    except ConflictError as exc:
+        return SaveResult(conflict=exc.current, message=str(exc))
+    return SaveResult(sentence=saved, message=_describe(saved))
+
+
+def _describe(sentence: Sentence) -> str:
+    if not sentence.labels:
+        return f"Saved sentence {sentence.id}: no technique."
+    verb = "Reviewed" if sentence.status == REVIEWED else "Saved"
+    return f"{verb} sentence {sentence.id}: {', '.join(sentence.labels)}."
+
+
+def undo_last(store: Store, user: str) -> Sentence | None:
+    """Undo ``user``'s last label change; the sentence as restored (to navigate to), or None if nothing to undo."""
+    return store.undo_last(user)
+
+
+def changed_by_other(opened: Sentence, current: Sentence) -> bool:
+    return current.version != opened.version
+
+
+# --------------------------------------------------------------------------------------------------- one technique
+
+
+@dataclass(frozen=True)
+class TechniqueHit:
+    """A sentence labelled with, or suggested with, one technique (for the per-technique view)."""
+
+    sentence: Sentence
+    report_title: str
+    technique: str
+    score: float | None
+    threshold: float
+
+    @property
+    def labelled(self) -> bool:
+        return self.sentence.status != UNLABELLED
+
+    @property
+    def has_technique(self) -> bool:
+        return self.technique in self.sentence.labels
+
+    @property
+    def preticked(self) -> bool:
+        """Ticked when shown: the analyst's answer if there is one, else whether the model is at/above threshold."""
+        if self.labelled:
+            return self.has_technique
+        return self.score is not None and self.score >= self.threshold
+
+
+def technique_hits(store: Store, technique: str, model_id: int | None = None, limit: int = 200,
+                   status: str = STATUS_ALL) -> list[TechniqueHit]:
+    """Every sentence labelled with ``technique`` or suggested with it by the model, across reports.
+
+    Labelled ones first (report order), then suggestions best score first; at most ``limit``.
+    """
+    tech = technique.strip().upper()
+    model = _model_or_promoted(store, model_id)
+    labelled = store.sentences(technique=tech)
+    suggested: dict[int, float] = {}
+    if model is not None:
+        suggested = store.annotation_suggested_with(tech, model.id, limit=limit)
+    seen = {s.id for s in labelled}
+    extra_ids = [sid for sid in sorted(suggested, key=lambda i: (-suggested[i], i)) if sid not in seen]
+    extra = store.annotation_sentences_by_id(extra_ids)
+    titles = store.annotation_report_titles()
+    threshold = model_threshold(model, tech)
+    hits = [TechniqueHit(s, titles.get(s.report_id, ""), tech, suggested.get(s.id), threshold)
+            for s in [*labelled, *extra]]
+    if status != STATUS_ALL:
+        hits = [h for h in hits if h.sentence.status == status]
+    return hits[:limit]
+
+
+def apply_technique_decision(store: Store, sentence: Sentence, technique: str, accept: bool,
+                             user: str) -> SaveResult:
+    """Add (accept) or remove (reject) one technique on a sentence, keeping its other labels.
+
+    Rejecting the only technique of an unlabelled sentence records "no technique"; status stays reviewed if it was.
+    """
+    tech = technique.strip().upper()
+    labels = set(sentence.labels)
+    if accept:
+        labels.add(tech)
+    else:
+        labels.discard(tech)
+    status = REVIEWED if sentence.status == REVIEWED else LABELLED
+    if sentence.status == status and set(sentence.labels) == labels:
+        return SaveResult(sentence=sentence, skipped=True, message="Unchanged.")
+    try:
+        saved = store.set_labels(sentence.id, sorted(labels), user, status=status,
+                                 expected_version=sentence.version)
+    except ConflictError as exc:
+        return SaveResult(conflict=exc.current, message=str(exc))
+    return SaveResult(sentence=saved, message=_describe(saved))
+
+
+# --------------------------------------------------------------------------------------------------- corpus
+
+
+def corpus_progress(store: Store) -> Progress:
+    counts = store.annotation_status_counts()
+    return Progress(sum(counts.values()), counts.get(UNLABELLED, 0), counts.get(LABELLED, 0),
+                    counts.get(REVIEWED, 0))
+
+
+def technique_label(catalog: Catalog, technique_id: str) -> str:
+    """``T1055 Process Injection (defense-evasion, privilege-escalation)``, or the bare ID when unknown."""
+    tech = catalog.get(technique_id)
+    if tech is None:
+        return technique_id
+    tactics = f" ({', '.join(tech.tactics)})" if tech.tactics else ""
+    note = " [revoked]" if tech.revoked else " [deprecated]" if tech.deprecated else ""
+    return f"{tech.id} {tech.name}{tactics}{note}"
+
+
+def technique_choices(catalog: Catalog, keep: Iterable[str] = ()) -> list[str]:
+    """Technique IDs to offer in a picker: every current technique, plus any in ``keep`` (e.g. revoked labels)."""
+    ids = [t.id for t in catalog.techniques()]
+    present = set(ids)
+    return ids + sorted(t for t in set(keep) if t not in present)
