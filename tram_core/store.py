@@ -1123,6 +1123,42 @@ class Store:
         return sorted(out, key=lambda w: w.heartbeat_at, reverse=True)
 
 
+    # ----------------------------------------------------------------------------------------------- annotation
+    # Narrow reads for the Annotate page (added by the annotate pages' owner): each touches one report, a
+    # handful of ids, or one index, so a page run stays fast with tens of thousands of sentences stored.
+
+    def annotation_report_titles(self) -> dict[int, str]:
+        """``{report_id: title}`` for every report, without reading texts or counting sentences."""
+        with self.session() as s:
+            return dict(s.execute(select(ReportRow.id, ReportRow.title).order_by(ReportRow.id)).all())
+
+    def annotation_status_counts(self, report_id: int | None = None) -> dict[str, int]:
+        """``{status: sentences}`` over the corpus, or over one report."""
+        with self.session() as s:
+            query = select(SentenceRow.status, func.count()).group_by(SentenceRow.status)
+            if report_id is not None:
+                query = query.where(SentenceRow.report_id == report_id)
+            return {status: int(n) for status, n in s.execute(query)}
+
+    def annotation_sentences_by_id(self, sentence_ids: Sequence[int]) -> list[Sentence]:
+        """The given sentences with their labels, in the order asked; unknown ids are left out."""
+        ids = [int(i) for i in sentence_ids]
+        with self.session() as s:
+            rows: dict[int, SentenceRow] = {}
+            for i in range(0, len(ids), 900):
+                for row in s.scalars(select(SentenceRow).where(SentenceRow.id.in_(ids[i : i + 900]))):
+                    rows[row.id] = row
+            labels = self._labels_for(s, list(rows))
+            return [_sentence(rows[i], labels.get(i, ())) for i in ids if i in rows]
+
+    def annotation_suggested_with(self, technique: str, model_id: int, limit: int = 200) -> dict[int, float]:
+        """``{sentence_id: score}`` of the ``limit`` sentences ``model_id`` scores highest for ``technique``."""
+        with self.session() as s:
+            return {int(sid): float(score) for sid, score in s.execute(
+                select(SuggestionRow.sentence_id, SuggestionRow.score)
+                .where(SuggestionRow.model_id == model_id, SuggestionRow.technique_id == technique)
+                .order_by(SuggestionRow.score.desc()).limit(limit))}
+
 JOB_KINDS = ("train", "predict")
 
 
