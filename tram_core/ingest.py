@@ -1,0 +1,445 @@
+"""A report file or URL to clean text and a title: PDF, DOCX, HTML, plain text and Markdown."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+import unicodedata
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from tram_core.errors import UserError
+
+SUPPORTED_EXTENSIONS = (".pdf", ".docx", ".html", ".htm", ".txt", ".md", ".text")
+_TEXT_EXTENSIONS = (".txt", ".md", ".text")
+
+
+class IngestError(UserError):
+    """A report could not be read; the message names the file (or URL) and the reason."""
+
+
+@dataclass(frozen=True)
+class ExtractedText:
+    """The clean text of one report, ready for the sentence splitter. ``source`` is the file name, path or URL."""
+
+    title: str
+    text: str
+    source: str
+
+
+# --- public API -------------------------------------------------------------------------------------------
+
+
+def extract_bytes(data: bytes, filename: str, max_bytes: int | None = None) -> ExtractedText:
+    """Extract the text of an uploaded file; the extension of ``filename`` picks the parser."""
+    return _extract(data, filename, max_bytes, _title_from_name(filename))
+
+
+def _extract(data: bytes, filename: str, max_bytes: int | None, fallback_title: str) -> ExtractedText:
+    _check_size(len(data), max_bytes, filename)
+    ext = Path(filename).suffix.lower()
+    if ext not in SUPPORTED_EXTENSIONS:
+        raise IngestError(
+            f"{filename}: unsupported file type {ext or '(no extension)'!r}; "
+            f"supported: {', '.join(SUPPORTED_EXTENSIONS)}"
+        )
+    if not data:
+        raise IngestError(f"{filename}: the file is empty")
+    if ext == ".pdf":
+        title, text = _extract_pdf(data, filename)
+    elif ext == ".docx":
+        title, text = _extract_docx(data, filename)
+    elif ext in (".html", ".htm"):
+        title, text = _extract_html(data, filename)
+    else:
+        title, text = _extract_plain(data, filename, markdown=ext == ".md")
+    text = normalize_text(text)
+    if not text:
+        raise IngestError(f"{filename}: no text found in the file")
+    return ExtractedText(title=_clean_title(title) or fallback_title, text=text, source=filename)
+
+
+def extract_file(path: str | Path, max_bytes: int | None = None) -> ExtractedText:
+    """Extract the text of a report file on disk (the size is checked before the file is read)."""
+    path = Path(path)
+    if not path.is_file():
+        raise IngestError(f"{path}: file not found")
+    _check_size(path.stat().st_size, max_bytes, str(path))
+    extracted = extract_bytes(path.read_bytes(), path.name, max_bytes)
+    return ExtractedText(title=extracted.title, text=extracted.text, source=str(path))
+
+
+def fetch_url(url: str, timeout_s: float = 20, max_bytes: int | None = None) -> ExtractedText:
+    """Download a report and extract its text; the response's content type picks the parser."""
+    import requests
+
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise IngestError(f"{url}: not an http(s) URL")
+    started = time.monotonic()
+    try:
+        with requests.get(
+            url, stream=True, timeout=timeout_s, headers={"User-Agent": "tram-dashboard/1.0"}, allow_redirects=True
+        ) as response:
+            if response.status_code >= 400:
+                raise IngestError(f"{url}: the server answered HTTP {response.status_code} {response.reason or ''}".rstrip())
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit():
+                _check_size(int(declared), max_bytes, url)
+            chunks, size = [], 0
+            for chunk in response.iter_content(chunk_size=65536):
+                size += len(chunk)
+                _check_size(size, max_bytes, url, partial=True)
+                if time.monotonic() - started > timeout_s:
+                    raise IngestError(f"{url}: timed out after {timeout_s:g} s")
+                chunks.append(chunk)
+            content_type = response.headers.get("Content-Type", "")
+            final_url = response.url or url
+    except requests.exceptions.Timeout:
+        raise IngestError(f"{url}: timed out after {timeout_s:g} s") from None
+    except requests.exceptions.ConnectionError as exc:
+        raise IngestError(f"{url}: could not connect ({_short_reason(exc)})") from None
+    except requests.exceptions.RequestException as exc:
+        raise IngestError(f"{url}: download failed ({_short_reason(exc)})") from None
+    data = b"".join(chunks)
+    ext = _extension_for(content_type, final_url, data)
+    if ext is None:
+        raise IngestError(
+            f"{url}: unsupported content type {content_type.split(';')[0].strip() or '(none)'!r}; "
+            "supported: HTML, PDF, DOCX, plain text, Markdown"
+        )
+    if not data:
+        raise IngestError(f"{url}: the response is empty")
+    if ext in _TEXT_EXTENSIONS:
+        charset = _charset(content_type)
+        if charset:
+            try:
+                data = data.decode(charset).encode("utf-8")
+            except (LookupError, UnicodeDecodeError):
+                pass
+    name = Path(unquote(urlparse(final_url).path)).name or "download"
+    filename = name if name.lower().endswith(ext) else name + ext
+    try:
+        extracted = _extract(data, filename, max_bytes, fallback_title=url)
+    except IngestError as exc:  # name the URL, not the made-up file name
+        raise IngestError(str(exc).replace(f"{filename}:", f"{url}:", 1)) from None
+    return ExtractedText(title=extracted.title, text=extracted.text, source=url)
+
+
+def normalize_text(text: str) -> str:
+    """NFC, one kind of newline and space, no soft hyphens or zero-width characters, at most one blank line."""
+    text = unicodedata.normalize("NFC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"[\xa0\u2007\u202f\u2000-\u200a\u3000]", " ", text)
+    text = re.sub(r"[\xad\u200b\u200c\u200d\u2060\ufeff]", "", text)
+    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text)
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
+
+
+# --- checks and small helpers -----------------------------------------------------------------------------
+
+
+def _check_size(size: int, max_bytes: int | None, where: str, partial: bool = False) -> None:
+    if max_bytes is not None and size > max_bytes:
+        amount = f"more than {_mb(max_bytes)}" if partial else _mb(size)
+        raise IngestError(f"{where}: {amount} is over the size limit of {_mb(max_bytes)}")
+
+
+def _mb(n: int) -> str:
+    if n < 1024 * 1024:
+        return f"{n:,} bytes"
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def _short_reason(exc: Exception) -> str:
+    reason = str(exc)
+    match = re.search(r"\[Errno -?\d+\] ([^'\")]+)", reason)
+    return (match.group(1) if match else reason)[:200]
+
+
+def _title_from_name(filename: str) -> str:
+    stem = Path(filename).stem
+    return re.sub(r"[_]+", " ", stem).strip() or filename
+
+
+def _clean_title(title: str | None) -> str:
+    title = " ".join((title or "").split())
+    title = re.sub(r"^Microsoft (?:Word|PowerPoint) - ", "", title)
+    return title[:300]
+
+
+def _charset(content_type: str) -> str | None:
+    match = re.search(r"charset=[\"']?([\w.:-]+)", content_type, re.IGNORECASE)
+    return match.group(1) if match else None
+
+
+def _extension_for(content_type: str, url: str, data: bytes) -> str | None:
+    mime = content_type.split(";")[0].strip().lower()
+    by_mime = {
+        "text/html": ".html",
+        "application/xhtml+xml": ".html",
+        "application/pdf": ".pdf",
+        "application/x-pdf": ".pdf",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+        "text/plain": ".txt",
+        "text/markdown": ".md",
+        "text/x-markdown": ".md",
+    }
+    if mime in by_mime:
+        return by_mime[mime]
+    path_ext = Path(urlparse(url).path).suffix.lower()
+    if mime in ("", "application/octet-stream", "binary/octet-stream") and path_ext in SUPPORTED_EXTENSIONS:
+        return path_ext
+    if mime in ("", "application/octet-stream") and data[:5] == b"%PDF-":
+        return ".pdf"
+    return None
+
+
+_BULLET_LINE = re.compile(r"\s*(?:[•◦▪▫■□●○‣⁃∙·➢➤►*–-]|o(?=\s)|\(?\d{1,2}[.)]\s|\(?[a-z][.)]\s)")
+_TERMINAL = re.compile(r"""[.!?:;]["'”’)\]]*$""")
+
+
+# --- PDF --------------------------------------------------------------------------------------------------
+
+
+def _extract_pdf(data: bytes, filename: str) -> tuple[str, str]:
+    import logging
+
+    from pypdf import PdfReader
+
+    if b"%PDF" not in data[:1024]:
+        raise IngestError(f"{filename}: not a valid PDF file (no PDF header); the file may be corrupt or mislabelled")
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            try:
+                reader.decrypt("")
+            except Exception:
+                raise IngestError(f"{filename}: the PDF is password-protected; remove the password first") from None
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta_title = (reader.metadata or {}).get("/Title") if reader.metadata is not None else None
+    except IngestError:
+        raise
+    except Exception as exc:  # pypdf raises many kinds on broken files
+        raise IngestError(f"{filename}: not a valid PDF file ({type(exc).__name__}: {str(exc)[:150]}); the file may be corrupt") from None
+    if not any(page.strip() for page in pages):
+        raise IngestError(
+            f"{filename}: no extractable text; it may be a scanned image — run OCR first"
+        )
+    lines = _drop_repeated_lines(pages)
+    text = _join_wrapped_lines(lines)
+    first_line = next((line.strip() for line in lines if len(line.strip()) > 3), "")
+    title = str(meta_title) if meta_title and str(meta_title).strip() else first_line
+    return title, text
+
+
+_PAGE_NUMBER = re.compile(
+    r"(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?|[-–—]\s*\d{1,4}\s*[-–—]|page\s+\d{1,4}\s+of\s+\d{1,4}\b.*",
+    re.IGNORECASE,
+)
+
+
+def _drop_repeated_lines(pages: list[str]) -> list[str]:
+    """All lines of all pages, without page numbers and the headers/footers that repeat on most pages."""
+    def key(line: str) -> str:
+        return re.sub(r"\d+", "#", " ".join(line.split()))
+
+    page_lines = [page.split("\n") for page in pages]
+    counts = Counter(k for lines in page_lines for k in {key(line) for line in lines if line.strip()})
+    repeated = {k for k, n in counts.items() if len(pages) >= 3 and n >= max(3, 0.4 * len(pages))}
+    out: list[str] = []
+    for lines in page_lines:
+        for line in lines:
+            stripped = line.strip()
+            if not stripped:
+                continue
+            if key(stripped) in repeated or _PAGE_NUMBER.fullmatch(stripped):
+                continue
+            out.append(stripped)
+    return out
+
+
+def _join_wrapped_lines(lines: list[str]) -> str:
+    """Rejoin lines that a PDF wrapped mid-paragraph; headings, bullets and short last lines end a paragraph."""
+    lengths = sorted(len(line) for line in lines if len(line.split()) >= 4)
+    width = lengths[int(0.9 * (len(lengths) - 1))] if lengths else 80
+    parts: list[str] = []
+    for i, line in enumerate(lines):
+        parts.append(line)
+        if i + 1 == len(lines):
+            break
+        nxt = lines[i + 1]
+        next_is_bullet = _BULLET_LINE.match(nxt) is not None
+        full = len(line) >= 0.7 * width
+        continues = nxt[:1].islower() or nxt[:1] in "([,;)"
+        ends = _TERMINAL.search(line) is not None
+        if not next_is_bullet and ((full and not ends) or (continues and not ends and len(line.split()) >= 2)):
+            if re.search(r"[A-Za-z]-$", line) and nxt[:1].islower():
+                parts[-1] = line[:-1]  # hyphenation at the line end: "organi-\nzations"
+            elif not line.endswith(("-", "/")):
+                parts.append(" ")
+        elif full and ends and not next_is_bullet and not _looks_like_heading(nxt):
+            parts.append(" ")  # a new sentence in the same paragraph
+        elif next_is_bullet:
+            parts.append("\n")
+        else:
+            parts.append("\n\n")
+    return "".join(parts)
+
+
+def _looks_like_heading(line: str) -> bool:
+    return len(line) < 60 and _TERMINAL.search(line) is None and not line[:1].islower()
+
+
+# --- DOCX -------------------------------------------------------------------------------------------------
+
+
+def _extract_docx(data: bytes, filename: str) -> tuple[str, str]:
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise IngestError(f"{filename}: not a valid DOCX file (not a zip archive); the file may be corrupt or mislabelled")
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:
+        raise IngestError(f"{filename}: not a valid DOCX file ({type(exc).__name__}: {str(exc)[:150]})") from None
+    blocks: list[tuple[str, str]] = []  # (kind, text): kind is para, item, row, heading
+    heading = ""
+    body = document.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            paragraph = Paragraph(child, document)
+            text = paragraph.text.strip()
+            if not text:
+                continue
+            style = (paragraph.style.name if paragraph.style is not None else "") or ""
+            is_item = style.lower().startswith("list") or child.find(
+                ".//{http://schemas.openxmlformats.org/wordprocessingml/2006/main}numPr"
+            ) is not None
+            if style.lower().startswith(("heading", "title")):
+                heading = heading or text
+                blocks.append(("heading", text))
+            else:
+                blocks.append(("item" if is_item else "para", text))
+        elif tag == "tbl":
+            for row in Table(child, document).rows:
+                cells: list[str] = []
+                for cell in row.cells:
+                    value = " ".join(cell.text.split())
+                    if value and (not cells or cells[-1] != value):  # merged cells repeat
+                        cells.append(value)
+                if cells:
+                    blocks.append(("row", " | ".join(cells)))
+    parts: list[str] = []
+    for i, (kind, text) in enumerate(blocks):
+        if i:
+            same_run = kind in ("item", "row") and blocks[i - 1][0] == kind
+            parts.append("\n" if same_run else "\n\n")
+        parts.append(text)
+    title = (document.core_properties.title or "").strip() or heading
+    return title, "".join(parts)
+
+
+# --- HTML -------------------------------------------------------------------------------------------------
+
+_DROP_TAGS = ("script", "style", "nav", "header", "footer", "aside", "noscript", "template", "svg", "iframe", "form", "button")
+_BLOCK_TAGS = frozenset(
+    "p div section article main h1 h2 h3 h4 h5 h6 ul ol dl dt dd blockquote pre table thead tbody tfoot "
+    "figure figcaption address hr details summary caption body html center".split()
+)
+_LINE_TAGS = frozenset("li tr".split())
+
+
+def _extract_html(data: bytes, filename: str) -> tuple[str, str]:
+    from bs4 import BeautifulSoup
+
+    try:
+        soup = BeautifulSoup(data, "lxml")
+    except Exception as exc:
+        raise IngestError(f"{filename}: could not parse the HTML ({type(exc).__name__}: {str(exc)[:150]})") from None
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    if not title:
+        h1 = soup.find("h1")
+        title = h1.get_text(" ", strip=True) if h1 else ""
+    for tag in soup.find_all(_DROP_TAGS):
+        tag.decompose()
+    if soup.head:
+        soup.head.decompose()
+    root = soup.body or soup
+    out: list[str] = []
+    _walk_html(root, out, in_pre=False)
+    text = "".join(out)
+    text = re.sub(r"[ \t]*\n[ \t]*", "\n", text)
+    text = re.sub(r"[ \t]{2,}", " ", text)
+    text = re.sub(r"^ ?\| ", "", text, flags=re.MULTILINE)  # the first cell of a table row
+    return title, text
+
+
+def _walk_html(node, out: list[str], in_pre: bool) -> None:
+    from bs4 import Comment, NavigableString, Tag
+
+    for child in node.children:
+        if isinstance(child, Comment):
+            continue
+        if isinstance(child, NavigableString):
+            if type(child) is not NavigableString:  # CData, Doctype, declarations
+                continue
+            out.append(str(child) if in_pre else re.sub(r"\s+", " ", str(child)))
+            continue
+        if not isinstance(child, Tag):
+            continue
+        name = child.name.lower()
+        if name == "br":
+            out.append("\n")
+        elif name in ("td", "th"):
+            out.append(" | ")
+            _walk_html(child, out, in_pre)
+        elif name in _LINE_TAGS:
+            out.append("\n")
+            _walk_html(child, out, in_pre)
+            out.append("\n")
+        elif name in _BLOCK_TAGS:
+            out.append("\n\n")
+            _walk_html(child, out, in_pre or name == "pre")
+            out.append("\n\n")
+        else:
+            _walk_html(child, out, in_pre)
+
+# --- plain text and Markdown ------------------------------------------------------------------------------
+
+
+def _extract_plain(data: bytes, filename: str, markdown: bool) -> tuple[str, str]:
+    text = decode_text(data)
+    if "\x00" in text:
+        raise IngestError(f"{filename}: this is a binary file, not text; the file may be corrupt or mislabelled")
+    title = ""
+    if markdown:
+        match = re.search(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", text, re.MULTILINE)
+        title = match.group(1) if match else ""
+        text = re.sub(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", r"\n\1\n", text, flags=re.MULTILINE)
+        text = re.sub(r"^\s*```.*$", "", text, flags=re.MULTILINE)
+    return title, text
+
+
+def decode_text(data: bytes) -> str:
+    """Decode text bytes: UTF-8 (with or without a BOM), UTF-16 with a BOM, else Windows-1252, else Latin-1."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
