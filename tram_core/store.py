@@ -856,6 +856,20 @@ class Store:
                 return None
             return _job(s.get(JobRow, job_id))
 
+    def claim_job(self, job_id: int, worker_name: str, device: str) -> Job | None:
+        """Move queued job ``job_id`` to running for ``worker_name`` (a foreground run); None when not queued."""
+        now = utcnow()
+        stmt = (
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.status == JOB_QUEUED)
+            .values(status=JOB_RUNNING, worker=worker_name, device=device, started_at=now, heartbeat_at=now,
+                    phase="starting", message="")
+            .returning(JobRow.id)
+        )
+        with self.session() as s:
+            claimed = s.execute(stmt).scalar()
+            return _job(s.get(JobRow, claimed)) if claimed is not None else None
+
     def update_job_progress(
         self,
         job_id: int,
@@ -1173,3 +1187,4 @@ def _model(row: TrainedModelRow) -> TrainedModel:
     return TrainedModel(row.id, row.name, row.kind, row.path, row.base_model, tuple(row.classes or ()),
                         dict(row.thresholds or {}), dict(row.metrics or {}), dict(row.options or {}), row.job_id,
                         bool(row.promoted), row.created_at)
+
