@@ -345,7 +345,7 @@ def _extract_docx(data: bytes, filename: str) -> tuple[str, str]:
         if i:
             same_run = kind in ("item", "row") and blocks[i - 1][0] == kind
             parts.append("\n" if same_run else "\n\n")
-        parts.append(text)
+        parts.append(f"• {text}" if kind == "item" and not _BULLET_LINE.match(text) else text)
     title = (document.core_properties.title or "").strip() or heading
     return title, "".join(parts)
 
@@ -357,7 +357,7 @@ _BLOCK_TAGS = frozenset(
     "p div section article main h1 h2 h3 h4 h5 h6 ul ol dl dt dd blockquote pre table thead tbody tfoot "
     "figure figcaption address hr details summary caption body html center".split()
 )
-_LINE_TAGS = frozenset("li tr".split())
+_LINE_TAGS = frozenset(["tr"])
 
 
 def _extract_html(data: bytes, filename: str) -> tuple[str, str]:
@@ -404,6 +404,10 @@ def _walk_html(node, out: list[str], in_pre: bool) -> None:
         elif name in ("td", "th"):
             out.append(" | ")
             _walk_html(child, out, in_pre)
+        elif name == "li":
+            out.append("\n• ")
+            _walk_html(child, out, in_pre)
+            out.append("\n")
         elif name in _LINE_TAGS:
             out.append("\n")
             _walk_html(child, out, in_pre)

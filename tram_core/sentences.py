@@ -58,15 +58,14 @@ _SYMBOL_BULLET = re.compile(r"\s*[•◦▪▫■□●○‣⁃∙·➢➤►�
 _TABLE_ROW = re.compile(r"\S[ \t]*(?:\t|\|)[ \t]*\S")
 _KEY_VALUE = re.compile(r"[a-z][a-z_-]{1,15}:\s")
 _TERMINAL_END = re.compile(r"""(?:[.!?…]+)["'”’)\]]*(?:\[\d{1,3}\])*$""")
-_LAST_WORD = re.compile(r"(\S+?)[\"'”’)\]]*$")
 
 # Candidate boundaries inside a block: end punctuation, then closing quotes/brackets and [1]-style citations.
 _CANDIDATE = re.compile(
-    r"""(?:\.{2,}|…|[.!?]+)["'”’)\]]*(?:\[\d{1,3}\])*(?=\s)"""
-    r"|(?:(?<=[a-z]{3})|(?<=\d{4}))\.(?=[A-Z][a-z]+\s|[“\"‘]?[A-Z][a-z]|[•●▪◦])"  # a missing space: "malware.The"
-    r"|(?<=\s)(?=[•●▪◦➢►]\s)"  # an inline bullet: "follows: • one • two"
+    r"(?=[.!?…\s])"  # a fast first-character filter
+    r"""(?:(?:\.{2,}|…|[.!?]+)["'”’)\]]*(?:\[\d{1,3}\])*(?=\s)"""
+    r"|\.(?:(?<=[a-z]{3}\.)|(?<=\d{4}\.))(?=[A-Z][a-z]+\s|[“\"‘]?[A-Z][a-z]|[•●▪◦])"  # a missing space: "malware.The"
+    r"|\s(?=[•●▪◦➢►]\s))"  # an inline bullet: "follows: • one • two"
 )
-_WORD_BEFORE = re.compile(r"""([^\s(\[{"'“‘]*?)[.!?…]*["'”’)\]]*(?:\[\d{1,3}\])*$""")
 _NEXT_TOKEN = re.compile(r"""\s*(["'“‘(\[]*)(\S*)""")
 _LABEL_BEFORE_NUMBER = re.compile(
     r"\b(?:Figure|Fig|Table|Step|Section|Listing|Appendix|Exhibit|Chart|Image|Screenshot|Part|Phase|Stage|No)\.?\s+$",
@@ -76,6 +75,10 @@ _FILE_LIKE = re.compile(r"[\w-]+\.[a-z0-9]{2,4}\b")
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
+
+
+def _is_table_row(line: str) -> bool:
+    return ("\t" in line or "|" in line) and _TABLE_ROW.search(line) is not None
 
 
 def _is_bullet(line: str) -> bool:
@@ -101,9 +104,9 @@ def _is_abbreviation(word: str) -> bool:
 def _ends_sentence(line: str) -> bool:
     """Whether a line ends with sentence-final punctuation that is not an abbreviation's period."""
     stripped = line.rstrip()
-    if not _TERMINAL_END.search(stripped):
+    if not _TERMINAL_END.search(stripped[-40:]):
         return False
-    core = re.sub(r"""["'”’)\]]*(?:\[\d{1,3}\])*$""", "", stripped)
+    core = re.sub(r"""["'”’)\]]*(?:\[\d{1,3}\])*$""", "", stripped[-40:])
     if not core.endswith("."):
         return True
     last = core.split()[-1] if core.split() else ""
@@ -136,7 +139,7 @@ def _joins(prev: str, nxt: str, wrap_width: int | None = None) -> bool:
     """Whether a single newline between two non-blank lines is a wrap inside one sentence."""
     nxt_s = nxt.lstrip()
     prev_s = prev.rstrip()
-    if _is_bullet(nxt) or _TABLE_ROW.search(nxt_s) or _TABLE_ROW.search(prev_s) or _KEY_VALUE.match(nxt_s):
+    if _is_bullet(nxt) or _is_table_row(nxt_s) or _is_table_row(prev_s) or _KEY_VALUE.match(nxt_s):
         return False
     if _ends_sentence(prev_s):
         return False
@@ -161,10 +164,10 @@ def _boundary_at(text: str, punct_start: int, end: int, block_start: int, block_
     if not token and not opener:
         return False
     first = token[:1]
-    before = _WORD_BEFORE.search(text, block_start, punct_start + 1)
-    word = before.group(1) if before else ""
+    tail = text[max(block_start, punct_start - 80) : punct_start].split()
+    word = tail[-1].lstrip("([{\"'“‘").rstrip("\"'”’)]}") if tail else ""
     punct = text[punct_start]
-    if punct_start == end:
+    if text[punct_start].isspace():
         return True  # an inline bullet
     if punct == "." and end == punct_start + 1 and not text[end : end + 1].isspace():
         # missing space after a period: "malware.The attackers", "2020.Dubbed", "enabled.• Next"
@@ -193,7 +196,9 @@ def _boundary_at(text: str, punct_start: int, end: int, block_start: int, block_
         # lower-case openers: camel-cased names ("iOS", "macOS") or file names ("cmd.exe ran ...")
         if re.match(r"[a-z]{1,4}[A-Z]", token):
             return True
-        return punct == "." and len(word) >= 3 and word.isalpha() and _FILE_LIKE.match(token) is not None
+        # or identifiers and file names after a plain word: "... traffic. anchor_dns uses", "... it. cmd.exe ran"
+        identifier = _FILE_LIKE.match(token) is not None or re.match(r"[a-z]+[_\d]\w*", token) is not None
+        return punct == "." and len(word) >= 3 and word.isalpha() and identifier
     return first in "•◦▪■●➢►*#%$@&\\/<"
 
 
