@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping
 
 VIEW_PARAMS = ("report", "sentence", "model")
@@ -80,3 +81,45 @@ def escape_markdown(text: str) -> str:
     """
     flat = re.sub(r"\s+", " ", text or "").strip()
     return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+
+
+def worker_autostart(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the dashboard starts a worker when none runs: yes unless ``TRAM_WORKER_AUTOSTART`` is 0/false/no/off."""
+    env = os.environ if environ is None else environ
+    return (env.get("TRAM_WORKER_AUTOSTART") or "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
+# --------------------------------------------------------------------------------------------------- reports page
+
+
+def demo_corpus_dir(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The folder of TRAM's 121 annotated MAT reports beside the repository (``../shared/data``), if present."""
+    env = os.environ if environ is None else environ
+    base = Path(env.get("TRAM_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+    folder = base / "tram2" / "mjson"
+    return folder if folder.is_dir() and any(folder.glob("*.mjson")) else None
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One line of the per-file import results table."""
+
+    file: str
+    result: str  # imported | duplicate | failed
+    reports: int = 0
+    sentences: int = 0
+    labelled: int = 0
+    duplicates: int = 0
+    message: str = ""
+
+
+def import_row(name: str, result=None, error: BaseException | None = None) -> ImportRow:
+    """Summarise one file's import (an ImportResult, or the error that stopped it) for the results table."""
+    if error is not None or result is None:
+        return ImportRow(name, "failed", message=str(error) if error is not None else "nothing imported")
+    created = result.reports_created
+    outcome = "imported" if created else "duplicate"
+    message = "; ".join([result.summary(), *result.warnings[:3]])
+    if len(result.warnings) > 3:
+        message += f"; and {len(result.warnings) - 3} more warnings"
+    return ImportRow(name, outcome, created, result.sentences, result.labelled, result.duplicates, message)

@@ -1,0 +1,440 @@
+"""Annotate: one report sentence by sentence (with context and model suggestions), or one technique across reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from pages.ui import current_user, get_catalog, get_store, literal, show_error, technique_labels
+from tram_core import annotation as ann
+from tram_core.app_state import parse_view_params
+from tram_core.store import LABELLED, REVIEWED, UNLABELLED, NotFoundError, Sentence
+
+S = st.session_state
+MODE_SENTENCES = "Sentence by sentence"
+MODE_TECHNIQUE = "By technique"
+STATUS_NAMES = {ann.STATUS_ALL: "All", UNLABELLED: "Unlabelled", LABELLED: "Labelled", REVIEWED: "Reviewed"}
+ORDER_NAMES = {ann.ORDER_REPORT: "Report order", ann.ORDER_UNCERTAIN: "Uncertain first"}
+SHORTCUTS = "Keys: **S** save & next · **P** previous · **K** skip · **N** no technique · **V** mark reviewed · " \
+            "**U** undo · **1**–**5** tick/untick a suggestion"
+
+
+@dataclass(frozen=True)
+class OnScreen:
+    """The sentence on screen as it was opened, with the widgets' keys, for the button callbacks."""
+
+    report_id: int
+    sentence: Sentence
+    suggested: tuple[str, ...]
+    model_id: int | None
+
+    def box_key(self, technique: str) -> str:
+        return f"sg_{self.sentence.id}_{self.sentence.version}_{technique}"
+
+    @property
+    def extra_key(self) -> str:
+        return f"ex_{self.sentence.id}_{self.sentence.version}"
+
+    def chosen(self) -> list[str]:
+        ticked = [t for t in self.suggested if S.get(self.box_key(t))]
+        return sorted(set(ticked) | set(S.get(self.extra_key) or ()))
+
+
+store = get_store()
+catalog = get_catalog()
+labels = technique_labels()
+user = current_user()
+
+
+def short_description(technique_id: str, limit: int = 220) -> str:
+    tech = catalog.get(technique_id)
+    if tech is None:
+        return "Not in the ATT&CK catalog."
+    text = tech.description.split("\n")[0]
+    note = f" {tech.status_note}." if tech.status_note else ""
+    return (text[:limit].rstrip() + ("…" if len(text) > limit else "")) + note
+
+
+def current_filter() -> ann.SentenceFilter:
+    return ann.SentenceFilter(status=S.get("ann_status") or ann.STATUS_ALL,
+                              has_suggestions=bool(S.get("ann_has_sugg")),
+                              technique=S.get("ann_tech") or None, search=S.get("ann_search") or "")
+
+
+def go_to(sentence_id: int | None, remember: bool = True) -> None:
+    here = S.get("ann_sentence")
+    if sentence_id is None:
+        S["ann_flash"] = ("info", (S.get("ann_flash") or ("", ""))[1] + " No more sentences match the filters "
+                                  "after this one.")
+        return
+    if remember and here is not None and here != sentence_id:
+        S.setdefault("ann_history", []).append(here)
+    S["ann_sentence"] = sentence_id
+    S.pop("ann_conflict", None)
+
+
+def fresh_queue(view: OnScreen) -> ann.ReportQueue:
+    return ann.load_queue(store, view.report_id, view.model_id)
+
+
+# --------------------------------------------------------------------------------------------------- callbacks
+
+
+def on_save(kind: str) -> None:
+    """Save the answer on screen (labels, no technique, reviewed), then move to the next matching sentence."""
+    view: OnScreen = S["ann_view"]
+    chosen = view.chosen()
+    try:
+        result = ann.save_answer(store, view.sentence, chosen, user, catalog=catalog,
+                                 no_technique=kind == "none", reviewed=kind == "reviewed")
+    except Exception as exc:  # noqa: BLE001 - shown to the user as one line
+        S["ann_error"] = exc
+        return
+    if result.conflict is not None:
+        S["ann_conflict"] = {"mine": chosen, "kind": kind, "theirs": result.conflict}
+        return
+    S["ann_flash"] = ("success" if result.saved else "info", result.message)
+    if result.sentence is not None:
+        S["ann_opened"] = result.sentence
+    go_to(fresh_queue(view).next_after(view.sentence.id, current_filter(), (S.get("ann_order") or ann.ORDER_REPORT)))
+
+
+def on_skip() -> None:
+    view: OnScreen = S["ann_view"]
+    S.pop("ann_flash", None)
+    go_to(fresh_queue(view).next_after(view.sentence.id, current_filter(), (S.get("ann_order") or ann.ORDER_REPORT)))
+
+
+def on_previous() -> None:
+    view: OnScreen = S["ann_view"]
+    history = S.get("ann_history") or []
+    queue = fresh_queue(view)
+    while history:
+        candidate = history.pop()
+        if candidate in queue:
+            go_to(candidate, remember=False)
+            return
+    previous = queue.previous_before(view.sentence.id, current_filter(), (S.get("ann_order") or ann.ORDER_REPORT))
+    if previous is None:
+        S["ann_flash"] = ("info", "This is the first matching sentence.")
+    else:
+        go_to(previous, remember=False)
+
+
+def on_undo() -> None:
+    try:
+        restored = ann.undo_last(store, user)
+    except Exception as exc:  # noqa: BLE001
+        S["ann_error"] = exc
+        return
+    if restored is None:
+        S["ann_flash"] = ("info", f"Nothing to undo for {user}.")
+        return
+    S["ann_flash"] = ("success", f"Undid your last change on sentence {restored.id}.")
+    S["ann_report"] = restored.report_id
+    S["ann_opened"] = restored
+    go_to(restored.id)
+
+
+def on_toggle(key: str) -> None:
+    S[key] = not S.get(key, False)
+
+
+def on_add_technique(extra_key: str, technique_id: str) -> None:
+    chosen = list(S.get(extra_key) or [])
+    if technique_id not in chosen:
+        S[extra_key] = chosen + [technique_id]
+
+
+def on_resolve_conflict(take_theirs: bool) -> None:
+    view: OnScreen = S["ann_view"]
+    conflict = S.pop("ann_conflict", None)
+    if conflict is None:
+        return
+    theirs: Sentence = conflict["theirs"]
+    if take_theirs:
+        S["ann_opened"] = theirs
+        S["ann_flash"] = ("info", f"Kept {theirs.updated_by or 'their'} answer for sentence {theirs.id}.")
+        return  # the page reopens the sentence at their version
+    result = ann.save_answer(store, theirs, conflict["mine"], user, catalog=catalog,
+                             no_technique=conflict["kind"] == "none", reviewed=conflict["kind"] == "reviewed")
+    if result.conflict is not None:
+        S["ann_conflict"] = {**conflict, "theirs": result.conflict}
+        return
+    S["ann_flash"] = ("success", result.message)
+    S["ann_opened"] = result.sentence
+    go_to(fresh_queue(view).next_after(view.sentence.id, current_filter(), (S.get("ann_order") or ann.ORDER_REPORT)))
+
+
+def on_technique_decision(sentence: Sentence, technique: str, accept: bool) -> None:
+    result = ann.apply_technique_decision(store, sentence, technique, accept, user)
+    if result.conflict is not None:
+        S["ann_flash"] = ("warning", f"{result.message}. Their answer: "
+                                     f"{', '.join(result.conflict.labels) or 'no technique'}. Look again below.")
+    else:
+        S["ann_flash"] = ("success", result.message)
+
+
+def on_open_sentence(sentence: Sentence) -> None:
+    S["ann_report"] = sentence.report_id
+    S["ann_mode"] = MODE_SENTENCES
+    go_to(sentence.id)
+
+
+# --------------------------------------------------------------------------------------------------- page
+
+st.title("Annotate")
+
+titles = store.annotation_report_titles()
+if not titles:
+    st.info("No reports yet. Import a report (a PDF, DOCX, HTML or text file, pasted text, a URL, or a TRAM/MAT "
+            "dataset) on the Reports page, then come back here to label its sentences.")
+    st.page_link("pages/reports.py", label="Go to Reports", icon=":material/upload_file:")
+    st.stop()
+
+# A deep link (?report=12&sentence=340) opens that sentence; afterwards the URL follows the analyst.
+link = parse_view_params(st.query_params.to_dict())
+link_key = (link.report, link.sentence)
+if link_key != (None, None) and link_key != S.get("ann_link_seen"):
+    S["ann_link_seen"] = link_key
+    if link.sentence is not None:
+        try:
+            target = store.get_sentence(link.sentence)
+            if link.report is not None and target.report_id != link.report:
+                st.warning(f"Sentence {link.sentence} belongs to report {target.report_id}, not {link.report}; "
+                           f"opened it in report {target.report_id}.")
+            S["ann_report"], S["ann_sentence"] = target.report_id, target.id
+        except NotFoundError:
+            st.warning(f"The link's sentence {link.sentence} does not exist.")
+            if link.report in titles:
+                S["ann_report"] = link.report
+    elif link.report is not None:
+        if link.report in titles:
+            S["ann_report"] = link.report
+            S.pop("ann_sentence", None)
+        else:
+            st.warning(f"The link's report {link.report} does not exist; showing another report.")
+
+if S.get("ann_report") not in titles:
+    S["ann_report"] = next(iter(titles))
+    S.pop("ann_sentence", None)
+
+models = store.list_models()
+model_ids = [None] + [m.id for m in models]
+model_names = {m.id: f"#{m.id} {m.name}" + (" (promoted)" if m.promoted else "") for m in models}
+if "ann_model" not in S or S["ann_model"] not in model_ids:
+    promoted = next((m.id for m in models if m.promoted), None)
+    S["ann_model"] = promoted
+
+
+def _report_changed() -> None:
+    S["ann_report"] = S["ann_report_pick"]
+    S.pop("ann_sentence", None)
+    S["ann_history"] = []
+
+
+def _model_changed() -> None:
+    S["ann_model"] = S["ann_model_pick"]
+
+
+for _key, _default in (("ann_mode", MODE_SENTENCES), ("ann_status", ann.STATUS_ALL),
+                       ("ann_order", ann.ORDER_REPORT)):
+    S.setdefault(_key, _default)
+
+top = st.columns([3, 2, 2])
+S["ann_report_pick"], S["ann_model_pick"] = S["ann_report"], S["ann_model"]
+top[0].selectbox("Report", list(titles), key="ann_report_pick", format_func=lambda rid: f"#{rid} {titles[rid]}",
+                 on_change=_report_changed)
+top[1].selectbox("Suggestions from", model_ids, key="ann_model_pick", on_change=_model_changed,
+                 format_func=lambda mid: "no model" if mid is None else model_names.get(mid, str(mid)),
+                 help="The model whose scores are shown as suggestions (the promoted model by default). "
+                      "Run a model over a report on the Reports page.")
+top[2].segmented_control("Mode", [MODE_SENTENCES, MODE_TECHNIQUE], key="ann_mode")
+
+if S.get("ann_error") is not None:
+    show_error(S.pop("ann_error"), "Not saved")
+flash = S.pop("ann_flash", None)
+if flash:
+    getattr(st, flash[0])(flash[1])
+
+try:
+    queue = ann.load_queue(store, S["ann_report"], S["ann_model"])
+except NotFoundError as exc:
+    show_error(exc)
+    st.stop()
+
+
+def sentence_mode() -> None:
+    with st.expander("Filters and order", expanded=bool(S.get("ann_tech") or S.get("ann_search"))):
+        cols = st.columns([3, 2, 3, 3, 2])
+        cols[0].segmented_control("Status", list(STATUS_NAMES), key="ann_status",
+                                  format_func=STATUS_NAMES.get)
+        cols[1].toggle("Has suggestions", key="ann_has_sugg")
+        cols[2].selectbox("Technique", [None] + ann.technique_choices(catalog), key="ann_tech",
+                          format_func=lambda t: "any technique" if t is None else labels.get(t, t),
+                          help="Sentences labelled with this technique or suggested with it.")
+        cols[3].text_input("Text contains", key="ann_search", placeholder="e.g. powershell")
+        cols[4].segmented_control("Order", list(ORDER_NAMES), key="ann_order",
+                                  format_func=ORDER_NAMES.get,
+                                  help="Uncertain first: the sentences where the model's scores sit closest to "
+                                       "its thresholds come first.")
+    flt = current_filter()
+    order = S.get("ann_order") or ann.ORDER_REPORT
+
+    report_progress = queue.progress()
+    corpus = ann.corpus_progress(store)
+    pcols = st.columns(2)
+    pcols[0].progress(report_progress.fraction, text=f"This report: {report_progress.text}")
+    pcols[1].progress(corpus.fraction, text=f"All reports: {corpus.text}")
+
+    sentence_id, message = ann.resolve_start(queue, S.get("ann_sentence"), flt, order)
+    if message:
+        st.info(message)
+    if sentence_id is None:
+        return
+    S["ann_sentence"] = sentence_id
+    if S.get("ann_link_seen") != (queue.report_id, sentence_id):
+        st.query_params["report"] = str(queue.report_id)
+        st.query_params["sentence"] = str(sentence_id)
+        S["ann_link_seen"] = (queue.report_id, sentence_id)
+
+    now = queue.get(sentence_id)
+    opened: Sentence = S.get("ann_opened") if S.get("ann_opened") and S["ann_opened"].id == sentence_id else now
+    if opened.version != now.version and "ann_conflict" not in S:
+        st.warning(f"{now.updated_by or 'Someone'} changed this sentence since you opened it: "
+                   f"{', '.join(now.labels) or 'no technique'} ({now.status}). Their answer is shown now.")
+        opened = now
+    S["ann_opened"] = opened
+
+    suggestions = queue.suggestions(sentence_id)
+    view = OnScreen(queue.report_id, opened, tuple(s.technique for s in suggestions), S.get("ann_model"))
+    S["ann_view"] = view
+
+    matching = queue.matching(flt, order)
+    where = f"{matching.index(sentence_id) + 1} of {len(matching)} matching" if sentence_id in matching \
+        else f"not matching the filters ({len(matching)} do)"
+    st.caption(f"Sentence {opened.position + 1} of {len(queue.sentences)} in the report · {where} · "
+               f"id {sentence_id}")
+
+    before, after = queue.context(sentence_id)
+    for s in before:
+        st.caption(literal(s.text))
+    with st.container(border=True):
+        st.markdown(f"**{literal(opened.text)}**")
+    for s in after:
+        st.caption(literal(s.text))
+
+    if opened.status == UNLABELLED:
+        st.caption("Not answered yet.")
+    else:
+        answer = ", ".join(opened.labels) if opened.labels else "no technique"
+        when = f" at {opened.updated_at:%Y-%m-%d %H:%M} UTC" if opened.updated_at else ""
+        st.caption(f"{opened.status.capitalize()} by {opened.updated_by or 'unknown'}{when}: {answer}")
+
+    conflict = S.get("ann_conflict")
+    if conflict:
+        theirs: Sentence = conflict["theirs"]
+        st.warning(f"{theirs.updated_by or 'Someone'} changed this sentence"
+                   f"{f' at {theirs.updated_at:%H:%M} UTC' if theirs.updated_at else ''} since you opened it. "
+                   f"Their answer: {', '.join(theirs.labels) or 'no technique'} ({theirs.status}). "
+                   f"Yours: {', '.join(conflict['mine']) or 'no technique'}. Nothing was saved.")
+        ccols = st.columns(2)
+        ccols[0].button("Keep mine (overwrite theirs)", on_click=on_resolve_conflict, args=(False,))
+        ccols[1].button("Take theirs", on_click=on_resolve_conflict, args=(True,))
+
+    choice = ann.initial_choice(opened, suggestions)
+    if suggestions:
+        st.markdown("**Model suggestions** (ticked: at or above the model's threshold)")
+        for s in suggestions:
+            key = view.box_key(s.technique)
+            if key not in S:
+                S[key] = s.technique in choice
+            row = st.columns([12, 1])
+            mark = "≥" if s.above_threshold else "<"
+            row[0].checkbox(f"{labels.get(s.technique, s.technique)} — score {s.score:.2f} {mark} "
+                            f"{s.threshold:.2f}", key=key, help=short_description(s.technique, 600))
+            row[0].caption(short_description(s.technique))
+            row[1].button(str(s.rank), key=f"tg_{key}", shortcut=str(s.rank), on_click=on_toggle, args=(key,),
+                          help=f"Tick or untick {s.technique} (key {s.rank})")
+    elif queue.model is None:
+        st.caption("No model suggestions: run a trained model over this report on the Reports page.")
+    else:
+        st.caption("The model suggests nothing for this sentence.")
+
+    if view.extra_key not in S:
+        S[view.extra_key] = sorted(t for t in choice if t not in view.suggested)
+    st.multiselect("Other techniques", ann.technique_choices(catalog, keep=opened.labels), key=view.extra_key,
+                   format_func=lambda t: labels.get(t, t), placeholder="Type an ID, name or tactic",
+                   help="Search by technique ID, name or tactic; use the description search below to search "
+                        "descriptions.")
+    for tech in S.get(view.extra_key) or ():
+        st.caption(f"{tech}: {short_description(tech)}")
+    with st.expander("Find a technique by its description"):
+        query = st.text_input("Words in the ID, name or description", key="ann_find")
+        if query.strip():
+            found = catalog.search(query, limit=8)
+            if not found:
+                st.caption("No technique matches.")
+            for tech in found:
+                fcols = st.columns([1, 6])
+                fcols[0].button("Add", key=f"add_{view.extra_key}_{tech.id}", on_click=on_add_technique,
+                                args=(view.extra_key, tech.id))
+                fcols[1].markdown(f"**{literal(labels.get(tech.id, tech.id))}**  \n{literal(short_description(tech.id))}")
+
+    bcols = st.columns(6)
+    bcols[0].button("Save & next", type="primary", shortcut="S", on_click=on_save, args=("labels",),
+                    width="stretch")
+    bcols[1].button("No technique", shortcut="N", on_click=on_save, args=("none",), width="stretch",
+                    help="This sentence describes no ATT&CK technique (saved as a negative example).")
+    bcols[2].button("Mark reviewed", shortcut="V", on_click=on_save, args=("reviewed",),
+                    width="stretch", help="Save the ticked techniques and mark the sentence reviewed.")
+    bcols[3].button("Previous", shortcut="P", on_click=on_previous, width="stretch")
+    bcols[4].button("Skip", shortcut="K", on_click=on_skip, width="stretch",
+                    help="Go to the next matching sentence without saving.")
+    bcols[5].button("Undo last change", shortcut="U", on_click=on_undo, width="stretch")
+    st.caption(SHORTCUTS)
+
+
+def technique_mode() -> None:
+    counts = store.technique_counts()
+    options = [None] + sorted(counts, key=lambda t: (-counts[t], t)) + \
+        [t for t in ann.technique_choices(catalog) if t not in counts]
+    tech = st.selectbox("Technique", options, key="ann_view_tech",
+                        format_func=lambda t: "choose a technique" if t is None else
+                        f"{labels.get(t, t)} — {counts.get(t, 0)} labelled")
+    if tech is None:
+        st.caption("Every sentence labelled with the technique or suggested with it by the model, across reports, "
+                   "to accept or reject one by one.")
+        return
+    st.caption(short_description(tech, 600))
+    hits = ann.technique_hits(store, tech, S.get("ann_model"), limit=100)
+    if not hits:
+        st.info(f"No sentence is labelled with {tech}, and the chosen model suggests it nowhere.")
+        return
+    st.caption(f"{len(hits)} sentence(s)" + (" (the first 100)" if len(hits) >= 100 else ""))
+    for hit in hits:
+        s = hit.sentence
+        with st.container(border=True):
+            st.markdown(literal(s.text))
+            facts = [f"#{s.report_id} {hit.report_title}"]
+            if hit.labelled:
+                facts.append(f"{s.status} by {s.updated_by or 'unknown'}: {', '.join(s.labels) or 'no technique'}")
+            else:
+                facts.append("not answered")
+            if hit.score is not None:
+                facts.append(f"model score {hit.score:.2f} (threshold {hit.threshold:.2f})")
+            st.caption(literal(" · ".join(facts)))
+            cols = st.columns([2, 2, 2, 6])
+            cols[0].button("Accept", key=f"acc_{tech}_{s.id}_{s.version}", on_click=on_technique_decision,
+                           args=(s, tech, True), type="primary" if hit.preticked and not hit.has_technique
+                           else "secondary", disabled=hit.has_technique)
+            cols[1].button("Reject", key=f"rej_{tech}_{s.id}_{s.version}", on_click=on_technique_decision,
+                           args=(s, tech, False), disabled=hit.labelled and not hit.has_technique)
+            cols[2].button("Open", key=f"open_{tech}_{s.id}", on_click=on_open_sentence, args=(s,))
+
+
+if S.get("ann_mode") == MODE_TECHNIQUE:
+    technique_mode()
+else:
+    sentence_mode()

@@ -1,0 +1,213 @@
+"""Reports: import files, text or a URL; the table of reports; open, delete, export, and run a model over one."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pandas as pd
+import streamlit as st
+
+from pages.ui import current_user, get_settings, get_store, show_error
+from tram_core import importer
+from tram_core.app_state import demo_corpus_dir, import_row
+from tram_core.formats import EXPORT_FORMATS
+
+S = st.session_state
+FORMAT_NAMES = {
+    "tram-multilabel": "TRAM multi-label JSON (labelled sentences)",
+    "tram-report": "TRAM report JSON (every sentence)",
+    "csv": "CSV (labelled sentences)",
+    "navigator": "ATT&CK Navigator layer",
+}
+EXPORT_MIME = {"csv": "text/csv"}
+
+store = get_store()
+settings = get_settings()
+user = current_user()
+
+st.title("Reports")
+
+
+# --------------------------------------------------------------------------------------------------- import
+
+
+def run_imports(items: list[tuple[str, object]]) -> None:
+    """Import ``(name, thunk)`` pairs one by one with a progress bar; the results table stays on the page."""
+    rows = []
+    bar = st.progress(0.0, text=f"Importing {len(items)} item(s)…") if len(items) > 1 else None
+    for i, (name, run) in enumerate(items, start=1):
+        try:
+            rows.append(import_row(name, run()))
+        except Exception as exc:  # noqa: BLE001 - every failure is a row and an error line naming the file
+            rows.append(import_row(name, error=exc))
+        if bar is not None:
+            bar.progress(i / len(items), text=f"Imported {i} of {len(items)}: {name}")
+    S["rep_import_rows"] = rows
+
+
+def upload_items(files) -> list[tuple[str, object]]:
+    return [(f.name, lambda f=f: importer.import_bytes(store, f.getvalue(), f.name, user,
+                                                        max_bytes=settings.max_upload_bytes)) for f in files]
+
+
+upload_tab, paste_tab, url_tab = st.tabs(["Upload files", "Paste text", "From a URL"])
+with upload_tab:
+    with st.form("rep_upload", clear_on_submit=True):
+        files = st.file_uploader(
+            "Report documents (PDF, DOCX, HTML, TXT, MD) or datasets (TRAM JSON, MAT .mjson, CSV)",
+            accept_multiple_files=True, key="rep_files",
+        )
+        if st.form_submit_button("Import files", type="primary"):
+            if files:
+                run_imports(upload_items(files))
+            else:
+                st.warning("Choose one or more files first.")
+with paste_tab:
+    with st.form("rep_paste"):
+        title = st.text_input("Title", key="rep_paste_title")
+        text = st.text_area("Report text", key="rep_paste_text", height=200)
+        if st.form_submit_button("Import text"):
+            if not text.strip():
+                st.warning("Paste the report's text first.")
+            else:
+                name = title.strip() or "Pasted text"
+                run_imports([(name, lambda: importer.import_text(store, text, name, user))])
+with url_tab:
+    with st.form("rep_url"):
+        url = st.text_input("Address of a report (web page or PDF)", key="rep_url_value",
+                            placeholder="https://www.cisa.gov/…")
+        if st.form_submit_button("Fetch and import"):
+            if not url.strip().lower().startswith(("http://", "https://")):
+                st.error(f"'{url.strip()[:200]}' is not a web address; it must start with http:// or https://")
+            else:
+                with st.spinner(f"Fetching {url.strip()}…"):
+                    run_imports([(url.strip(), lambda: importer.import_url(store, url.strip(), user, settings))])
+
+rows = S.get("rep_import_rows")
+if rows:
+    for row in rows:
+        if row.result == "failed":
+            st.error(f"{row.file}: not imported. {row.message}")
+    done = [r for r in rows if r.result != "failed"]
+    if done:
+        st.success(f"{sum(r.reports for r in done)} report(s) imported, "
+                   f"{sum(r.sentences for r in done):,} sentences ({sum(r.labelled for r in done):,} labelled), "
+                   f"{sum(r.duplicates for r in done)} already there.")
+    st.dataframe(pd.DataFrame([asdict(r) for r in rows]), hide_index=True, width="stretch",
+                 column_config={"file": "File", "result": "Result", "reports": "Reports created",
+                                "sentences": "Sentences", "labelled": "Labelled", "duplicates": "Duplicates",
+                                "message": st.column_config.TextColumn("Details", width="large")})
+
+# --------------------------------------------------------------------------------------------------- reports
+
+reports = store.list_reports()
+if not reports:
+    demo = demo_corpus_dir()
+    st.info(
+        "**No reports yet. To start:**\n\n"
+        "1. Import a threat report above: upload a PDF, DOCX, HTML or text file, paste its text, or give its web "
+        "address. Datasets (TRAM JSON exports, MAT .mjson files, CSV) bring their labels with them.\n"
+        "2. Open it on the Annotate page and label its sentences with ATT&CK techniques.\n"
+        "3. Train a model on the Train page once a few hundred sentences are labelled."
+    )
+    if demo is not None:
+        files = sorted(demo.glob("*.mjson"))
+        st.caption(f"A demo corpus of {len(files)} annotated reports (TRAM 2's MAT files) is available at {demo}.")
+        if st.button(f"Load the demo corpus ({len(files)} reports)", type="primary"):
+            run_imports([(f.name, lambda f=f: importer.import_path(store, f, user)) for f in files])
+            st.rerun()
+    st.stop()
+
+table = pd.DataFrame([{
+    "id": r.id, "title": r.title, "sentences": r.sentences, "labelled": r.labelled, "reviewed": r.reviewed,
+    "progress": r.progress, "techniques": ", ".join(r.techniques), "imported by": r.created_by,
+    "imported": r.created_at,
+} for r in reports])
+total_sentences = sum(r.sentences for r in reports)
+total_answered = sum(r.answered for r in reports)
+st.subheader(f"{len(reports)} report(s) · {total_sentences:,} sentences · {total_answered:,} answered")
+event = st.dataframe(
+    table, key="rep_table", hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+    column_config={
+        "id": st.column_config.NumberColumn("ID", width="small"),
+        "title": st.column_config.TextColumn("Title", width="large"),
+        "sentences": st.column_config.NumberColumn("Sentences"),
+        "labelled": st.column_config.NumberColumn("Labelled"),
+        "reviewed": st.column_config.NumberColumn("Reviewed"),
+        "progress": st.column_config.ProgressColumn("Answered", min_value=0.0, max_value=1.0, format="percent"),
+        "techniques": st.column_config.TextColumn("Techniques", width="medium"),
+        "imported": st.column_config.DatetimeColumn("Imported", format="YYYY-MM-DD HH:mm"),
+    },
+)
+selected = event.selection.rows if event is not None else []
+by_id = {r.id: r for r in reports}
+if selected:
+    report = reports[selected[0]]
+else:
+    report = by_id.get(S.get("rep_selected"), reports[0])
+    st.caption("Select a row to act on that report.")
+S["rep_selected"] = report.id
+
+st.subheader(f"#{report.id} {report.title}", anchor=False)
+st.caption(f"{report.sentences:,} sentences · {report.labelled:,} labelled · {report.reviewed:,} reviewed"
+           + (f" · source {report.source}" if report.source else ""))
+open_col, predict_col, delete_col = st.columns(3)
+with open_col:
+    if st.button("Open in Annotate", type="primary", key="rep_open"):
+        S["ann_report"] = report.id
+        S.pop("ann_sentence", None)
+        st.switch_page("pages/annotate.py", query_params={"report": str(report.id)})
+
+with predict_col:
+    trained = store.list_models(include_imported=False)
+    if not trained:
+        st.caption("No trained model yet: train one on the Train page to pre-annotate reports.")
+    else:
+        promoted = next((m.id for m in trained if m.promoted), trained[0].id)
+        names = {m.id: f"#{m.id} {m.name}" + (" (promoted)" if m.promoted else "") for m in trained}
+        model_id = st.selectbox("Model", list(names), index=list(names).index(promoted), format_func=names.get,
+                                key="rep_model")
+        if st.button("Run the model over this report", key="rep_predict"):
+            try:
+                from tram_core import jobs
+
+                job_id = jobs.submit_prediction(store, model_id, report.id, user)
+                S["ann_model"] = model_id
+                st.success(f"Queued prediction job {job_id}. When the worker finishes it, the suggestions show "
+                           "on the Annotate page.")
+            except Exception as exc:  # noqa: BLE001
+                show_error(exc, "Not queued")
+
+with delete_col:
+    sure = st.checkbox(f"Yes, delete report #{report.id} and its labels", key=f"rep_sure_{report.id}")
+    if st.button("Delete report", key="rep_delete", disabled=not sure):
+        try:
+            store.delete_report(report.id, user=user)
+            S.pop("rep_selected", None)
+            S["rep_deleted"] = f"Deleted report #{report.id} '{report.title}'."
+            st.rerun()
+        except Exception as exc:  # noqa: BLE001
+            show_error(exc, "Not deleted")
+if S.get("rep_deleted"):
+    st.success(S.pop("rep_deleted"))
+
+st.subheader("Export", anchor=False)
+ecols = st.columns([2, 2, 2])
+fmt = ecols[0].selectbox("Format", EXPORT_FORMATS, format_func=FORMAT_NAMES.get, key="rep_fmt")
+scope = ecols[1].radio("What", ["This report", "All reports"], key="rep_scope", horizontal=True)
+with_unlabelled = ecols[2].checkbox("Include unlabelled sentences", key="rep_unlabelled",
+                                    disabled=fmt not in ("tram-multilabel", "csv"),
+                                    help="Unlabelled rows are marked 'unlabelled' so nobody reads them as negatives.")
+export_key = (fmt, scope, report.id if scope == "This report" else None, with_unlabelled)
+if st.button("Prepare the export", key="rep_prepare"):
+    from tram_core.formats import export_data
+
+    try:
+        S["rep_export"] = (export_key, *export_data(store, fmt, report.id if scope == "This report" else None,
+                                                    include_unlabelled=with_unlabelled))
+    except Exception as exc:  # noqa: BLE001
+        show_error(exc, "Export failed")
+if S.get("rep_export") and S["rep_export"][0] == export_key:
+    _, content, filename = S["rep_export"]
+    st.download_button(f"Download {filename} ({len(content) / 1024:,.0f} KB)", content, file_name=filename,
+                       mime=EXPORT_MIME.get(fmt, "application/json"), key="rep_download")

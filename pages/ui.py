@@ -1,0 +1,61 @@
+"""Widget code every page shares: the cached store and catalog, who is annotating, and error display."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from tram_core.app_state import clean_user_name, default_user_name, escape_markdown
+from tram_core.attack import Catalog, load_catalog
+from tram_core.errors import is_user_error
+from tram_core.settings import Settings, load_settings
+from tram_core.store import Store
+
+USER_KEY = "tram_user"
+
+
+def get_settings() -> Settings:
+    return load_settings()
+
+
+@st.cache_resource(show_spinner=False)
+def _store_for(database_url: str, _settings: Settings) -> Store:
+    return Store.from_settings(_settings)
+
+
+def get_store() -> Store:
+    """One Store (engine and connection pool) per database for the whole server process."""
+    settings = get_settings()
+    return _store_for(settings.database_url, settings)
+
+
+@st.cache_resource(show_spinner=False)
+def get_catalog() -> Catalog:
+    return load_catalog()
+
+
+@st.cache_resource(show_spinner=False)
+def technique_labels() -> dict[str, str]:
+    """``{technique id: 'T1055 Process Injection (defense-evasion, ...)'}`` for pickers, computed once."""
+    from tram_core.annotation import technique_label
+
+    catalog = get_catalog()
+    return {t.id: technique_label(catalog, t.id) for t in catalog.techniques(include_revoked=True)}
+
+
+def current_user() -> str:
+    """Who is annotating: the sidebar's name (remembered in the session and the URL's ``user``)."""
+    return clean_user_name(st.session_state.get(USER_KEY)) or default_user_name()
+
+
+def show_error(exc: BaseException, doing: str = "") -> None:
+    """One clear line for the user: their bad input as is, anything else named without a traceback."""
+    prefix = f"{doing}: " if doing else ""
+    if is_user_error(exc):
+        st.error(f"{prefix}{exc}")
+    else:
+        st.error(f"{prefix}unexpected error ({type(exc).__name__}): {exc}")
+
+
+def literal(text: str) -> str:
+    """Report or user text made safe for st.markdown (shown literally, never as Markdown or HTML)."""
+    return escape_markdown(text)

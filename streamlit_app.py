@@ -1,0 +1,89 @@
+"""TRAM dashboard entry point: page config, navigation over pages/, and the sidebar every page shares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from pages.ui import USER_KEY, current_user, get_settings, get_store
+from tram_core.app_state import clean_user_name, default_user_name, parse_view_params, worker_autostart
+
+HERE = Path(__file__).resolve().parent
+
+st.set_page_config(page_title="TRAM", page_icon=":material/shield:", layout="wide")
+
+view = parse_view_params(st.query_params.to_dict())
+
+PAGES = [
+    ("pages/reports.py", "Reports", ":material/description:", not (view.wants_annotate or view.wants_evaluate)),
+    ("pages/annotate.py", "Annotate", ":material/edit_note:", view.wants_annotate),
+    ("pages/train.py", "Train", ":material/model_training:", False),
+    ("pages/evaluate.py", "Evaluate", ":material/monitoring:", view.wants_evaluate),
+]
+pages = [
+    st.Page(path, title=title, icon=icon, default=default)
+    for path, title, icon, default in PAGES
+    if (HERE / path).is_file()
+]
+navigation = st.navigation(pages)
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def _worker_line(database_url: str) -> tuple[bool, str]:
+    from tram_core import jobs
+
+    state = jobs.worker_state(get_store())
+    return state.alive, state.text
+
+
+@st.fragment(run_every=10)
+def _worker_status() -> None:
+    try:
+        alive, text = _worker_line(get_settings().database_url)
+    except Exception as exc:  # the status line must never break a page
+        st.caption(f"Worker: unknown ({type(exc).__name__})")
+        return
+    st.caption(f"Worker: {text}" if alive else f"Worker: {text} (jobs wait until one runs)")
+
+
+def _start_worker_once() -> None:
+    """Start a worker for the user when none runs, once per browser session."""
+    if st.session_state.get("_worker_checked") or not worker_autostart():
+        return
+    st.session_state["_worker_checked"] = True
+    try:
+        from tram_core import jobs
+
+        if jobs.ensure_worker_running(get_settings()):
+            st.toast("Started a background worker for training and prediction jobs.")
+    except Exception as exc:  # a worker that cannot start must not block annotation
+        st.session_state["_worker_error"] = f"Could not start a worker: {exc}"
+
+
+def _sidebar() -> None:
+    if USER_KEY not in st.session_state:
+        st.session_state[USER_KEY] = view.user or default_user_name()
+    with st.sidebar:
+        st.text_input("Who is annotating", key=USER_KEY, max_chars=100,
+                      help="Your name is recorded with every label you save.")
+        user = current_user()
+        if not clean_user_name(st.session_state.get(USER_KEY)):
+            st.caption(f"No name given: labels are saved as '{user}'.")
+        if st.query_params.get("user") != user:
+            st.query_params["user"] = user
+        try:
+            st.caption(f"Database: `{get_store().display_url}`")
+        except Exception as exc:
+            st.error(f"The database cannot be opened: {exc}")
+            st.stop()
+        _worker_status()
+        if st.session_state.get("_worker_error"):
+            st.caption(st.session_state["_worker_error"])
+
+
+_sidebar()
+_start_worker_once()
+for message in view.errors:
+    st.warning(message)
+navigation.run()
