@@ -1,0 +1,119 @@
+"""Evaluate page (AppTest): empty state, headline scores from a real run's record, threshold slider, comparison,
+bad deep links."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.engine_helpers import fill_store
+from tram_core import charts, jobs
+from tram_core.store import JOB_DONE
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "evaluate.py")
+
+
+def _page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=60)
+
+
+def _trained_run(store, settings, seed: int) -> int:
+    """A real quick TF-IDF run through the job queue; returns its model id."""
+    job_id = jobs.submit_training(store, {"base": "baseline", "min_count": 2, "seed": seed}, "tester")
+    job = store.claim_job(job_id, "test-worker", "cpu")
+    assert jobs.run_job(store, settings, job) == JOB_DONE, store.get_job(job_id).message
+    return store.get_job(job_id).model_id
+
+
+@pytest.fixture
+def two_runs(store, settings, monkeypatch):
+    monkeypatch.setenv("TRAM_WORKER_AUTOSTART", "0")
+    fill_store(store, reports=6, per_technique=4)
+    return _trained_run(store, settings, 13), _trained_run(store, settings, 5)
+
+
+def _frame_with(at: AppTest, column: str):
+    """The first shown table that has ``column``."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def _metric_values(at: AppTest) -> list[tuple[str, str]]:
+    return [(m.label, m.value) for m in at.metric]
+
+
+def test_empty_database_says_to_train_first(store):
+    at = _page().run()
+    assert not at.exception
+    assert "No trained model yet" in at.info[0].value and "Train" in at.info[0].value
+    assert not at.metric
+
+
+def test_headline_figures_match_the_stored_metrics(store, two_runs):
+    newest = store.get_model(two_runs[1])
+    at = _page().run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="evaluate_model").value == newest.id
+    values = _metric_values(at)
+    for i, key in enumerate(("at_0_5", "at_tuned")):
+        expected = charts.headline(newest.metrics[key]).to_dict()
+        shown = dict(values[6 * i: 6 * i + 6])
+        assert shown == {name.replace("_", " "): f"{value:.3f}" for name, value in expected.items()}
+    table = _frame_with(at, "support")
+    per = {t["technique"]: t for t in newest.metrics["at_tuned"]["per_technique"]}
+    assert set(table["technique"]) == set(per)
+    row = table.iloc[0]
+    assert row["f1"] == pytest.approx(per[row["technique"]]["f1"])
+    assert row["name"]  # catalog name filled in
+
+
+def test_threshold_slider_shows_the_curve_scores(store, two_runs):
+    model = store.get_model(two_runs[1])
+    at = _page().run()
+    micro = {p["threshold"]: p for p in model.metrics["curves"] if p["technique"] == "micro"}
+    assert f"{micro[0.2]['f1']:.3f}" != f"{micro[0.8]['f1']:.3f}"  # the run's curve is not flat
+    shown_f1 = {}
+    for t in (0.2, 0.8):
+        at = at.select_slider(key=f"evaluate_threshold_{model.id}").set_value(t).run()
+        shown = dict(_metric_values(at)[12:18])
+        assert shown["micro f1"] == f"{micro[t]['f1']:.3f}"
+        assert shown["micro precision"] == f"{micro[t]['precision']:.3f}"
+        shown_f1[t] = shown["micro f1"]
+    assert shown_f1[0.2] != shown_f1[0.8]
+
+
+def test_deep_link_opens_that_model(store, two_runs):
+    at = _page()
+    at.query_params["model"] = str(two_runs[0])
+    at.run()
+    assert not at.error
+    assert at.selectbox(key="evaluate_model").value == two_runs[0]
+    expected = store.get_model(two_runs[0]).metrics["at_tuned"]["micro_f1"]
+    assert dict(_metric_values(at)[6:12])["micro f1"] == f"{expected:.3f}"
+
+
+@pytest.mark.parametrize("raw,message", [("9999", "no trained model 9999"), ("abc", "not a model id")])
+def test_bad_model_links_get_a_clear_message(store, two_runs, raw, message):
+    at = _page()
+    at.query_params["model"] = raw
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and message in at.error[0].value
+    assert "Traceback" not in at.error[0].value
+    assert at.metric  # the page still shows the newest model
+
+
+def test_compare_two_runs_shows_the_difference_table(store, two_runs):
+    first, second = (store.get_model(i) for i in two_runs)
+    at = _page().run()
+    at = at.multiselect(key="evaluate_compare").set_value([first.id, second.id]).run()
+    assert not at.exception and not at.error
+    table = _frame_with(at, "in_runs").set_index("technique")
+    f1_a = {t["technique"]: t["f1"] for t in first.metrics["at_tuned"]["per_technique"]}
+    f1_b = {t["technique"]: t["f1"] for t in second.metrics["at_tuned"]["per_technique"]}
+    for technique in set(f1_a) & set(f1_b):
+        assert table.loc[technique, f"Δ #{second.id}"] == pytest.approx(f1_b[technique] - f1_a[technique])
+    summary = _frame_with(at, "Δ micro_f1").set_index("run")
+    assert summary.loc[f"#{second.id}", "Δ micro_f1"] == pytest.approx(
+        second.metrics["at_tuned"]["micro_f1"] - first.metrics["at_tuned"]["micro_f1"])
