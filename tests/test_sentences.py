@@ -57,6 +57,15 @@ def test_abbreviations_do_not_split():
     ]
 
 
+def test_ambiguous_abbreviations_and_plain_words_before_a_period():
+    assert texts("It was built by Acme Inc. The group sold it. It hid in a fake app. The app stole data.") == [
+        "It was built by Acme Inc.",
+        "The group sold it.",
+        "It hid in a fake app.",
+        "The app stole data.",
+    ]
+
+
 def test_figure_captions_stay_whole():
     assert texts("Figure 7. Virtual environment checks\n\nThe loader exits.") == [
         "Figure 7. Virtual environment checks",

@@ -147,8 +147,11 @@ def normalize_text(text: str) -> str:
 
 def _check_size(size: int, max_bytes: int | None, where: str, partial: bool = False) -> None:
     if max_bytes is not None and size > max_bytes:
-        amount = f"more than {_mb(max_bytes)}" if partial else _mb(size)
-        raise IngestError(f"{where}: {amount} is over the size limit of {_mb(max_bytes)}")
+        if partial:
+            raise IngestError(
+                f"{where}: the download is over the size limit of {_mb(max_bytes)} (stopped after {_mb(size)})"
+            )
+        raise IngestError(f"{where}: {_mb(size)} is over the size limit of {_mb(max_bytes)}")
 
 
 def _mb(n: int) -> str:

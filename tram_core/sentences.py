@@ -21,9 +21,8 @@ class SentenceSpan:
 _ABBREVIATIONS = frozenset(
     """
     e.g i.e eg ie vs v.s cf viz esp incl approx appx ca resp mr mrs ms dr prof sr jr st mt ft dept govt
-    gen col lt sgt capt rev hon est min max avg ext tel fax ref refs ed eds et al fig figs no nos vol vols
-    p pp sec ch art para app eq eqs jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun
-    ver v op nr ltd. a.k.a aka
+    lt sgt capt tel fax refs et fig figs no nos vol vols pp
+    jan feb mar apr jun jul aug sep sept oct nov dec ver v nr a.k.a aka
     """.split()
 )
 # A period after these ends a sentence only when the next word is a typical sentence opener.
@@ -36,8 +35,8 @@ _OPENERS = frozenset(
     A An We They He She Their Our Once Then For To By From Some Many Most All Other Each Both Although Though
     Since Because Unlike According Further Furthermore Moreover Finally First Second Third Next Note Figure
     Table See Upon Using With Based There Here What Which Who How Why Once Between Within Following Another
-    Similarly Instead Thus Therefore Meanwhile Overall Currently Previously Later Earlier Later Once Such One
-    Two Three Several Multiple In Attackers Threat Researchers Analysis Microsoft CISA FBI Unit
+    Similarly Instead Thus Therefore Meanwhile Overall Currently Previously Later Earlier Such One Two Three
+    Several Multiple Attackers Threat Researchers Analysis Microsoft CISA FBI Unit
     """.split()
 )
 # A line ending with one of these words continues on the next line, whatever case the next line starts with.
