@@ -155,6 +155,13 @@ def test_html_keeps_content_and_drops_page_chrome():
     ]
 
 
+def test_html_list_items_holding_blocks_stay_one_bullet():
+    page = b"<ul><li><p>First item.</p></li><li><div>Second</div><ul><li>nested one</li></ul></li></ul><p>A &amp; B</p>"
+    extracted = extract_bytes(page, "list.html")
+    assert sentences_of(extracted) == ["First item.", "Second", "nested one", "A & B"]
+    assert "\u2022\n" not in extracted.text
+
+
 def test_html_title_falls_back_to_h1_then_file_name():
     assert extract_bytes(b"<html><body><h1>Only H1</h1><p>Text.</p></body></html>", "a.htm").title == "Only H1"
     assert extract_bytes(b"<p>Just text.</p>", "my_report.html").title == "my report"

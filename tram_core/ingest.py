@@ -385,6 +385,8 @@ def _extract_html(data: bytes, filename: str) -> tuple[str, str]:
     text = re.sub(r"[ \t]*\n[ \t]*", "\n", text)
     text = re.sub(r"[ \t]{2,}", " ", text)
     text = re.sub(r"^ ?\| ", "", text, flags=re.MULTILINE)  # the first cell of a table row
+    text = re.sub(r"^• *\n+(?=[^\n•])", "• ", text, flags=re.MULTILINE)  # <li><p>item</p></li>
+    text = re.sub(r"^• *$\n?", "", text, flags=re.MULTILINE)  # an item holding only a nested list
     return title, text
 
 
