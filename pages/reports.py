@@ -26,6 +26,8 @@ settings = get_settings()
 user = current_user()
 
 st.title("Reports")
+if S.get("rep_deleted"):
+    st.success(S.pop("rep_deleted"))
 
 
 # --------------------------------------------------------------------------------------------------- import
@@ -188,8 +190,6 @@ with delete_col:
             st.rerun()
         except Exception as exc:  # noqa: BLE001
             show_error(exc, "Not deleted")
-if S.get("rep_deleted"):
-    st.success(S.pop("rep_deleted"))
 
 st.subheader("Export", anchor=False)
 ecols = st.columns([2, 2, 2])

@@ -1,0 +1,145 @@
+"""The Reports page through Streamlit's AppTest against a real SQLite store in a temporary TRAM_HOME."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.test_annotation import add_model, add_report
+
+APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+REPORT_TEXT = (
+    "The threat actor used spearphishing emails with malicious Word attachments. "
+    "Once opened, the macro downloaded a second-stage payload from a remote server. "
+    "The payload established persistence through a registry run key."
+).encode()
+
+
+@pytest.fixture
+def open_app(tram_home, monkeypatch):
+    monkeypatch.setenv("TRAM_WORKER_AUTOSTART", "0")
+    monkeypatch.setenv("TRAM_USER", "alice")
+
+    def run() -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.run()
+        assert not at.exception, at.exception
+        return at
+
+    return run
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label.startswith(label))
+
+
+def upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
+    at.get("file_uploader")[0].set_value([(name, data, "application/octet-stream") for name, data in files])
+    button(at, "Import files").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def import_table(at: AppTest):
+    return next(df.value for df in at.dataframe if "result" in df.value.columns)
+
+
+def test_empty_database_shows_first_steps(open_app):
+    at = open_app()
+    assert any("No reports yet" in i.value and "Import" in i.value for i in at.info)
+    assert not at.dataframe
+    assert at.get("file_uploader")
+
+
+def test_upload_several_files_shows_a_result_per_file(open_app, store, shared_data):
+    at = open_app()
+    mjson = sorted((shared_data / "tram2" / "mjson").glob("*.mjson"))[0]
+    docx = shared_data / "reports" / "simple-test.docx"
+    upload(at, [("intrusion.txt", REPORT_TEXT), (mjson.name, mjson.read_bytes()), (docx.name, docx.read_bytes())])
+    results = import_table(at)
+    assert list(results["file"]) == ["intrusion.txt", mjson.name, docx.name]
+    assert list(results["result"]) == ["imported"] * 3
+    assert results.loc[0, "sentences"] == 3 and results.loc[0, "labelled"] == 0
+    assert results.loc[1, "labelled"] > 0  # the MAT file brings its analysts' labels
+    stored = store.list_reports()
+    assert len(stored) == 3
+    reports_table = next(df.value for df in at.dataframe if "progress" in df.value.columns)
+    assert sorted(reports_table["sentences"]) == sorted(r.sentences for r in stored)
+    assert any("3 report(s)" in h.value for h in at.subheader)
+    # the same text again is a duplicate, not a second report
+    upload(at, [("again.txt", REPORT_TEXT)])
+    assert list(import_table(at)["result"]) == ["duplicate"]
+    assert len(store.list_reports()) == 3
+
+
+def test_bad_uploads_name_the_file_and_store_nothing(open_app, store):
+    at = open_app()
+    upload(at, [("broken.pdf", b"%PDF-1.4 this is not really a pdf"), ("tool.exe", b"MZ\x90\x00binary"),
+                ("labels.json", b'{"not": "a dataset"')])
+    errors = " ".join(e.value for e in at.error)
+    for name in ("broken.pdf", "tool.exe", "labels.json"):
+        assert name in errors
+    assert list(import_table(at)["result"]) == ["failed"] * 3
+    assert store.list_reports() == []
+    assert any("No reports yet" in i.value for i in at.info)
+
+
+def test_paste_text_creates_a_report(open_app, store):
+    at = open_app()
+    at.text_input(key="rep_paste_title").input("Pasted advisory")
+    at.text_area(key="rep_paste_text").input(REPORT_TEXT.decode())
+    button(at, "Import text").click().run()
+    [report] = store.list_reports()
+    assert report.title == "Pasted advisory" and report.sentences == 3
+
+
+def test_url_must_be_a_web_address(open_app, store):
+    at = open_app()
+    at.text_input(key="rep_url_value").input("file:///etc/passwd")
+    button(at, "Fetch and import").click().run()
+    assert any("not a web address" in e.value for e in at.error)
+    assert store.list_reports() == []
+
+
+def test_open_in_annotate_switches_to_the_report(open_app, store):
+    add_report(store, title="First")
+    second_id, ids = add_report(store, title="Second", texts=["Only sentence of the second report.", "Another."])
+    at = open_app()
+    at.session_state["rep_selected"] = second_id
+    at.run()
+    button(at, "Open in Annotate").click().run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == ["Annotate"]
+    assert any("Only sentence of the second report" in m.value for m in at.markdown)
+
+
+def test_delete_needs_confirmation(open_app, store):
+    report_id, _ = add_report(store, title="To delete")
+    at = open_app()
+    assert button(at, "Delete report").disabled
+    at.checkbox(key=f"rep_sure_{report_id}").check().run()
+    button(at, "Delete report").click().run()
+    assert store.list_reports() == []
+    assert any("Deleted report" in s.value for s in at.success)
+
+
+def test_export_offers_a_download(open_app, store):
+    report_id, ids = add_report(store, title="Exported", labels={0: ("T1566.001",)})
+    at = open_app()
+    at.selectbox(key="rep_fmt").set_value("csv").run()
+    button(at, "Prepare the export").click().run()
+    [download] = at.get("download_button")
+    assert ".csv" in download.proto.label
+
+
+def test_run_model_queues_a_prediction_job(open_app, store):
+    report_id, ids = add_report(store)
+    model_id = add_model(store, ids, {0: {"T1566.001": 0.9}})
+    at = open_app()
+    button(at, "Run the model over this report").click().run()
+    jobs = store.list_jobs()
+    assert len(jobs) == 1 and jobs[0].kind == "predict"
+    assert jobs[0].params == {"model_id": model_id, "report_id": report_id}
+    assert any("Queued prediction job" in s.value for s in at.success)
