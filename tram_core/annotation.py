@@ -244,7 +244,7 @@ class ReportQueue:
 
 def load_queue(store: Store, report_id: int, model_id: int | None = None) -> ReportQueue:
     """A report's sentences and the suggestions of ``model_id`` (the promoted model when None) for them."""
-    sentences = store.sentences(report_id=report_id)
+    sentences = store.annotation_report_sentences(report_id)
     if not sentences:
         store.get_report(report_id)  # raises NotFoundError for an unknown report
     model = _model_or_promoted(store, model_id)

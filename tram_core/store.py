@@ -1154,6 +1154,23 @@ class Store:
                 query = query.where(SentenceRow.report_id == report_id)
             return {status: int(n) for status, n in s.execute(query)}
 
+    def annotation_report_sentences(self, report_id: int) -> list[Sentence]:
+        """One report's sentences with their labels, in report order: two column queries, no ORM objects."""
+        cols = (SentenceRow.id, SentenceRow.report_id, SentenceRow.position, SentenceRow.text, SentenceRow.start,
+                SentenceRow.end, SentenceRow.status, SentenceRow.version, SentenceRow.updated_by,
+                SentenceRow.updated_at)
+        with self.session() as s:
+            rows = s.execute(select(*cols).where(SentenceRow.report_id == report_id)
+                             .order_by(SentenceRow.position)).all()
+            labels: dict[int, list[str]] = {}
+            for sid, tech in s.execute(
+                select(LabelRow.sentence_id, LabelRow.technique_id)
+                .join(SentenceRow, SentenceRow.id == LabelRow.sentence_id)
+                .where(SentenceRow.report_id == report_id)
+            ):
+                labels.setdefault(sid, []).append(tech)
+        return [Sentence(*row, labels=tuple(sorted(labels.get(row[0], ())))) for row in rows]
+
     def annotation_sentences_by_id(self, sentence_ids: Sequence[int]) -> list[Sentence]:
         """The given sentences with their labels, in the order asked; unknown ids are left out."""
         ids = [int(i) for i in sentence_ids]
