@@ -21,6 +21,14 @@ st.caption("Fine-tune a model on the labelled sentences. Runs go to a worker pro
 # --------------------------------------------------------------------------------------------------- live panel
 
 
+def _cancel(job_id: int) -> None:
+    """Button callback: runs before the panel is drawn, so the panel already shows the cancel."""
+    try:
+        store.request_cancel(job_id)
+    except Exception as exc:  # noqa: BLE001 - shown to the user, never as a traceback
+        st.session_state["train_cancel_error"] = exc
+
+
 @st.fragment(run_every=2)
 def live_panel() -> None:
     """The running (or next queued) run, the queue behind it: read from the database on every tick."""
@@ -54,12 +62,10 @@ def live_panel() -> None:
     if not progress.validation.empty and len(progress.validation.columns) > 1:
         st.markdown("**Validation scores per epoch**")
         st.dataframe(progress.validation, hide_index=True)
-    if not job.cancel_requested and st.button("Cancel this run", key=f"cancel-{job.id}"):
-        try:
-            store.request_cancel(job.id)
-            st.toast(f"Cancel requested for run {job.id}")
-        except Exception as exc:  # noqa: BLE001 - shown to the user, never as a traceback
-            show_error(exc, f"Cancelling run {job.id}")
+    if not job.cancel_requested:
+        st.button("Cancel this run", key=f"cancel-{job.id}", on_click=_cancel, args=(job.id,))
+    if "train_cancel_error" in st.session_state:
+        show_error(st.session_state.pop("train_cancel_error"), "Cancelling")
     queue = run_history.queued_runs(store)
     waiting = [q for q in queue if q.id != job.id]
     if waiting:

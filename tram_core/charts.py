@@ -154,8 +154,10 @@ def document_table(metrics: Mapping[str, Any] | None, titles: Mapping[int, str] 
     return pd.DataFrame(rows, columns=["report_id", "title", *SCORE_NAMES])
 
 
-def points_frame(points: Iterable[Any]) -> pd.DataFrame:
-    """Job points (records or dicts with step, epoch, name, value) as a frame."""
+def points_frame(points: Iterable[Any] | pd.DataFrame) -> pd.DataFrame:
+    """Job points (records or dicts with step, epoch, name, value, or a frame of them) as a frame."""
+    if isinstance(points, pd.DataFrame):
+        return points[["step", "epoch", "name", "value"]].copy()
     rows = []
     for p in points or []:
         get = p.get if isinstance(p, Mapping) else (lambda key, _p=p: getattr(_p, key, None))
@@ -259,7 +261,7 @@ def document_chart(table: pd.DataFrame, title: str = "Document-level F1 per test
     )
 
 
-def live_loss_chart(points: Iterable[Any], title: str = "Running loss") -> alt.Chart:
+def live_loss_chart(points: Iterable[Any] | pd.DataFrame, title: str = "Running loss") -> alt.Chart:
     """The running training loss (and any other loss points) of a job, by step."""
     frame = points_frame(points)
     data = frame[frame["name"].str.contains("loss")]

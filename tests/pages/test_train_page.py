@@ -1,0 +1,156 @@
+"""Train page (AppTest): the data before a run, starting runs (options reach the job row), refusing a start with
+nothing labelled, the live panel drawn from job rows, the queue, and the history of runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.engine_helpers import fill_store
+from tram_core import jobs
+from tram_core.store import JOB_DONE, JOB_QUEUED
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "train.py")
+
+
+@pytest.fixture(autouse=True)
+def no_worker_spawn(monkeypatch):
+    """The page must not start a real worker process in these tests."""
+    monkeypatch.setenv("TRAM_WORKER_AUTOSTART", "0")
+
+
+def _page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=60)
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _pick_base(at: AppTest, text: str) -> AppTest:
+    box = at.selectbox(key="train_base")
+    label = next(o for o in box.options if text in o)
+    return box.set_value(label).run()
+
+
+def test_empty_database_explains_and_refuses_to_start(store):
+    at = _page().run()
+    assert not at.exception
+    assert any("Nothing is labelled yet" in w.value for w in at.warning)
+    at = at.button(key="train_start").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "Cannot start" in at.error[0].value and "Annotate" in at.error[0].value
+    assert store.list_jobs() == []
+
+
+def test_data_overview_counts_and_minimum(store):
+    fill_store(store, reports=4, per_technique=4, unlabelled=3)
+    at = _page().run()
+    assert _metric(at, "Reports") == "4"
+    assert _metric(at, "Labelled") == str(4 * 16)
+    assert _metric(at, "With a technique") == str(4 * 12)
+    assert _metric(at, "Negatives (no technique)") == str(4 * 4)
+    assert not any("Nothing" in w.value for w in at.warning)
+    # 16 sentences per technique: a minimum of 20 leaves every technique out, and says so
+    at = at.number_input(key="train_min_count").set_value(20).run()
+    assert any("No technique has 20 or more" in w.value for w in at.warning)
+    assert any("3 techniques under the minimum of 20" in e.label for e in at.expander)
+
+
+def test_start_submits_a_job_with_the_chosen_options(store):
+    fill_store(store, reports=4, per_technique=4)
+    at = _page().run()
+    at = at.number_input(key="train_min_count").set_value(3).run()
+    epochs_key = next(n.key for n in at.number_input if n.label == "epochs")
+    at = at.number_input(key=epochs_key).set_value(2).run()
+    at = at.button(key="train_start").click().run()
+    assert not at.exception and not at.error
+    assert any("queued" in s.value for s in at.success)
+    [job] = store.list_jobs()
+    options = job.params["options"]
+    assert job.status == JOB_QUEUED and job.kind == "train"
+    assert options["base"] == "embedded" and options["epochs"] == 2 and options["min_count"] == 3
+    assert options["learning_rate"] is None  # left at the recipe default: the run resolves it
+    assert job.created_by
+
+
+def test_baseline_tram50_and_a_second_start_is_queued(store):
+    fill_store(store, reports=4, per_technique=4)
+    at = _pick_base(_page().run(), "TF-IDF")
+    assert not any(n.label == "epochs" for n in at.number_input)  # the baseline has no epochs
+    at = at.radio(key="train_space").set_value("tram50").run()
+    at = at.button(key="train_start").click().run()
+    at = at.button(key="train_start").click().run()
+    assert not at.error
+    assert any("queued behind 1" in s.value for s in at.success)
+    first, second = sorted(store.list_jobs(), key=lambda j: j.id)
+    assert first.params["options"]["base"] == "baseline"
+    assert len(first.params["options"]["classes"]) == 50
+    at = _page().run()  # the queue is shown from the database
+    assert any(f"Run {first.id} is queued" in i.value for i in at.info)
+    queue = next(d.value for d in at.dataframe if "queued by" in d.value.columns)
+    assert list(queue["run"]) == [second.id]
+
+
+def test_pasted_label_space_with_an_unknown_id_is_refused(store):
+    fill_store(store, reports=4, per_technique=4)
+    at = _page().run()
+    at = at.radio(key="train_space").set_value("pasted").run()
+    at = at.text_area(key="train_pasted").input("T1105, T9999").run()
+    assert any("T9999" in e.value for e in at.error)
+    at = at.button(key="train_start").click().run()
+    assert store.list_jobs() == []
+
+
+def test_live_panel_shows_a_running_job_from_the_database(store):
+    fill_store(store, reports=4, per_technique=4)
+    job_id = jobs.submit_training(store, {"base": "embedded", "epochs": 4}, "alice")
+    store.claim_job(job_id, "worker-1", "cuda:0")
+    store.update_job_progress(job_id, phase="training", step=21, total=60, epoch=2, loss=0.3125, eta_s=95,
+                              message="epoch 2/4", metrics={"epochs": 4})
+    store.add_job_points(job_id, [(s, 1 + s // 15, "loss", 1.0 / s) for s in range(5, 21, 5)]
+                         + [(15, 1, "val_loss", 0.41), (15, 1, "val_micro_f1", 0.37)])
+    at = _page().run()
+    assert not at.exception
+    assert _metric(at, "Step") == "21/60"
+    assert _metric(at, "Device") == "cuda:0"
+    assert _metric(at, "Running loss") == "0.3125"
+    bars = at.get("progress")
+    # 15 steps an epoch: step 21 is 35 % of the run and 6 of epoch 2's 15 steps (40 %)
+    assert [round(b.proto.value) for b in bars] == [35, 40]
+    assert "Run: 35%" in bars[0].proto.text and "epoch 2/4" in bars[0].proto.text
+    assert any("about 1 min 35 s left" in c.value for c in at.caption)
+    validation = next(d.value for d in at.dataframe if "val_micro_f1" in d.value.columns)
+    assert validation.iloc[0]["val_micro_f1"] == pytest.approx(0.37)
+    assert at.get("vega_lite_chart")  # the running loss chart
+
+    # the worker moves on: a fresh page (another viewer, a reload) shows the new state
+    store.update_job_progress(job_id, step=42, epoch=3, loss=0.25)
+    at = _page().run()
+    assert _metric(at, "Step") == "42/60"
+    bars = at.get("progress")
+    assert [round(b.proto.value) for b in bars] == [70, 80]
+
+    at = at.button(key=f"cancel-{job_id}").click().run()
+    assert store.get_job(job_id).cancel_requested
+    assert any("Cancel requested" in w.value for w in at.warning)
+
+
+def test_history_lists_finished_runs_with_scores_and_promotes(store, settings):
+    fill_store(store, reports=6, per_technique=4)
+    job_id = jobs.submit_training(store, {"base": "baseline", "min_count": 2}, "tester")
+    assert jobs.run_job(store, settings, store.claim_job(job_id, "w", "cpu")) == JOB_DONE
+    model = store.get_model(store.get_job(job_id).model_id)
+    at = _page().run()
+    history = next(d.value for d in at.dataframe if "micro-F1 (tuned)" in d.value.columns)
+    row = history.set_index("run").loc[job_id]
+    assert row["status"] == "done" and row["base model"] == "baseline"
+    assert row["micro-F1 (tuned)"] == pytest.approx(model.metrics["at_tuned"]["micro_f1"])
+    assert row["evaluate"] == f"evaluate?model={model.id}"
+    assert row["data"].startswith(f"{model.options['examples']} sentences")
+    at = at.button(key="train_promote").click().run()
+    assert not at.error
+    assert store.promoted_model().id == model.id
+    assert any(j.kind == "predict" for j in store.list_jobs())
