@@ -753,9 +753,16 @@ def parse_dataset(data: bytes, filename: str, catalog: Catalog | None = None,
     suffix = Path(filename).suffix.lower()
     if kind == KIND_CSV or (kind is None and suffix == ".csv"):
         return parse_csv(data, filename, catalog, options)
-    obj = load_json(data, filename)
+    return parse_json_object(load_json(data, filename), filename, catalog, options, kind)
+
+
+def parse_json_object(obj: Any, filename: str, catalog: Catalog | None = None,
+                      options: ImportOptions | None = None, kind: str | None = None) -> ParsedDataset:
+    """Parse an already decoded JSON dataset by ``kind`` or, when None, by its shape (and a .mjson name)."""
+    catalog = catalog or load_catalog()
+    options = options or ImportOptions()
     detected = kind or detect_json_kind(obj)
-    if detected is None and suffix == ".mjson":
+    if detected is None and Path(filename).suffix.lower() == ".mjson":
         detected = KIND_MJSON
     parsers = {
         KIND_MULTILABEL: parse_multilabel,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from tram_core.errors import UserError
 from tram_core.formats import (
@@ -13,7 +14,9 @@ from tram_core.formats import (
     ImportOptions,
     ImportResult,
     detect_json_kind,
+    load_json,
     parse_dataset,
+    parse_json_object,
     store_dataset,
 )
 from tram_core.sentences import split_sentences
@@ -26,6 +29,7 @@ SUPPORTED_EXTENSIONS = DATASET_EXTENSIONS + REPORT_EXTENSIONS
 KIND_DOCUMENT = "document"
 KIND_TEXT = "text"
 KIND_URL = "url"
+KIND_UNKNOWN_JSON = "json"  # JSON of no known dataset shape: the parser says what was expected
 
 
 class UnsupportedFileError(UserError):
@@ -37,25 +41,27 @@ def detect_kind(data: bytes, filename: str) -> str:
 
     The extension decides first; a .json (or unknown extension holding JSON) is sniffed by its content.
     """
+    return _detect(data, filename)[0]
+
+
+def _detect(data: bytes, filename: str) -> tuple[str, Any]:
+    """(kind, the decoded JSON when the file is JSON) so that a JSON file is parsed once."""
     suffix = Path(filename).suffix.lower()
     if suffix in REPORT_EXTENSIONS:
-        return KIND_DOCUMENT
+        return KIND_DOCUMENT, None
     if suffix == ".csv":
-        return KIND_CSV
-    if suffix in (".json", ".mjson") or data.lstrip()[:1] in (b"{", b"["):
+        return KIND_CSV, None
+    if suffix in (".json", ".mjson"):
+        obj = load_json(data, filename)  # raises DatasetError naming the file and where the JSON breaks
+        return detect_json_kind(obj) or (KIND_MJSON if suffix == ".mjson" else KIND_UNKNOWN_JSON), obj
+    if data.lstrip()[:1] in (b"{", b"["):
         try:
             obj = json.loads(data.decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError):
-            if suffix in (".json", ".mjson"):
-                return KIND_MJSON if suffix == ".mjson" else "json"
             obj = None
         kind = detect_json_kind(obj) if obj is not None else None
         if kind:
-            return kind
-        if suffix == ".mjson":
-            return KIND_MJSON
-        if suffix == ".json":
-            return "json"
+            return kind, obj
     raise UnsupportedFileError(
         f"{filename}: unsupported file type '{suffix or 'no extension'}'; TRAM imports datasets "
         f"({', '.join(DATASET_EXTENSIONS)}) and reports ({', '.join(REPORT_EXTENSIONS)})"
@@ -85,14 +91,17 @@ def import_bytes(store: Store, data: bytes, filename: str, user: str,
         raise UserError(f"{name}: {len(data) / 1e6:.1f} MB is over the upload limit of {max_bytes / 1e6:.0f} MB")
     if not data.strip():
         raise DatasetError(name, ["the file is empty"])
-    kind = detect_kind(data, name)
+    kind, obj = _detect(data, name)
     if kind == KIND_DOCUMENT:
         from tram_core.ingest import extract_bytes
 
         extracted = extract_bytes(data, name, max_bytes=max_bytes)
         return _store_document(store, extracted.title or Path(name).stem, extracted.text,
                                extracted.source or name, user, KIND_DOCUMENT)
-    parsed = parse_dataset(data, name, options=options, kind=None if kind == "json" else kind)
+    if kind == KIND_CSV:
+        parsed = parse_dataset(data, name, options=options, kind=KIND_CSV)
+    else:
+        parsed = parse_json_object(obj, name, options=options, kind=None if kind == KIND_UNKNOWN_JSON else kind)
     return store_dataset(store, parsed, name, user)
 
 
