@@ -500,3 +500,13 @@ def test_every_export_format_has_a_filename_and_unknown_format_fails(store):
     assert len(set(names.values())) == len(EXPORT_FORMATS)
     with pytest.raises(Exception, match="Unknown export format 'xml'"):
         export_data(store, "xml")
+
+
+def test_a_row_with_two_problems_counts_once(store):
+    rows = [{"sentence": "Two bad IDs.", "labels": ["T9998", "T9999"]}, {"sentence": 1, "labels": []}]
+    with pytest.raises(DatasetError) as caught:
+        load(store, rows, "two.json")
+    assert caught.value.bad_rows == 2 and len(caught.value.problems) == 3
+    message = str(caught.value)
+    assert "2 bad rows (3 problems): row 1: unknown technique 'T9998'" in message
+    assert "row 1: unknown technique 'T9999'" in message

@@ -109,9 +109,10 @@ class ImportResult:
 class DatasetError(UserError):
     """A dataset file with bad rows; nothing of it was stored. ``problems`` lists every bad row."""
 
-    def __init__(self, source: str, problems: Sequence[str], hint: str = ""):
+    def __init__(self, source: str, problems: Sequence[str], hint: str = "", bad_rows: int | None = None):
         self.source = source
         self.problems = list(problems)
+        self.bad_rows = len(self.problems) if bad_rows is None else bad_rows
         listed = "; ".join(self.problems[:MAX_LISTED_PROBLEMS])
         more = len(self.problems) - MAX_LISTED_PROBLEMS
         if more > 0:
@@ -119,7 +120,9 @@ class DatasetError(UserError):
         if len(self.problems) == 1:
             message = f"{source}: {listed}"
         else:
-            message = f"{source}: {len(self.problems)} bad rows: {listed}"
+            count = f"{self.bad_rows} bad rows" if self.bad_rows == len(self.problems) else \
+                f"{self.bad_rows} bad rows ({len(self.problems)} problems)"
+            message = f"{source}: {count}: {listed}"
         if hint:
             message += f" ({hint})"
         super().__init__(message)
@@ -204,7 +207,8 @@ class _RowChecker:
     def finish(self) -> tuple[list[str], int]:
         """Raise ``DatasetError`` for bad rows (unless skipping); return the warnings and the skipped-row count."""
         if self.problems and not self.options.skip_bad_rows:
-            raise DatasetError(self.source, self.problems, "nothing was imported; fix the rows or skip bad rows")
+            raise DatasetError(self.source, self.problems, "nothing was imported; fix the rows or skip bad rows",
+                               bad_rows=len(self.bad_rows))
         warnings = list(self.warnings)
         for tid, (note, wheres) in self._notes.items():
             listed = ", ".join(wheres[:5]) + (f" and {len(wheres) - 5} more" if len(wheres) > 5 else "")
@@ -410,14 +414,17 @@ def _labels_list(item: dict, key: str, row: Any, where: str,
         return None
     out = []
     dropped = False
+    failed = False
     for value in raw:
-        tid = checker.technique(value, row, where)
+        tid = checker.technique(value, row, where)  # every ID is checked, so a row lists all its bad IDs
         if tid is None:
-            return None
-        if tid == OTHER_DOMAIN:
+            failed = True
+        elif tid == OTHER_DOMAIN:
             dropped = True
         else:
             out.append(tid)
+    if failed:
+        return None
     return tuple(sorted(set(out))), dropped and not out
 
 
