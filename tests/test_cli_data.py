@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tram_core.attack import TRAM_CLASSES
 from tram_core.cli import main
 from tram_core.store import LABELLED, REVIEWED, Store
 
@@ -88,13 +89,30 @@ def test_roll_up_flags(tram_home, capsys, tmp_path, store):
     assert code == 2 and "T9999" in err
 
 
-def test_import_real_mjson_folder_of_files(tram_home, capsys, shared_data, store):
+def test_import_real_mjson_with_roll_up(tram_home, capsys, shared_data, store):
     paths = [str(shared_data / "tram2" / "mjson" / name) for name in SMALL_MJSON]
-    code, out, _ = run(capsys, "import", *paths)
+    code, out, _ = run(capsys, "import", "--roll-up-tram50", *paths)
     assert code == 0
     assert "2 of 2 files imported: 2 reports created" in out
     counts = store.corpus_counts()
     assert counts["reports"] == 2 and counts["labelled"] > 0 and counts["with_technique"] > 0
+    labels = set(store.technique_counts())
+    assert not {t for t in labels if t not in TRAM_CLASSES and t.split(".")[0] in TRAM_CLASSES}
+
+
+def test_import_a_folder(tram_home, capsys, files, store):
+    folder = files["good"].parent
+    (folder / "ignored.png").write_bytes(b"\x89PNG")
+    code, out, err = run(capsys, "import", str(folder))
+    assert code == 1  # bad.json fails, good.json and notes.txt import; the .png is not picked up
+    assert "2 of 3 files imported" in out and "ignored.png" not in out + err
+    code, _, err = run(capsys, "import", str(folder / "empty-folder-does-not-exist"))
+    assert code == 2 and "no such file" in err
+
+
+def test_export_to_a_missing_folder_is_one_line(tram_home, capsys, tmp_path):
+    code, _, err = run(capsys, "export", "-f", "csv", "-o", str(tmp_path / "nowhere" / "out.csv"))
+    assert code == 2 and err.startswith("error: cannot write") and err.count("\n") == 1
 
 
 def test_export_formats(tram_home, capsys, files, tmp_path, store):

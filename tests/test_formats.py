@@ -383,13 +383,15 @@ def test_csv_with_bom_titles_and_negatives(store):
     content = "\ufeffsentence,labels,doc_title\n" \
               '"It ran whoami; then net user.",T1033;T1087.001,R1\n' \
               "Nothing to see here.,,R1\n" \
-              "Untitled row uses WMI.,T1047,\n"
+              "Untitled row uses WMI.,T1047,\n" \
+              '"Commas are forgiven.","T1055, T1057",R2\n'
     result = load(store, content.encode("utf-8"), "labels.csv")
     assert result.kind == "csv"
     assert corpus(store) == [
         ("R1", "It ran whoami; then net user.", ("T1033", "T1087.001"), LABELLED),
         ("R1", "Nothing to see here.", (), LABELLED),
         ("labels", "Untitled row uses WMI.", ("T1047",), LABELLED),
+        ("R2", "Commas are forgiven.", ("T1055", "T1057"), LABELLED),
     ]
 
 

@@ -171,7 +171,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.is_dir():
         out = out / suggested
-    out.write_bytes(content)
+    try:
+        out.write_bytes(content)
+    except OSError as exc:
+        from tram_core.cli import CommandError
+
+        raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
     print(f"wrote {out} ({len(content):,} bytes, {args.format})")
     return 0
 

@@ -694,7 +694,11 @@ def _label_by_overlap(signal: str, spans_of_sentences, spans: list[tuple[int, in
 
 
 def parse_csv(data: bytes, source: str, catalog: Catalog, options: ImportOptions) -> ParsedDataset:
-    """CSV with a header ``sentence,labels`` (labels separated by ';'), optional ``doc_title`` and ``status``."""
+    """CSV with a header ``sentence,labels`` (labels separated by ';'), optional ``doc_title`` and ``status``.
+
+    Column order is free and names are case-insensitive; a UTF-8 byte order mark is fine; empty labels make a
+    labelled negative (unless ``status`` says ``unlabelled``).
+    """
     text = _decode(data, source)
     try:
         reader = csv.reader(io.StringIO(text, newline=""))
@@ -728,7 +732,7 @@ def parse_csv(data: bytes, source: str, catalog: Catalog, options: ImportOptions
                 continue
             labels = []
             dropped = False
-            for raw in values[idx["labels"]].split(";"):
+            for raw in re.split(r"[;,\s]+", values[idx["labels"]]):  # ';' as agreed; ',' and spaces forgiven
                 if raw.strip():
                     tid = checker.technique(raw, n, where)
                     if tid == OTHER_DOMAIN:
