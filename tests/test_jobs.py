@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -95,18 +96,17 @@ def test_cancel_of_a_queued_job_is_immediate_and_it_never_runs(filled, settings,
     assert filled.list_models() == [] and leftover_folders(settings, job_id) == []
 
 
-def test_cancel_of_a_running_job_stops_it_and_leaves_no_model(filled, settings, tram_home, tiny_bert_dir):
+def test_cancel_of_a_running_job_stops_it_and_leaves_no_model(filled, settings, tiny_bert_dir):
     job_id = jobs.submit_training(filled, dict(base=str(tiny_bert_dir), **{**TINY_OPTIONS, "epochs": 400}), "ana")
-    worker = cli(["worker", "--once"], tram_home, wait=False)
+    worker = threading.Thread(target=jobs.run_worker, args=(settings,), kwargs={"once": True, "log": print})
+    worker.start()
     try:
         wait_for(lambda: filled.get_job(job_id).step > 0, what="training steps")
         filled.request_cancel(job_id)
-        output, _ = worker.communicate(timeout=60)
     finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGKILL)
+        worker.join(timeout=120)
     job = filled.get_job(job_id)
-    assert job.status == "cancelled", output
+    assert job.status == "cancelled"
     assert job.message.startswith("cancelled at step ") and "nothing was saved" in job.message
     assert job.step < job.total
     assert filled.list_models() == [] and leftover_folders(settings, job_id) == []
@@ -142,8 +142,7 @@ def test_a_killed_worker_fails_its_job_once_stale_and_the_next_job_runs(filled, 
     assert label_snapshot(filled) == before
     assert not jobs.worker_state(filled).alive
 
-    result = cli(["worker", "--once"], tram_home, env={"TRAM_STALE_AFTER_S": "3"})
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert jobs.run_worker(settings, once=True, log=print) == 1
     assert filled.get_job(next_job).status == "done"
     assert filled.get_model(filled.get_job(next_job).model_id).kind == "baseline"
 
