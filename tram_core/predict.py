@@ -122,7 +122,7 @@ def predict_texts(model_path: str | Path, texts: Sequence[str], device: str | No
         chunk = texts[start : start + BATCH_SENTENCES]
         scores = predictor.predict_scores(chunk)
         for text, row in zip(chunk, scores):
-            labels = [classes[j] for j in np.argsort(-row, kind="stable") if row[j] >= cut[j]]
+            labels = [classes[j] for j in np.argsort(-row, kind="stable") if row[j] > cut[j]]
             out.append({
                 "sentence": text,
                 "labels": labels,
