@@ -96,7 +96,7 @@ def test_predict_texts_labels_at_the_models_tuned_thresholds(filled, settings, t
     cut = np.array([predictor.thresholds.get(c, predictor.thresholds["global"]) for c in predictor.classes])
     assert [r["sentence"] for r in results] == texts
     for result, row in zip(results, scores):
-        assert set(result["labels"]) == {c for c, v, t in zip(predictor.classes, row, cut) if v >= t}
+        assert set(result["labels"]) == {c for c, v, t in zip(predictor.classes, row, cut) if v > t}
         assert list(result["scores"].values()) == sorted(result["scores"].values(), reverse=True)
         assert all(v >= 0.01 for v in result["scores"].values())
 
