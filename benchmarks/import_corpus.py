@@ -86,6 +86,8 @@ def describe(store: Store, top: int) -> dict:
         "techniques": len(per_technique),
         "per_technique": per_technique,
         "over_min": sum(1 for n in per_technique.values() if n >= TRAM_MIN_COUNT),
+        "outside_tram50": sum(1 for t in per_technique if t not in TRAM_CLASSES),
+        "outside_tram50_labels": sum(n for t, n in per_technique.items() if t not in TRAM_CLASSES),
         "tram50_present": sum(1 for t in TRAM_CLASSES if per_technique.get(t)),
         "tram50_over_min": sum(1 for t in TRAM_CLASSES if per_technique.get(t, 0) >= TRAM_MIN_COUNT),
     }
@@ -103,7 +105,8 @@ def print_figures(name: str, seconds: float, cpu: float, figures: dict, top: int
     print(f"distinct techniques: {figures['techniques']}   with >= {TRAM_MIN_COUNT} labels: {figures['over_min']}   "
           f"under {TRAM_MIN_COUNT}: {figures['techniques'] - figures['over_min']}")
     print(f"TRAM's 50 classes present: {figures['tram50_present']}/50, with >= {TRAM_MIN_COUNT} labels: "
-          f"{figures['tram50_over_min']}/50")
+          f"{figures['tram50_over_min']}/50; techniques outside the 50: {figures['outside_tram50']} "
+          f"({figures['outside_tram50_labels']} labels)")
     print(f"top {top} techniques by labelled sentences:")
     for tid, n in figures["per_technique"].most_common(top):
         mark = "" if tid in TRAM_CLASSES else "  (not one of TRAM's 50)"
