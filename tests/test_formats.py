@@ -512,3 +512,26 @@ def test_a_row_with_two_problems_counts_once(store):
     message = str(caught.value)
     assert "2 bad rows (3 problems): row 1: unknown technique 'T9998'" in message
     assert "row 1: unknown technique 'T9999'" in message
+
+
+def test_tram_report_export_carries_the_promoted_models_suggestions(store, tmp_path):
+    report = {"name": "R", "text": "It injected code. It ran whoami.", "sentences": [
+        {"text": "It injected code.", "order": 0, "disposition": None, "mappings": []},
+        {"text": "It ran whoami.", "order": 1, "disposition": "accept", "mappings": [{"attack_id": "T1033"}]},
+    ]}
+    load(store, report, "r.json")
+    first = store.sentences()[0]
+    model_id = store.add_model("scibert-run-3", "transformer", str(tmp_path), "embedded", ["T1055"], {}, {}, {})
+    store.replace_suggestions(model_id, {first.id: {"T1055": 0.875}})
+    store.promote_model(model_id)
+    exported = json.loads(export_data(store, "tram-report", report_id=first.report_id)[0])
+    assert exported["ml_model"] == "scibert-run-3"
+    assert exported["sentences"][0]["mappings"] == [{"attack_id": "T1055", "confidence": "87.5"}]
+    assert exported["sentences"][1] == {"text": "It ran whoami.", "order": 1, "disposition": "accept",
+                                        "status": LABELLED, "mappings": [{"attack_id": "T1033", "confidence": "100.0"}]}
+    other = fresh_store(tmp_path)
+    load(other, json.dumps(exported).encode(), "exported.json")
+    again = other.sentences()[0]
+    imported = next(m for m in other.list_models() if m.name == "scibert-run-3")
+    assert other.suggestions_for([again.id], model_id=imported.id)[again.id] == [("T1055", pytest.approx(0.875))]
+    assert corpus(other) == corpus(store)

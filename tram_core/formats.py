@@ -814,10 +814,6 @@ def _json_bytes(obj: Any) -> bytes:
     return (json.dumps(obj, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
-def _report_sentences(store: Store, report_id: int) -> list:
-    return store.sentences(report_id=report_id)
-
-
 def _suggestions(store: Store, sentence_ids: list[int]) -> dict[int, list[tuple[str, float]]]:
     """Model suggestions per sentence where the store offers them (added by the jobs module); else none."""
     lookup = getattr(store, "suggestions_for", None)
@@ -831,7 +827,7 @@ def _suggestions(store: Store, sentence_ids: list[int]) -> dict[int, list[tuple[
 
 def _report_export(store: Store, report_id: int) -> dict:
     report = store.get_report(report_id)
-    sentences = _report_sentences(store, report_id)
+    sentences = store.sentences(report_id=report_id)
     suggestions = _suggestions(store, [s.id for s in sentences if s.status == UNLABELLED])
     out_sentences = []
     for s in sentences:
@@ -845,16 +841,19 @@ def _report_export(store: Store, report_id: int) -> dict:
             "text": s.text, "order": s.position, "disposition": "accept" if answered else None,
             "status": s.status, "mappings": mappings,
         })
+    # TRAM's "ml_model" names who made the mappings of unaccepted sentences: the promoted model here.
+    model_name = "humans"
+    if any(suggestions.values()):
+        promoted = store.promoted_model()
+        model_name = promoted.name if promoted is not None else "model"
     return {
-        "name": report.title, "text": report.text, "url": report.source, "ml_model": "humans",
+        "name": report.title, "text": report.text, "url": report.source, "ml_model": model_name,
         "created_on": report.created_at.isoformat() + "Z", "sentences": out_sentences,
     }
 
 
 def _navigator_layer(store: Store, name: str, description: str, report_id: int | None) -> dict:
-    from tram_core.attack import load_catalog as _catalog
-
-    catalog = _catalog()
+    catalog = load_catalog()
     examples = store.examples(include_unlabelled=False, report_id=report_id)
     by_technique: dict[str, list[str]] = {}
     for ex in examples:
