@@ -265,3 +265,29 @@ def test_quick_model_leaves_a_promoted_trained_model_alone(filled, settings):
     filled.promote_model(other)
     quick = jobs.retrain_quick_model(filled, settings)
     assert filled.promoted_model().id == other and not filled.get_model(quick).promoted
+
+
+def test_progress_events_become_job_rows_points_and_an_eta(store):
+    from tram_core.training import ProgressEvent
+
+    job_id = store.create_job("train", {}, "ana")
+    store.claim_next_job("w", "cpu")
+    reporter = jobs.JobReporter(store, job_id, min_interval_s=0.0)
+    reporter(ProgressEvent("training", 5, 40, 1, loss=0.9, message="epoch 1/4"))
+    first = store.get_job(job_id)
+    assert (first.phase, first.step, first.total, first.epoch, first.loss) == ("training", 5, 40, 1, 0.9)
+    assert first.metrics["epochs"] == 4 and first.eta_s is None  # no rate yet
+    time.sleep(0.2)
+    reporter(ProgressEvent("training", 10, 40, 1, loss=0.8, message="epoch 1/4"))
+    eta = store.get_job(job_id).eta_s
+    assert eta is not None and 1.2 * 0.99 <= eta < 60  # 5 steps took >= 0.2 s, so 30 more take >= 1.2 s
+    reporter(ProgressEvent("training", 10, 40, 1, loss=0.8, metrics={"val_micro_f1": 0.5}, message="epoch 1/4 done"))
+    reporter(ProgressEvent("evaluating", 0, 1, message="tuning thresholds"))
+    last = store.get_job(job_id)
+    assert last.phase == "evaluating" and last.eta_s is None  # a new stretch: the old ETA is not shown
+    assert [(p.step, p.name, p.value) for p in store.job_points(job_id)] == [
+        (5, "loss", 0.9), (10, "loss", 0.8), (10, "loss", 0.8), (10, "val_micro_f1", 0.5)]
+    assert not reporter.should_cancel()
+    store.request_cancel(job_id)
+    time.sleep(jobs.CANCEL_CHECK_INTERVAL_S)
+    assert reporter.should_cancel()

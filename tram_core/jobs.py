@@ -186,22 +186,27 @@ class JobReporter:
         self._last_cancel_check = 0.0
         self._cancel = False
         self._points: list[tuple[int, float, str, float]] = []
-        self._phase: str | None = None
+        self._total = -1
+        self._last_step = 0
         self._phase_start: tuple[float, int] = (0.0, 0)
         self._pending: dict | None = None
         self.last_event: Any = None
         self.still_running = True
 
-    def _eta(self, phase: str, step: int, total: int) -> float | None:
+    def _eta(self, step: int, total: int) -> float:
+        """Seconds left at the step rate since this stretch of steps began (same ``total``, steps not going back);
+        -1 (unknown) at the start of a stretch. Validation time inside the stretch counts, so ETA includes it."""
         now = time.monotonic()
-        if phase != self._phase:
-            self._phase = phase
-            self._phase_start = (now, step)
-            return None
         t0, s0 = self._phase_start
+        if total != self._total or step < self._last_step or total <= 1:
+            self._total = total
+            self._phase_start = (now, step)
+            self._last_step = step
+            return -1.0
+        self._last_step = step
         done = step - s0
-        if done <= 0 or total <= 0 or step > total:
-            return None
+        if done <= 0 or step > total:
+            return -1.0
         rate = done / max(now - t0, 1e-6)
         return max(0.0, (total - step) / rate)
 
@@ -225,7 +230,7 @@ class JobReporter:
         if metrics:
             for name, value in _flat_numbers(metrics).items():
                 self._points.append((step, point_epoch, name, value))
-        eta = self._eta(phase, step, total)
+        eta = self._eta(step, total)
         row_metrics = None
         if metrics or self.total_epochs:
             row_metrics = dict(metrics or (self._pending or {}).get("metrics") or {})
