@@ -514,23 +514,28 @@ class Store:
                 for i, sent in enumerate(sentences)
             ]
             ids: list[int] = []
+            conn = s.connection()  # Core executemany: many times faster than ORM bulk inserts for 30k rows
             if rows:
-                ids = list(s.scalars(insert(SentenceRow).returning(SentenceRow.id, sort_by_parameter_order=True), rows))
+                conn.execute(SentenceRow.__table__.insert(), rows)
+                ids = list(conn.scalars(select(SentenceRow.id).where(SentenceRow.report_id == report.id)
+                                        .order_by(SentenceRow.position)))
             label_rows = []
             event_rows = []
             for sid, sent in zip(ids, sentences):
                 for tech in sorted(set(sent.labels)):
                     label_rows.append({"sentence_id": sid, "technique_id": tech, "created_by": user, "created_at": now})
-                if sent.status != UNLABELLED:
-                    event_rows.append({
-                        "sentence_id": sid, "report_id": report.id, "user": user, "at": now, "action": "import",
-                        "before_status": UNLABELLED, "after_status": sent.status, "before_labels": [],
-                        "after_labels": sorted(set(sent.labels)), "undone": False,
-                    })
+
             if label_rows:
-                s.execute(insert(LabelRow), label_rows)
-            if event_rows:
-                s.execute(insert(LabelEventRow), event_rows)
+                conn.execute(LabelRow.__table__.insert(), label_rows)
+            labelled = sum(1 for sent in sentences if sent.status != UNLABELLED)
+            if labelled:
+                # One history row for the whole import; each label row keeps who added it and when.
+                event_rows.append({
+                    "sentence_id": 0, "report_id": report.id, "user": user, "at": now, "action": "import-report",
+                    "before_status": "", "after_status": "", "before_labels": [],
+                    "after_labels": [f"{labelled} answered sentences, {len(label_rows)} labels"], "undone": False,
+                })
+                conn.execute(LabelEventRow.__table__.insert(), event_rows)
             if suggestions:
                 model_id = self._import_model_id(s, suggestion_model or "imported")
                 sugg_rows = {}
@@ -538,8 +543,7 @@ class Store:
                     sid = ids[sug.sentence_position]
                     sugg_rows[(sid, sug.technique_id)] = {"sentence_id": sid, "model_id": model_id,
                                                           "technique_id": sug.technique_id, "score": float(sug.score)}
-                s.execute(insert(SuggestionRow), list(sugg_rows.values()))
-            labelled = sum(1 for sent in sentences if sent.status != UNLABELLED)
+                conn.execute(SuggestionRow.__table__.insert(), list(sugg_rows.values()))
             return ImportOutcome(report.id, report.title, True, len(rows), labelled, "imported")
 
     def _import_model_id(self, s: Session, name: str) -> int:
@@ -884,13 +888,16 @@ class Store:
     ) -> bool:
         """Write a running job's progress (only the given fields) and refresh its heartbeat.
 
-        Returns False when the job is no longer running (finished, or failed as stale), so the caller can stop.
+        A negative ``eta_s`` clears the ETA (unknown). Returns False when the job is no longer running (finished,
+        or failed as stale), so the caller can stop.
         """
         values: dict = {"heartbeat_at": utcnow()}
         for key, value in (("phase", phase), ("step", step), ("total", total), ("epoch", epoch), ("loss", loss),
                            ("eta_s", eta_s), ("message", message), ("metrics", metrics)):
             if value is not None:
                 values[key] = value
+        if eta_s is not None and eta_s < 0:
+            values["eta_s"] = None
         with self.session() as s:
             result = s.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == JOB_RUNNING).values(**values))
             return result.rowcount == 1
