@@ -83,3 +83,15 @@ def test_select_keeps_the_side():
     chosen = split.select(examples, "test")
     assert [e.sentence_id for e in chosen] == [e.sentence_id for e in examples if e.sentence_id in set(split.test)]
     assert {split.side_of()[e.sentence_id] for e in chosen} == {"test"}
+
+
+def test_real_tram_reports_split_near_the_asked_fractions(shared_data):
+    rows = json.loads((shared_data / "tram2" / "single_label.json").read_text(encoding="utf-8"))
+    report_ids = {title: i for i, title in enumerate(sorted({r["doc_title"] for r in rows}), start=1)}
+    examples = [Example(sentence_id=i, report_id=report_ids[r["doc_title"]], doc_title=r["doc_title"],
+                        text=r["text"], labels=(r["label"],), status="labelled") for i, r in enumerate(rows, 1)]
+    split = grouped_split(examples, seed=13, validation=0.15, test=0.15)
+    assert not set(split.train_reports) & (set(split.validation_reports) | set(split.test_reports))
+    assert len(split.train_reports) + len(split.validation_reports) + len(split.test_reports) == len(report_ids)
+    assert abs(len(split.validation) / len(examples) - 0.15) < 0.05
+    assert abs(len(split.test) / len(examples) - 0.15) < 0.05
