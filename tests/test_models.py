@@ -284,3 +284,40 @@ def test_list_base_models(settings, no_hub):
     assert specs["embedded"].ready
     assert specs["tram-scibert"].kind == "tram-scibert" and not specs["tram-scibert"].ready
     assert specs["allenai/scibert_scivocab_uncased"].kind == "hub"
+
+
+def fake_hub_cache(cache: Path, repo_id: str, files_from: Path, names: list[str] | None = None) -> Path:
+    """A Hugging Face cache entry for ``repo_id`` (refs/main -> snapshots/<commit>), as a past download leaves it."""
+    entry = cache / ("models--" + repo_id.replace("/", "--"))
+    snapshot = entry / "snapshots" / "0123456789abcdef0123456789abcdef01234567"
+    snapshot.mkdir(parents=True)
+    (entry / "refs").mkdir()
+    (entry / "refs" / "main").write_text(snapshot.name)
+    for item in files_from.iterdir():
+        if names is None or item.name in names:
+            (shutil.copytree if item.is_dir() else shutil.copy)(item, snapshot / item.name)
+    return snapshot
+
+
+def test_cached_hub_model_resolves_offline(settings, no_hub, monkeypatch):
+    import os
+
+    snapshot = fake_hub_cache(Path(os.environ["HF_HUB_CACHE"]), "acme/tiny-bert", embedded_path())
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    resolved = resolve_base_model("acme/tiny-bert", replace(settings, offline=True))
+    assert resolved.kind == "hub" and resolved.name == "acme/tiny-bert"
+    assert resolved.path == snapshot.resolve()
+    specs = {s.key: s for s in list_base_models(settings)}
+    assert not specs["allenai/scibert_scivocab_uncased"].ready
+
+
+def test_tram_scibert_tokenizer_from_the_hub_cache(settings, served, no_hub, monkeypatch):
+    import os
+
+    monkeypatch.delenv("TRAM_SCIBERT_TOKENIZER")
+    with pytest.raises(ModelUnavailableError, match="SciBERT tokenizer.*hub can't be reached"):
+        resolve_base_model("tram-scibert", settings)
+    snapshot = fake_hub_cache(Path(os.environ["HF_HUB_CACHE"]), "allenai/scibert_scivocab_uncased",
+                              embedded_path(), names=["vocab.txt", "tokenizer_config.json", "special_tokens_map.json"])
+    resolved = resolve_base_model("tram-scibert", replace(settings, offline=True))  # downloaded by the first try
+    assert Path(resolved.tokenizer_path) == snapshot

@@ -25,6 +25,7 @@ TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", 
                    "tokenizer.model")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
                 "pytorch_model.bin.index.json")
+TOKENIZER_PATTERNS = ["vocab*", "tokenizer*", "special_tokens_map.json", "config.json", "*.model", "merges.txt"]
 HUB_IGNORE = ["*.h5", "*.msgpack", "*.ot", "*.onnx", "*.tflite", "tf_*", "flax_*", "rust_model*", "onnx/*",
               "openvino/*", "*.mlmodel", "coreml/*"]
 OFFLINE_ALTERNATIVES = (
@@ -267,21 +268,31 @@ def _offline(settings) -> bool:
 
 
 def _hub_cached(repo_id: str) -> bool:
-    return _hub_snapshot(repo_id, local_only=True) is not None
+    return _usable(_hub_snapshot(repo_id, local_only=True), tokenizer_only=False)
 
 
-def _hub_snapshot(repo_id: str, local_only: bool, endpoint: str | None = None) -> Path | None:
+def _hub_snapshot(repo_id: str, local_only: bool, endpoint: str | None = None,
+                  allow_patterns: list[str] | None = None) -> Path | None:
     from huggingface_hub import snapshot_download
 
     try:
         path = snapshot_download(repo_id, cache_dir=_hub_cache_dir(), local_files_only=local_only,
-                                 ignore_patterns=HUB_IGNORE, endpoint=endpoint, etag_timeout=10)
+                                 allow_patterns=allow_patterns, ignore_patterns=HUB_IGNORE, endpoint=endpoint,
+                                 etag_timeout=10)
     except Exception:  # noqa: BLE001 - any failure of a cache-only look-up means "not cached"
         if local_only:
             return None
         raise
-    path = Path(path)
-    return path if (path / "config.json").is_file() or (path / "vocab.txt").is_file() else None
+    return Path(path)
+
+
+def _usable(path: Path | None, tokenizer_only: bool) -> bool:
+    if path is None:
+        return False
+    has_tokenizer = any((path / name).is_file() for name in TOKENIZER_FILES)
+    if tokenizer_only:
+        return has_tokenizer
+    return has_tokenizer and (path / "config.json").is_file() and any((path / n).is_file() for n in WEIGHT_FILES)
 
 
 def _reachable(url: str, timeout_s: float = 3.0) -> str | None:
@@ -303,9 +314,11 @@ def resolve_hub_model(repo_id: str, settings, progress: ProgressCallback | None 
                         name=repo_id, pooling_hint=folder.pooling_hint)
 
 
-def _fetch_hub(repo_id: str, settings, what: str) -> Path:
+def _fetch_hub(repo_id: str, settings, what: str, tokenizer_only: bool = False) -> Path:
+    """A hub snapshot folder: from the cache when it holds what is needed, else downloaded (only the tokenizer
+    files when ``tokenizer_only``)."""
     cached = _hub_snapshot(repo_id, local_only=True)
-    if cached is not None:
+    if _usable(cached, tokenizer_only):
         return cached
     if _offline(settings):
         raise ModelUnavailableError(
@@ -322,7 +335,8 @@ def _fetch_hub(repo_id: str, settings, what: str) -> Path:
     from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 
     try:
-        path = _hub_snapshot(repo_id, local_only=False, endpoint=endpoint)
+        path = _hub_snapshot(repo_id, local_only=False, endpoint=endpoint,
+                             allow_patterns=TOKENIZER_PATTERNS if tokenizer_only else None)
     except (RepositoryNotFoundError, GatedRepoError) as exc:
         raise ModelUnavailableError(f"{what}: no such model on the Hugging Face hub, or it needs a login ({exc}).") from exc
     except Exception as exc:  # noqa: BLE001 - network and HTTP failures all mean "not available now"
@@ -330,8 +344,9 @@ def _fetch_hub(repo_id: str, settings, what: str) -> Path:
             f"{what} could not be downloaded from the hub at {endpoint} ({type(exc).__name__}: {exc}). "
             f"{OFFLINE_ALTERNATIVES}"
         ) from exc
-    if path is None:
-        raise ModelUnavailableError(f"{what}: the hub snapshot has no config.json or vocab.txt.")
+    if not _usable(path, tokenizer_only):
+        needed = "tokenizer files" if tokenizer_only else "config.json, tokenizer files and weights"
+        raise ModelUnavailableError(f"{what}: the hub snapshot at {path} lacks {needed}.")
     return path
 
 
@@ -367,7 +382,8 @@ def _scibert_tokenizer(settings) -> str | Path:
         if not path.is_dir() or not any((path / name).is_file() for name in TOKENIZER_FILES):
             raise BaseModelError(f"TRAM_SCIBERT_TOKENIZER={local} is not a folder with tokenizer files (vocab.txt).")
         return path
-    return _fetch_hub(TRAM_SCIBERT_TOKENIZER, settings, what=f"The SciBERT tokenizer ({TRAM_SCIBERT_TOKENIZER})")
+    return _fetch_hub(TRAM_SCIBERT_TOKENIZER, settings, what=f"The SciBERT tokenizer ({TRAM_SCIBERT_TOKENIZER})",
+                      tokenizer_only=True)
 
 
 def _complete(folder: Path) -> bool:
