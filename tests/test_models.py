@@ -321,3 +321,17 @@ def test_tram_scibert_tokenizer_from_the_hub_cache(settings, served, no_hub, mon
                               embedded_path(), names=["vocab.txt", "tokenizer_config.json", "special_tokens_map.json"])
     resolved = resolve_base_model("tram-scibert", replace(settings, offline=True))  # downloaded by the first try
     assert Path(resolved.tokenizer_path) == snapshot
+
+
+def test_trained_model_from_the_store(settings, store, tmp_path):
+    folder = tmp_path / "run-9"
+    shutil.copytree(embedded_path(), folder)
+    run = store.add_model("run 9", "transformer", str(folder), "embedded", ["T1005"], {"global": 0.5}, {}, {})
+    tfidf = store.add_model("tfidf", "baseline", str(tmp_path), "", ["T1005"], {}, {}, {})
+    resolved = resolve_base_model(f"trained:{run}", settings, store=store)
+    assert resolved.kind == "trained" and resolved.classes == ["T1005"] and resolved.path == folder.resolve()
+    assert resolved.name == "run 9"
+    with pytest.raises(BaseModelError, match="baseline"):
+        resolve_base_model(f"trained:{tfidf}", settings, store=store)
+    keys = [s.key for s in list_base_models(settings, store)]
+    assert f"trained:{run}" in keys and f"trained:{tfidf}" not in keys

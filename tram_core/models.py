@@ -134,10 +134,10 @@ def _trained_models(store) -> list[Any]:
     if store is None or not hasattr(store, "list_models"):
         return []
     try:
-        models = store.list_models()
+        models = store.list_models(include_imported=False)
     except Exception:  # noqa: BLE001 - the picker must still open when the models table cannot be read
         return []
-    return [m for m in models if getattr(m, "kind", "transformer") != "baseline"]
+    return [m for m in models if getattr(m, "kind", "transformer") not in ("baseline", "imported")]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ def resolve_base_model(spec: str, settings, store=None, progress: ProgressCallba
     if spec == "tram-scibert":
         return resolve_tram_scibert(settings, progress=progress)
     if spec.startswith("trained:"):
-        return _resolve_trained(spec, store)
+        return _resolve_trained(spec, store, settings)
     candidate = Path(spec).expanduser()
     if candidate.exists():
         return resolve_local_folder(candidate)
@@ -173,16 +173,21 @@ def resolve_base_model(spec: str, settings, store=None, progress: ProgressCallba
     )
 
 
-def _resolve_trained(spec: str, store) -> ResolvedBase:
+def _resolve_trained(spec: str, store, settings=None) -> ResolvedBase:
     raw = spec.split(":", 1)[1].strip()
     if not raw.isdigit():
         raise BaseModelError(f"{spec!r}: a trained model is named 'trained:<id>' with a numeric id.")
     if store is None or not hasattr(store, "get_model"):
         raise BaseModelError(f"{spec!r}: trained models need the store; give the model's folder path instead.")
     model = store.get_model(int(raw))
-    if getattr(model, "kind", "transformer") == "baseline":
-        raise BaseModelError(f"Trained model #{raw} is a TF-IDF baseline and cannot be fine-tuned further.")
-    resolved = resolve_local_folder(Path(model.path))
+    if getattr(model, "kind", "transformer") in ("baseline", "imported"):
+        raise BaseModelError(f"Trained model #{raw} is a {model.kind} model with no network to fine-tune further.")
+    path = Path(model.path).expanduser()
+    if not path.is_absolute() and settings is not None:
+        path = Path(settings.home) / path
+    if not path.is_dir():
+        raise ModelUnavailableError(f"Trained model #{raw}: its folder {path} is missing.")
+    resolved = resolve_local_folder(path)
     classes = list(getattr(model, "classes", None) or resolved.classes or []) or None
     return ResolvedBase(path=resolved.path, tokenizer_path=resolved.tokenizer_path, classes=classes,
                         kind="trained", name=getattr(model, "name", spec), pooling_hint=resolved.pooling_hint)
