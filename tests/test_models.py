@@ -266,8 +266,8 @@ def test_bad_local_folder_errors_name_what_is_missing(tmp_path):
 def test_trained_folder_with_manifest_keeps_its_classes(tmp_path):
     folder = tmp_path / "run-7"
     shutil.copytree(embedded_path(), folder)
-    (folder / "manifest.json").write_text(json.dumps({"kind": "transformer", "classes": ["T1005", "T1027"],
-                                                      "name": "run 7"}))
+    (folder / "tram_model.json").write_text(json.dumps({"kind": "transformer", "classes": ["T1005", "T1027"],
+                                                        "name": "run 7", "pooling": "mean"}))
     resolved = resolve_base_model(str(folder), None)
     assert resolved.kind == "trained" and resolved.classes == ["T1005", "T1027"] and resolved.name == "run 7"
     baseline = tmp_path / "baseline"

@@ -20,6 +20,7 @@ TRAM_SCIBERT_FILES = ("config.json", "pytorch_model.bin")
 TRAM_SCIBERT_TOKENIZER = "allenai/scibert_scivocab_uncased"
 SCIBERT_HUB_ID = "allenai/scibert_scivocab_uncased"
 COMPLETE_MARKER = ".complete.json"
+MODEL_INFO_FILES = ("tram_model.json", "manifest.json")  # training.MODEL_INFO_FILE, baseline.MANIFEST
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
                    "tokenizer.model")
@@ -194,11 +195,18 @@ def _resolve_trained(spec: str, store, settings=None) -> ResolvedBase:
 
 
 def resolve_local_folder(folder: Path) -> ResolvedBase:
-    """A folder in save_pretrained layout: config.json, a tokenizer and weights (a trained model adds manifest.json)."""
+    """A folder in save_pretrained layout: config.json, a tokenizer and weights.
+
+    A trained model's folder also holds tram_model.json (or manifest.json) naming its kind, classes and pooling.
+    """
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
         raise BaseModelError(f"Base model path {folder} is not a folder.")
-    manifest = _read_json(folder / "manifest.json") if (folder / "manifest.json").is_file() else {}
+    manifest: dict = {}
+    for info_name in MODEL_INFO_FILES:  # a trained model's own description of itself
+        if (folder / info_name).is_file():
+            manifest = _read_json(folder / info_name)
+            break
     if manifest.get("kind") == "baseline":
         raise BaseModelError(f"{folder} holds a TF-IDF baseline, which cannot be a base for fine-tuning.")
     missing = []
