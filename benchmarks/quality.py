@@ -1,0 +1,125 @@
+"""Quality on unseen reports: the embedded MiniLM fine-tuned with the default recipe vs the TF-IDF + LR baseline.
+
+Imports TRAM 2's 121 MAT reports with the project's importer (sub-techniques rolled up to TRAM's 50 where the
+parent is one of them, as TRAM's own exports do), keeps techniques with at least --min-count labelled sentences
+in the whole corpus, splits by report (splits.grouped_split, seed 13), and trains both models with
+training.train_model on the same split. Prints test micro/macro F1 at 0.5 and at thresholds tuned on validation,
+report-level F1, wall time, and the model/baseline ratios.
+
+    python benchmarks/quality.py                       # full corpus, recipe defaults (CPU: tens of minutes)
+    python benchmarks/quality.py --limit-reports 40 --epochs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def import_corpus(store, data: Path, limit: int | None) -> int:
+    from tram_core.attack import TRAM_CLASSES
+    from tram_core.formats import ImportOptions
+    from tram_core.importer import import_path
+
+    files = sorted((data / "tram2" / "mjson").glob("*.mjson"))
+    if limit:
+        files = files[:limit]
+    for path in files:
+        import_path(store, path, "quality-benchmark", ImportOptions(roll_up_to=TRAM_CLASSES))
+    return len(files)
+
+
+def summary(name: str, evaluation: dict, wall_s: float) -> dict:
+    row = {"model": name,
+           "micro_f1@0.5": evaluation["at_0_5"]["micro_f1"], "macro_f1@0.5": evaluation["at_0_5"]["macro_f1"],
+           "micro_f1@tuned": evaluation["at_tuned"]["micro_f1"], "macro_f1@tuned": evaluation["at_tuned"]["macro_f1"],
+           "doc_micro_f1": evaluation["document"]["micro_f1"], "doc_macro_f1": evaluation["document"]["macro_f1"],
+           "wall_s": wall_s}
+    print(f"{name:>10}: micro-F1 {row['micro_f1@0.5']:.3f} @0.5, {row['micro_f1@tuned']:.3f} @tuned | "
+          f"macro-F1 {row['macro_f1@0.5']:.3f} @0.5, {row['macro_f1@tuned']:.3f} @tuned | "
+          f"document micro-F1 {row['doc_micro_f1']:.3f}, macro-F1 {row['doc_macro_f1']:.3f} | wall {wall_s:.0f} s",
+          flush=True)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--limit-reports", type=int, default=None, help="import only the first N reports")
+    parser.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    parser.add_argument("--min-count", type=int, default=10, help="label space: techniques with >= N sentences")
+    parser.add_argument("--base", default="embedded")
+    parser.add_argument("--options", default="{}", help="JSON of further TrainOptions overrides")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--only", choices=("baseline", "model"), default=None, help="train just one of the two")
+    parser.add_argument("--keep", type=Path, default=None, help="folder to keep the trained models in")
+    args = parser.parse_args()
+
+    from tram_core.settings import load_settings
+    from tram_core.store import Store
+    from tram_core.training import ProgressEvent, TrainOptions, train_model
+
+    work = Path(tempfile.mkdtemp(prefix="tram-quality-"))
+    settings = load_settings({"TRAM_HOME": str(work / "home")})
+    store = Store.from_settings(settings)
+    t0 = time.time()
+    n_files = import_corpus(store, args.data, args.limit_reports)
+    examples = store.examples()
+    positives = sum(1 for e in examples if e.labels)
+    print(f"imported {n_files} reports, {len(examples)} sentences ({positives} with a technique) in "
+          f"{time.time() - t0:.0f} s", flush=True)
+    out_root = args.keep or work / "models"
+
+    def printer(name: str):
+        started = time.time()
+
+        def progress(event: ProgressEvent) -> None:
+            if event.metrics or event.phase != "training" or event.step % 25 == 0:
+                extra = " ".join(f"{k}={v:.3f}" for k, v in (event.metrics or {}).items()
+                                 if isinstance(v, (int, float)))
+                loss = f" loss={event.loss:.4f}" if event.loss is not None else ""
+                print(f"  [{name} {time.time() - started:6.0f}s] {event.phase} {event.step}/{event.total}{loss} "
+                      f"{extra} {event.message}", flush=True)
+        return progress
+
+    rows = []
+    common = dict(min_count=args.min_count, threads=args.threads)
+    if args.only != "model":
+        t0 = time.time()
+        base_result = train_model(examples, TrainOptions(base="baseline", **common), settings,
+                                  out_root / "baseline", progress=printer("baseline"), store=store)
+        rows.append(summary("baseline", base_result.metrics, time.time() - t0))
+        if args.only == "baseline":
+            return
+    overrides = json.loads(args.options)
+    if args.epochs:
+        overrides["epochs"] = args.epochs
+    t0 = time.time()
+    result = train_model(examples, TrainOptions(base=args.base, **common, **overrides), settings,
+                         out_root / "model", progress=printer(args.base), store=store)
+    rows.append(summary(args.base, result.metrics, time.time() - t0))
+    info = json.loads((result.model_dir / "tram_model.json").read_text())
+    print(f"classes: {len(result.classes)}; split seed {result.split.seed}; test sentences "
+          f"{len(result.split.test)}; best epoch {info.get('best_epoch')}; thresholds global "
+          f"{result.thresholds['global']:.2f}")
+    print("recipe:", json.dumps({k: info["options"][k] for k in (
+        "pooling", "epochs", "learning_rate", "head_learning_rate", "batch_size", "max_length", "negatives_ratio",
+        "loss", "pos_weight")}))
+    for h in result.history:
+        print("  epoch", {k: (round(v, 4) if isinstance(v, float) else v) for k, v in h.items()})
+    if len(rows) < 2:
+        return
+    model, base = rows[1], rows[0]
+    for key in ("micro_f1@0.5", "micro_f1@tuned", "macro_f1@tuned", "doc_micro_f1"):
+        print(f"ratio {key}: {model[key] / base[key]:.2f}x" if base[key] else f"ratio {key}: n/a")
+
+
+if __name__ == "__main__":
+    main()
