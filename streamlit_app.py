@@ -6,12 +6,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.ui import USER_KEY, current_user, get_settings, get_store
+from pages.ui import APP_RAN_KEY, USER_KEY, current_user, get_settings, get_store
 from tram_core.app_state import clean_user_name, default_user_name, parse_view_params, worker_autostart
 
 HERE = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="TRAM", page_icon=":material/shield:", layout="wide")
+st.session_state[APP_RAN_KEY] = True
 
 view = parse_view_params(st.query_params.to_dict())
 
@@ -84,6 +85,7 @@ def _sidebar() -> None:
 
 _sidebar()
 _start_worker_once()
-for message in view.errors:
-    st.warning(message)
+if navigation.url_path != "evaluate":  # Evaluate reads and reports its own ?model=
+    for message in view.errors:
+        st.warning(message)
 navigation.run()

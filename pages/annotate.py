@@ -74,8 +74,14 @@ def go_to(sentence_id: int | None, remember: bool = True) -> None:
     S.pop("ann_conflict", None)
 
 
-def fresh_queue(view: OnScreen) -> ann.ReportQueue:
-    return ann.load_queue(store, view.report_id, view.model_id)
+def drawn_queue(saved: Sentence | None = None) -> ann.ReportQueue:
+    """The queue the last run drew (no new query), with a just-saved sentence in place."""
+    queue: ann.ReportQueue = S["ann_queue"]
+    return queue.with_sentence(saved) if saved is not None else queue
+
+
+def next_sentence(view: OnScreen, saved: Sentence | None = None) -> int | None:
+    return drawn_queue(saved).next_after(view.sentence.id, current_filter(), S.get("ann_order") or ann.ORDER_REPORT)
 
 
 # --------------------------------------------------------------------------------------------------- callbacks
@@ -97,19 +103,19 @@ def on_save(kind: str) -> None:
     S["ann_flash"] = ("success" if result.saved else "info", result.message)
     if result.sentence is not None:
         S["ann_opened"] = result.sentence
-    go_to(fresh_queue(view).next_after(view.sentence.id, current_filter(), (S.get("ann_order") or ann.ORDER_REPORT)))
+    go_to(next_sentence(view, result.sentence))
 
 
 def on_skip() -> None:
     view: OnScreen = S["ann_view"]
     S.pop("ann_flash", None)
-    go_to(fresh_queue(view).next_after(view.sentence.id, current_filter(), (S.get("ann_order") or ann.ORDER_REPORT)))
+    go_to(next_sentence(view))
 
 
 def on_previous() -> None:
     view: OnScreen = S["ann_view"]
     history = S.get("ann_history") or []
-    queue = fresh_queue(view)
+    queue = drawn_queue()
     while history:
         candidate = history.pop()
         if candidate in queue:
@@ -164,7 +170,7 @@ def on_resolve_conflict(take_theirs: bool) -> None:
         return
     S["ann_flash"] = ("success", result.message)
     S["ann_opened"] = result.sentence
-    go_to(fresh_queue(view).next_after(view.sentence.id, current_filter(), (S.get("ann_order") or ann.ORDER_REPORT)))
+    go_to(next_sentence(view, result.sentence))
 
 
 def on_technique_decision(sentence: Sentence, technique: str, accept: bool) -> None:
@@ -252,28 +258,36 @@ top[1].selectbox("Suggestions from", model_ids, key="ann_model_pick", on_change=
                       "Run a model over a report on the Reports page.")
 top[2].segmented_control("Mode", [MODE_SENTENCES, MODE_TECHNIQUE], key="ann_mode")
 
-if S.get("ann_error") is not None:
-    show_error(S.pop("ann_error"), "Not saved")
-flash = S.pop("ann_flash", None)
-if flash:
-    getattr(st, flash[0])(flash[1])
-
-try:
-    queue = ann.load_queue(store, S["ann_report"], S["ann_model"])
-except NotFoundError as exc:
-    show_error(exc)
-    st.stop()
 
 
+def show_messages() -> None:
+    if S.get("ann_error") is not None:
+        show_error(S.pop("ann_error"), "Not saved")
+    flash = S.pop("ann_flash", None)
+    if flash:
+        getattr(st, flash[0])(flash[1])
+
+
+@st.fragment
 def sentence_mode() -> None:
+    """The sentence panel. A fragment: Save & next reruns only this part of the page."""
+    if S.get("ann_report") != S.get("ann_report_pick"):
+        st.rerun(scope="app")  # an undo moved to another report: redraw the report picker too
+    show_messages()
+    try:
+        queue = ann.load_queue(store, S["ann_report"], S["ann_model"])
+    except NotFoundError as exc:
+        show_error(exc)
+        return
+    S["ann_queue"] = queue
     with st.expander("Filters and order", expanded=bool(S.get("ann_tech") or S.get("ann_search"))):
         cols = st.columns([3, 2, 3, 3, 2])
         cols[0].segmented_control("Status", list(STATUS_NAMES), key="ann_status",
                                   format_func=STATUS_NAMES.get)
         cols[1].toggle("Has suggestions", key="ann_has_sugg")
-        cols[2].selectbox("Technique", [None] + ann.technique_choices(catalog), key="ann_tech",
+        cols[2].selectbox("Technique", [None] + queue.techniques(keep=S.get("ann_tech")), key="ann_tech",
                           format_func=lambda t: "any technique" if t is None else labels.get(t, t),
-                          help="Sentences labelled with this technique or suggested with it.")
+                          help="Sentences of this report labelled with this technique or suggested with it.")
         cols[3].text_input("Text contains", key="ann_search", placeholder="e.g. powershell")
         cols[4].segmented_control("Order", list(ORDER_NAMES), key="ann_order",
                                   format_func=ORDER_NAMES.get,
@@ -320,7 +334,7 @@ def sentence_mode() -> None:
     before, after = queue.context(sentence_id)
     for s in before:
         st.caption(literal(s.text))
-    with st.container(border=True):
+    with st.container(border=True, key="ann_current"):
         st.markdown(f"**{literal(opened.text)}**")
     for s in after:
         st.caption(literal(s.text))
@@ -397,6 +411,7 @@ def sentence_mode() -> None:
 
 
 def technique_mode() -> None:
+    show_messages()
     counts = store.technique_counts()
     options = [None] + sorted(counts, key=lambda t: (-counts[t], t)) + \
         [t for t in ann.technique_choices(catalog) if t not in counts]

@@ -11,6 +11,7 @@ from tram_core.settings import Settings, load_settings
 from tram_core.store import Store
 
 USER_KEY = "tram_user"
+APP_RAN_KEY = "_tram_app_ran"  # set by streamlit_app.py on each run
 
 
 def get_settings() -> Settings:
@@ -22,8 +23,28 @@ def _store_for(database_url: str, _settings: Settings) -> Store:
     return Store.from_settings(_settings)
 
 
+def run_through_navigation() -> None:
+    """Make sure this page runs inside streamlit_app.py (its navigation, page config and sidebar).
+
+    Streamlit treats an app with a ``pages/`` folder as an old-style multipage app until the main script has
+    called ``st.navigation`` once in the process, so a first visit straight to ``/annotate`` on a fresh server
+    would run the page script alone. Switch to the main script's navigation and rerun (before any widget was
+    used in this session, so no click is lost): the same page then runs through streamlit_app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory and not st.session_state.get(APP_RAN_KEY):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def get_store() -> Store:
-    """One Store (engine and connection pool) per database for the whole server process."""
+    """One Store (engine and connection pool) per database for the whole server process.
+
+    Every page asks for the store first, so this is also where a page makes sure it runs through the app's
+    navigation (see ``run_through_navigation``).
+    """
+    run_through_navigation()
     settings = get_settings()
     return _store_for(settings.database_url, settings)
 

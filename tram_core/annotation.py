@@ -190,6 +190,22 @@ class ReportQueue:
         except KeyError:
             raise NotFoundError(f"Sentence {sentence_id} is not in report {self.report_id}") from None
 
+    def with_sentence(self, sentence: Sentence) -> "ReportQueue":
+        """This queue with ``sentence`` (a newer version of one of its sentences) in place of the old one."""
+        if sentence.id not in self._index:
+            return self
+        sentences = list(self.sentences)
+        sentences[self._index[sentence.id]] = sentence
+        return ReportQueue(self.report_id, sentences, self.scores, self.model)
+
+    def techniques(self, keep: str | None = None) -> list[str]:
+        """Techniques labelled on, or suggested for, this report's sentences (plus ``keep``), sorted."""
+        found = {t for s in self.sentences for t in s.labels}
+        found.update(t for pairs in self.scores.values() for t, _ in pairs)
+        if keep:
+            found.add(keep)
+        return sorted(found)
+
     def suggestions(self, sentence_id: int, top: int = TOP_SUGGESTIONS) -> list[Suggestion]:
         return rank_suggestions(self.scores.get(sentence_id, ()), self.model, top)
 
