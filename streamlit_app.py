@@ -17,17 +17,23 @@ st.session_state[APP_RAN_KEY] = True
 view = parse_view_params(st.query_params.to_dict())
 
 PAGES = [
-    ("pages/reports.py", "Reports", ":material/description:", not (view.wants_annotate or view.wants_evaluate)),
-    ("pages/annotate.py", "Annotate", ":material/edit_note:", view.wants_annotate),
-    ("pages/train.py", "Train", ":material/model_training:", False),
-    ("pages/evaluate.py", "Evaluate", ":material/monitoring:", view.wants_evaluate),
+    ("pages/reports.py", "Reports", ":material/description:"),
+    ("pages/annotate.py", "Annotate", ":material/edit_note:"),
+    ("pages/train.py", "Train", ":material/model_training:"),
+    ("pages/evaluate.py", "Evaluate", ":material/monitoring:"),
 ]
-pages = [
-    st.Page(path, title=title, icon=icon, default=default)
-    for path, title, icon, default in PAGES
+pages = {
+    path: st.Page(path, title=title, icon=icon, default=path == "pages/reports.py")
+    for path, title, icon in PAGES
     if (HERE / path).is_file()
-]
-navigation = st.navigation(pages)
+}
+navigation = st.navigation(list(pages.values()))
+
+# A deep link to the app's root (?report=12&sentence=340, ?model=7) opens the page it is meant for.
+if navigation is pages.get("pages/reports.py") and (view.wants_annotate or view.wants_evaluate):
+    target = "pages/annotate.py" if view.wants_annotate else "pages/evaluate.py"
+    if target in pages:
+        st.switch_page(pages[target], query_params=st.query_params.to_dict())
 
 
 @st.cache_data(ttl=3, show_spinner=False)

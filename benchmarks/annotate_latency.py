@@ -3,8 +3,8 @@
 Usage: python benchmarks/annotate_latency.py [--data ../shared/data] [--steps 50] [--no-model] [--shots DIR]
 
 1. Imports the 121 MAT .mjson reports (about 28,000 sentences) and one real unlabelled report (the CISA PDF)
-   through the importer into a fresh TRAM_HOME; unless --no-model, trains the quick TF-IDF model on the labelled
-   sentences (the worker's code path), which promotes it and stores suggestions for the new report.
+   through the importer into a fresh TRAM_HOME; unless --no-model, trains the TF-IDF baseline on TRAM's 50 classes
+   (training.train_model), promotes it and stores its suggestions for the new report (predict.run_prediction).
 2. Starts the real Streamlit server (no worker: TRAM_WORKER_AUTOSTART=0, so nothing else competes for the CPU) and
    drives it with Playwright in Debian's chromium (/usr/bin/chromium; never a downloaded browser).
 3. Opens Annotate on the PDF report and measures, in the page's own clock, the time from a key press to the next
@@ -52,15 +52,25 @@ def prepare_home(data: Path, with_model: bool) -> tuple[Path, int, float, float]
     import_s = time.perf_counter() - started
     model_s = 0.0
     if with_model:
-        from tram_core.jobs import retrain_quick_model
+        from tram_core.attack import TRAM_CLASSES
+        from tram_core.predict import run_prediction
+        from tram_core.training import TrainOptions, train_model
 
         started = time.perf_counter()
-        retrain_quick_model(store, settings, user="benchmark")
+        options = TrainOptions(base="baseline", classes=list(TRAM_CLASSES), validation_fraction=0.15,
+                               test_fraction=0.0)
+        trained = train_model(store.examples(), options, settings, settings.models_dir / "latency-baseline",
+                              store=store)
+        model_id = store.add_model("latency benchmark: TF-IDF on TRAM's 50", "baseline", str(trained.model_dir),
+                                   "baseline", list(trained.classes), dict(trained.thresholds),
+                                   dict(trained.metrics), {})
+        store.promote_model(model_id)
+        run_prediction(store, settings, model_id, result.outcomes[0].report_id)
         model_s = time.perf_counter() - started
     counts = store.corpus_counts()
     print(f"stored: {counts['reports']} reports, {counts['sentences']:,} sentences "
           f"({counts['unlabelled']:,} unlabelled); import {import_s:.1f} s"
-          + (f", quick model + suggestions {model_s:.1f} s" if with_model else ", no model"))
+          + (f", TF-IDF model + suggestions {model_s:.1f} s" if with_model else ", no model"))
     return home, result.outcomes[0].report_id, import_s, model_s
 
 
@@ -109,7 +119,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data")
     parser.add_argument("--steps", type=int, default=50)
-    parser.add_argument("--no-model", action="store_true", help="skip the quick model (no suggestions shown)")
+    parser.add_argument("--no-model", action="store_true", help="skip the model (no suggestions shown)")
     parser.add_argument("--shots", type=Path, default=None, help="save screenshots of each page into this folder")
     args = parser.parse_args()
     if not (args.data / "tram2" / "mjson").is_dir():
