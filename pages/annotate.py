@@ -227,11 +227,10 @@ if S.get("ann_report") not in titles:
     S.pop("ann_sentence", None)
 
 models = store.list_models()
-model_ids = [None] + [m.id for m in models]
+model_ids = [m.id for m in models]
 model_names = {m.id: f"#{m.id} {m.name}" + (" (promoted)" if m.promoted else "") for m in models}
-if "ann_model" not in S or S["ann_model"] not in model_ids:
-    promoted = next((m.id for m in models if m.promoted), None)
-    S["ann_model"] = promoted
+if S.get("ann_model") not in model_ids:
+    S["ann_model"] = next((m.id for m in models if m.promoted), model_ids[0] if model_ids else None)
 
 
 def _report_changed() -> None:
@@ -252,10 +251,13 @@ top = st.columns([3, 2, 2])
 S["ann_report_pick"], S["ann_model_pick"] = S["ann_report"], S["ann_model"]
 top[0].selectbox("Report", list(titles), key="ann_report_pick", format_func=lambda rid: f"#{rid} {titles[rid]}",
                  on_change=_report_changed)
-top[1].selectbox("Suggestions from", model_ids, key="ann_model_pick", on_change=_model_changed,
-                 format_func=lambda mid: "no model" if mid is None else model_names.get(mid, str(mid)),
-                 help="The model whose scores are shown as suggestions (the promoted model by default). "
-                      "Run a model over a report on the Reports page.")
+if model_ids:
+    top[1].selectbox("Suggestions from", model_ids, key="ann_model_pick", on_change=_model_changed,
+                     format_func=lambda mid: model_names.get(mid, str(mid)),
+                     help="The model whose scores are shown as suggestions (the promoted model by default). "
+                          "Run a model over a report on the Reports page.")
+else:
+    top[1].caption("Suggestions: no trained model yet.")
 top[2].segmented_control("Mode", [MODE_SENTENCES, MODE_TECHNIQUE], key="ann_mode")
 
 
@@ -285,8 +287,8 @@ def sentence_mode() -> None:
         cols[0].segmented_control("Status", list(STATUS_NAMES), key="ann_status",
                                   format_func=STATUS_NAMES.get)
         cols[1].toggle("Has suggestions", key="ann_has_sugg")
-        cols[2].selectbox("Technique", [None] + queue.techniques(keep=S.get("ann_tech")), key="ann_tech",
-                          format_func=lambda t: "any technique" if t is None else labels.get(t, t),
+        cols[2].selectbox("Technique", [""] + queue.techniques(keep=S.get("ann_tech")), key="ann_tech",
+                          format_func=lambda t: labels.get(t, t) if t else "any technique",
                           help="Sentences of this report labelled with this technique or suggested with it.")
         cols[3].text_input("Text contains", key="ann_search", placeholder="e.g. powershell")
         cols[4].segmented_control("Order", list(ORDER_NAMES), key="ann_order",
@@ -413,11 +415,10 @@ def sentence_mode() -> None:
 def technique_mode() -> None:
     show_messages()
     counts = store.technique_counts()
-    options = [None] + sorted(counts, key=lambda t: (-counts[t], t)) + \
+    options = sorted(counts, key=lambda t: (-counts[t], t)) + \
         [t for t in ann.technique_choices(catalog) if t not in counts]
-    tech = st.selectbox("Technique", options, key="ann_view_tech",
-                        format_func=lambda t: "choose a technique" if t is None else
-                        f"{labels.get(t, t)} — {counts.get(t, 0)} labelled")
+    tech = st.selectbox("Technique", options, key="ann_view_tech", index=None, placeholder="Choose a technique",
+                        format_func=lambda t: f"{labels.get(t, t)} — {counts.get(t, 0)} labelled")
     if tech is None:
         st.caption("Every sentence labelled with the technique or suggested with it by the model, across reports, "
                    "to accept or reject one by one.")
