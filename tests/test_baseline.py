@@ -85,7 +85,9 @@ def test_class_without_positives_scores_zero_and_order_is_kept():
 
 def test_save_and_load_give_identical_scores(tmp_path):
     texts, labels = toy_data()
-    model = train_baseline(texts, labels, CLASSES)
+    steps = []
+    model = train_baseline(texts, labels, CLASSES, progress=lambda step, total, message: steps.append((step, total)))
+    assert steps[-1] == (len(CLASSES) + 1, len(CLASSES) + 1)
     model.thresholds = {"global": 0.4, "T1105": 0.3}
     folder = model.save(tmp_path / "baseline-1")
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -98,9 +100,9 @@ def test_save_and_load_give_identical_scores(tmp_path):
     assert loaded.predict_scores([]).shape == (0, len(CLASSES))
 
 
-def test_liblinear_solver_also_learns():
+def test_sgd_solver_also_learns():
     texts, labels = toy_data()
-    model = train_baseline(texts, labels, CLASSES, BaselineOptions(solver="liblinear"))
+    model = train_baseline(texts, labels, CLASSES, BaselineOptions(solver="sgd", class_weight=None, n_jobs=2))
     predicted = predict_sets(model.predict_scores(texts), CLASSES, 0.5)
     assert score_label_sets(labels, predicted, CLASSES).micro_f1 > 0.9
 
