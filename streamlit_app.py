@@ -68,14 +68,19 @@ def _start_worker_once() -> None:
         st.session_state["_worker_error"] = f"Could not start a worker: {exc}"
 
 
+def _name_changed() -> None:
+    st.session_state[USER_KEY] = clean_user_name(st.session_state.get("tram_user_input"))
+
+
 def _sidebar() -> None:
     if USER_KEY not in st.session_state:
         st.session_state[USER_KEY] = view.user or default_user_name()
+    st.session_state["tram_user_input"] = st.session_state[USER_KEY]
     with st.sidebar:
-        st.text_input("Who is annotating", key=USER_KEY, max_chars=100,
+        st.text_input("Who is annotating", key="tram_user_input", max_chars=100, on_change=_name_changed,
                       help="Your name is recorded with every label you save.")
         user = current_user()
-        if not clean_user_name(st.session_state.get(USER_KEY)):
+        if not st.session_state.get(USER_KEY):
             st.caption(f"No name given: labels are saved as '{user}'.")
         if st.query_params.get("user") != user:
             st.query_params["user"] = user

@@ -262,6 +262,12 @@ top[2].segmented_control("Mode", [MODE_SENTENCES, MODE_TECHNIQUE], key="ann_mode
 
 
 
+def on_filters_changed() -> None:
+    """New filters or order: start again at the first sentence they select."""
+    S.pop("ann_sentence", None)
+    S["ann_history"] = []
+
+
 def show_messages() -> None:
     if S.get("ann_error") is not None:
         show_error(S.pop("ann_error"), "Not saved")
@@ -284,14 +290,15 @@ def sentence_mode() -> None:
     S["ann_queue"] = queue
     with st.expander("Filters and order", expanded=bool(S.get("ann_tech") or S.get("ann_search"))):
         cols = st.columns([3, 2, 3, 3, 2])
-        cols[0].segmented_control("Status", list(STATUS_NAMES), key="ann_status",
+        cols[0].segmented_control("Status", list(STATUS_NAMES), key="ann_status", on_change=on_filters_changed,
                                   format_func=STATUS_NAMES.get)
-        cols[1].toggle("Has suggestions", key="ann_has_sugg")
-        cols[2].selectbox("Technique", [""] + queue.techniques(keep=S.get("ann_tech")), key="ann_tech",
+        cols[1].toggle("Has suggestions", key="ann_has_sugg", on_change=on_filters_changed)
+        cols[2].selectbox("Technique", [""] + queue.techniques(keep=S.get("ann_tech")), key="ann_tech", on_change=on_filters_changed,
                           format_func=lambda t: labels.get(t, t) if t else "any technique",
                           help="Sentences of this report labelled with this technique or suggested with it.")
-        cols[3].text_input("Text contains", key="ann_search", placeholder="e.g. powershell")
-        cols[4].segmented_control("Order", list(ORDER_NAMES), key="ann_order",
+        cols[3].text_input("Text contains", key="ann_search", placeholder="e.g. powershell",
+                           on_change=on_filters_changed)
+        cols[4].segmented_control("Order", list(ORDER_NAMES), key="ann_order", on_change=on_filters_changed,
                                   format_func=ORDER_NAMES.get,
                                   help="Uncertain first: the sentences where the model's scores sit closest to "
                                        "its thresholds come first.")

@@ -221,3 +221,25 @@ def test_report_text_is_shown_literally(open_app, store):
     assert current_text(at) == nasty[0]
     shown = [m.value for m in at.markdown if m.value.startswith("**")][0]
     assert escape_markdown(nasty[0]) in shown
+
+
+def test_uncertain_first_and_has_suggestions(open_app, report, store):
+    report_id, ids = report
+    at = open_app(report=report_id, sentence=ids[3])
+    at.segmented_control(key="ann_order").set_value("uncertain").run()
+    assert current_text(at) == TEXTS[5]  # 0.49 against a 0.5 threshold: the closest call
+    button(at, "Skip").click().run()
+    assert current_text(at) == TEXTS[2]  # 0.55 next
+    at.segmented_control(key="ann_order").set_value("report").run()
+    at.toggle(key="ann_has_sugg").set_value(True).run()
+    assert current_text(at) == TEXTS[0]
+    button(at, "Skip").click().run()
+    assert current_text(at) == TEXTS[2]  # sentence 1 has no suggestion
+
+
+def test_the_name_in_the_sidebar_is_recorded(open_app, report, store):
+    report_id, ids = report
+    at = open_app(report=report_id)
+    at.sidebar.text_input[0].input("Carol Analyst").run()
+    button(at, "Save & next").click().run()
+    assert store.get_sentence(ids[0]).updated_by == "Carol Analyst"

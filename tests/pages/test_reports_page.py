@@ -143,3 +143,17 @@ def test_run_model_queues_a_prediction_job(open_app, store):
     assert len(jobs) == 1 and jobs[0].kind == "predict"
     assert jobs[0].params == {"model_id": model_id, "report_id": report_id}
     assert any("Queued prediction job" in s.value for s in at.success)
+
+
+def test_demo_corpus_button_imports_the_annotated_reports(open_app, store, shared_data, tmp_path, monkeypatch):
+    demo = tmp_path / "shared" / "tram2" / "mjson"
+    demo.mkdir(parents=True)
+    for path in sorted((shared_data / "tram2" / "mjson").glob("*.mjson"))[:2]:
+        (demo / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setenv("TRAM_SHARED_DATA", str(tmp_path / "shared"))
+    at = open_app()
+    button(at, "Load the demo corpus (2 reports)").click().run()
+    assert not at.exception, at.exception
+    stored = store.list_reports()
+    assert len(stored) == 2 and all(r.labelled > 0 for r in stored)
+    assert list(import_table(at)["result"]) == ["imported", "imported"]
