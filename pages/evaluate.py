@@ -148,7 +148,9 @@ else:
         try:
             result = compare_runs([RunMetrics(f"#{i}", by_id[i].metrics) for i in picked], which=basis)
             st.markdown("**Headline scores** (Δ = this run minus the first)")
-            st.dataframe(result.summary, hide_index=True, key="evaluate_compare_summary")
+            st.dataframe(result.summary, hide_index=True, key="evaluate_compare_summary",
+                         column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                        for c in result.summary.columns if c != "run"})
             st.markdown("**F1 per technique** (blank: the run did not score that technique)")
             st.dataframe(result.per_technique, hide_index=True, key="evaluate_compare_table",
                          column_config={c: st.column_config.NumberColumn(format="%.3f")

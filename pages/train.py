@@ -51,7 +51,7 @@ def live_panel() -> None:
         cols[3].metric("Device", progress.device or "–")
         if progress.eta_text:
             st.caption(progress.eta_text)
-        if job.message:
+        if job.message and not job.message.startswith("epoch "):
             st.caption(job.message)
         if job.cancel_requested:
             st.warning("Cancel requested: the worker stops at the next step.")
@@ -209,10 +209,13 @@ if history.empty:
     st.info("No run yet. Start one above; its scores appear here and on the Evaluate page.")
 else:
     table = history.copy()
-    table["evaluate"] = [f"evaluate?model={int(m)}" if m == m and m is not None else None for m in table["model"]]
+    # a link with ?model opens the Evaluate page on that model (the entry point routes it there)
+    table["evaluate"] = [f"./?model={int(m)}" if m == m and m is not None else None for m in table["model"]]
     st.dataframe(
         table,
         hide_index=True,
+        column_order=["run", "status", "base model", "data", "duration", "micro-F1 (tuned)", "macro-F1 (tuned)",
+                      "evaluate", "promoted", "model", "started", "by", "message"],
         column_config={
             "evaluate": st.column_config.LinkColumn("evaluate", display_text="open"),
             "micro-F1 (tuned)": st.column_config.NumberColumn(format="%.3f"),

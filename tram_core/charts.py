@@ -169,6 +169,7 @@ def points_frame(points: Iterable[Any] | pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------- charts
 
 _SCORE_SCALE = alt.Scale(domain=[0, 1])
+_ALL_LABELS = alt.Axis(labelOverlap=False, labelLimit=260)  # one label per technique row, none dropped
 
 
 def f1_by_technique_chart(table: pd.DataFrame, title: str = "F1 per technique") -> alt.LayerChart:
@@ -176,7 +177,7 @@ def f1_by_technique_chart(table: pd.DataFrame, title: str = "F1 per technique") 
     data = table[["technique", "name", "f1", "support", "precision", "recall"]].copy()
     data["f1"] = data["f1"].fillna(0.0)
     order = list(data["technique"])
-    y = alt.Y("technique:N", sort=order, title="technique")
+    y = alt.Y("technique:N", sort=order, title="technique", axis=_ALL_LABELS)
     base = alt.Chart(data, title=title).encode(y=y)
     tooltip = [alt.Tooltip("technique:N"), alt.Tooltip("name:N"), alt.Tooltip("f1:Q", format=".3f"),
                alt.Tooltip("precision:Q", format=".3f"), alt.Tooltip("recall:Q", format=".3f"),
@@ -184,7 +185,7 @@ def f1_by_technique_chart(table: pd.DataFrame, title: str = "F1 per technique") 
     bars = base.mark_bar().encode(x=alt.X("f1:Q", scale=_SCORE_SCALE, title="F1"), tooltip=tooltip)
     labels = base.mark_text(align="left", dx=3, fontSize=10).encode(
         x=alt.X("f1:Q"), text=alt.Text("support:Q", format="d"))
-    return alt.layer(bars, labels).properties(width=420, height=max(60, 16 * len(data)))
+    return alt.layer(bars, labels).properties(width=420, height=max(60, 20 * len(data)))
 
 
 def precision_recall_chart(table: pd.DataFrame, title: str = "Precision and recall per technique") -> alt.Chart:
@@ -252,12 +253,12 @@ def document_chart(table: pd.DataFrame, title: str = "Document-level F1 per test
         alt.Chart(data, title=title)
         .mark_bar()
         .encode(
-            y=alt.Y("label:N", sort="-x", title="report"),
+            y=alt.Y("label:N", sort="-x", title="report", axis=_ALL_LABELS),
             x=alt.X("f1:Q", scale=_SCORE_SCALE, title="F1"),
             tooltip=[alt.Tooltip("title:N"), alt.Tooltip("precision:Q", format=".3f"),
                      alt.Tooltip("recall:Q", format=".3f"), alt.Tooltip("f1:Q", format=".3f")],
         )
-        .properties(width=420, height=max(60, 18 * len(data)))
+        .properties(width=420, height=max(60, 20 * len(data)))
     )
 
 
@@ -308,13 +309,13 @@ def comparison_chart(table: pd.DataFrame, runs: Sequence[str], title: str = "F1 
         alt.Chart(data, title=title)
         .mark_bar()
         .encode(
-            y=alt.Y("technique:N", sort=order, title="technique"),
+            y=alt.Y("technique:N", sort=order, title="technique", axis=_ALL_LABELS),
             yOffset=alt.YOffset("run:N", sort=list(runs)),
             x=alt.X("f1:Q", scale=_SCORE_SCALE, title="F1"),
             color=alt.Color("run:N", sort=list(runs), title="run"),
             tooltip=["technique:N", "run:N", alt.Tooltip("f1:Q", format=".3f")],
         )
-        .properties(width=420, height=max(60, 10 * len(runs) * len(order)))
+        .properties(width=420, height=max(60, (8 * len(runs) + 8) * len(order)))
     )
 
 

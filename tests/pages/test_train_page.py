@@ -148,7 +148,7 @@ def test_history_lists_finished_runs_with_scores_and_promotes(store, settings):
     row = history.set_index("run").loc[job_id]
     assert row["status"] == "done" and row["base model"] == "baseline"
     assert row["micro-F1 (tuned)"] == pytest.approx(model.metrics["at_tuned"]["micro_f1"])
-    assert row["evaluate"] == f"evaluate?model={model.id}"
+    assert row["evaluate"] == f"./?model={model.id}"
     assert row["data"].startswith(f"{model.options['examples']} sentences")
     at = at.button(key="train_promote").click().run()
     assert not at.error
