@@ -50,7 +50,7 @@ def settings_for(tmp_path):
 
 
 FAST = dict(epochs=8, learning_rate=1e-3, head_learning_rate=1e-2, batch_size=8, max_length=32, min_count=1,
-            negatives_ratio=0, pos_weight=1.0, warmup_ratio=0.0, threads=2, seed=3)
+            negatives_ratio=0, pos_weight=1.0, warmup_ratio=0.0, threads=1, seed=3)
 
 
 @pytest.fixture(scope="module")

@@ -278,6 +278,15 @@ def pick_device(requested: str | None) -> str:
     return requested
 
 
+def settings_threads(settings) -> int | None:
+    """CPU threads from the settings (``extra['threads']``) or TRAM_THREADS; None means every core."""
+    value = (getattr(settings, "extra", None) or {}).get("threads") or os.environ.get("TRAM_THREADS")
+    try:
+        return int(value) if value else None
+    except ValueError:
+        raise UserError(f"TRAM_THREADS must be a whole number, not {value!r}") from None
+
+
 def use_bf16(device: str, setting: str) -> bool:
     if setting == "off":
         return False
@@ -706,7 +715,7 @@ def _train_transformer(parts, classes, options, settings, store, split, tmp_dir,
         recipe = recipe_for(base.kind, getattr(base, "pooling_hint", None))
     opts = resolve_options(options, recipe)
     device = pick_device(opts.device or getattr(settings, "device", "auto"))
-    configure_torch(device, opts.threads)
+    configure_torch(device, opts.threads or settings_threads(settings))
     bf16 = use_bf16(device, opts.bf16)
     random.seed(opts.seed)
     np.random.seed(opts.seed)
