@@ -116,6 +116,10 @@ if figures:
     tabs = st.tabs([f[0] for f in figures])
     for tab, (label, slug, chart) in zip(tabs, figures):
         with tab:
+            if slug == "threshold":
+                curve_for = st.selectbox("Curve of", ["micro", *table["technique"]], key="evaluate_curve_of",
+                                         format_func=lambda t: "all techniques (micro)" if t == "micro" else t)
+                chart = charts.threshold_chart(metrics, technique=curve_for, marker=chosen)
             st.altair_chart(chart, width="stretch")
             left, right = st.columns(2)
             for col, fmt, mime in ((left, "png", "image/png"), (right, "svg", "image/svg+xml")):

@@ -3,6 +3,7 @@ bad deep links."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,14 @@ def test_compare_two_runs_shows_the_difference_table(store, two_runs):
     summary = _frame_with(at, "Δ micro_f1").set_index("run")
     assert summary.loc[f"#{second.id}", "Δ micro_f1"] == pytest.approx(
         second.metrics["at_tuned"]["micro_f1"] - first.metrics["at_tuned"]["micro_f1"])
+
+
+def test_threshold_chart_follows_the_chosen_technique(store, two_runs):
+    model = store.get_model(two_runs[1])
+    technique = model.metrics["at_tuned"]["per_technique"][0]["technique"]
+    at = _page().run()
+    at = at.selectbox(key="evaluate_curve_of").set_value(technique).run()
+    assert not at.exception
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    titles = [str(spec.get("title", "")) for spec in specs]
+    assert any(technique in t for t in titles)
