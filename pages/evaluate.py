@@ -34,8 +34,8 @@ index = ids.index(wanted.id) if wanted is not None and wanted.id in by_id else 0
 model_id = st.selectbox("Trained model", ids, index=index, format_func=lambda i: run_history.model_label(by_id[i]),
                         key="evaluate_model")
 model = by_id[model_id]
-if st.query_params.get("model") != str(model.id) and wanted is not None:
-    st.query_params["model"] = str(model.id)
+if st.query_params.get("model") != str(model.id):
+    st.query_params["model"] = str(model.id)  # the address always links to the model shown
 
 metrics = model.metrics
 history = run_history.model_history(model)

@@ -130,3 +130,10 @@ def test_threshold_chart_follows_the_chosen_technique(store, two_runs):
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     titles = [str(spec.get("title", "")) for spec in specs]
     assert any(technique in t for t in titles)
+
+
+def test_the_address_follows_the_picked_model(store, two_runs):
+    at = _page().run()
+    assert at.query_params["model"] == str(two_runs[1])
+    at = at.selectbox(key="evaluate_model").set_value(two_runs[0]).run()
+    assert at.query_params["model"] == str(two_runs[0])
