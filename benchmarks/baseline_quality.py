@@ -1,7 +1,7 @@
 """TF-IDF baseline on TRAM 2's 121 annotated reports: training time and test scores, split by report.
 
 Usage: python benchmarks/baseline_quality.py [MJSON_DIR] [--solver liblinear|sgd] [--class-weight balanced|none]
-       [--seed N] [--jobs N]
+       [--seed N] [--jobs N] [--max-negatives N]
 Sentences come from tram_core.sentences; a sentence's labels are the 50 classes whose spans overlap it
 (sub-techniques rolled up to a parent among the 50). Thresholds are tuned on validation, scored on test.
 """
@@ -56,6 +56,7 @@ def main() -> None:
     parser.add_argument("--solver", default="liblinear")
     parser.add_argument("--class-weight", default="balanced")
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--max-negatives", type=int, default=None)
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
     examples = load_examples(Path(args.folder))
@@ -67,7 +68,7 @@ def main() -> None:
           f"{len(train)}/{len(val)}/{len(test)}")
     start = time.perf_counter()
     model = train_baseline([e.text for e in train], [set(e.labels) for e in train], classes,
-                           BaselineOptions(solver=args.solver, n_jobs=args.jobs,
+                           BaselineOptions(solver=args.solver, n_jobs=args.jobs, max_negatives=args.max_negatives,
                                            class_weight=None if args.class_weight == "none" else args.class_weight))
     train_s = time.perf_counter() - start
     start = time.perf_counter()
@@ -77,7 +78,7 @@ def main() -> None:
     global_t, per = tune_thresholds([set(e.labels) for e in val], val_scores, classes)
     result = evaluate([set(e.labels) for e in test], test_scores, classes, thresholds_dict(global_t, per),
                       report_ids=[e.report_id for e in test])
-    print(f"solver {args.solver}, class_weight {args.class_weight}: training {train_s:.1f} s ({len(train) / train_s:.0f} sentences/s), "
+    print(f"solver {args.solver}, class_weight {args.class_weight}, max_negatives {args.max_negatives}: training {train_s:.1f} s ({len(train) / train_s:.0f} sentences/s), "
           f"scoring {len(val) + len(test)} sentences {predict_s:.1f} s")
     for key in ("at_0_5", "at_tuned"):
         s = result[key]

@@ -115,3 +115,14 @@ def test_clear_errors(tmp_path):
         train_baseline(texts[:3], labels[:2], CLASSES)
     with pytest.raises(BaselineError, match="Unknown baseline solver"):
         train_baseline(texts, labels, CLASSES, BaselineOptions(solver="adam"))
+
+
+def test_negative_sampling_still_learns_and_is_seeded():
+    texts, labels = toy_data()
+    options = BaselineOptions(max_negatives=8)  # each class: 6 positives + 8 of its 18 negatives
+    first = train_baseline(texts, labels, CLASSES, options)
+    second = train_baseline(texts, labels, CLASSES, options)
+    np.testing.assert_array_equal(first.predict_scores(texts), second.predict_scores(texts))
+    predicted = predict_sets(first.predict_scores(texts), CLASSES, 0.5)
+    assert score_label_sets(labels, predicted, CLASSES).micro_f1 > 0.9
+    assert not np.array_equal(first.predict_scores(texts), train_baseline(texts, labels, CLASSES).predict_scores(texts))
