@@ -250,8 +250,11 @@ def test_quick_model_is_trained_on_all_labels_promoted_and_suggests(filled, sett
     assert not jobs.should_retrain_quick_model(filled)
 
     labelled = filled.sentences(status="labelled")
-    for sentence in labelled[:5]:
+    every = max(5, len(labelled) // 10)  # TRAM_QUICK_MODEL_EVERY, or a tenth of the labelled sentences
+    for sentence in labelled[: every - 1]:
         filled.set_labels(sentence.id, [], "ana")
+    assert not jobs.should_retrain_quick_model(filled)
+    filled.set_labels(labelled[every].id, [], "ana")
     assert jobs.should_retrain_quick_model(filled)
     newer = jobs.retrain_quick_model(filled, settings)
     assert filled.promoted_model().id == newer
@@ -291,3 +294,17 @@ def test_progress_events_become_job_rows_points_and_an_eta(store):
     store.request_cancel(job_id)
     time.sleep(jobs.CANCEL_CHECK_INTERVAL_S)
     assert reporter.should_cancel()
+
+
+def test_no_quick_model_retrain_while_a_trained_model_is_promoted(filled, settings):
+    assert jobs.should_retrain_quick_model(filled)
+    other = filled.add_model("run 9", "transformer", "/nowhere", "embedded", ["T1105"], {}, {}, {}, None)
+    filled.promote_model(other)
+    assert not jobs.should_retrain_quick_model(filled)
+
+
+def test_a_large_corpus_gets_one_quick_fit_on_the_split(filled, settings, monkeypatch):
+    monkeypatch.setattr(jobs, "QUICK_MODEL_SINGLE_FIT_ABOVE", 10)
+    model = filled.get_model(jobs.retrain_quick_model(filled, settings))
+    assert model.options["split"]["test"] and model.metrics["at_tuned"]["micro_f1"] >= 0
+    assert model.options["validation_fraction"] > 0 and model.promoted

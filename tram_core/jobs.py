@@ -46,6 +46,7 @@ PROGRESS_INTERVAL_S = 0.5
 CANCEL_CHECK_INTERVAL_S = 0.5
 QUICK_MODEL_EVERY = 50
 QUICK_MODEL_MIN_LABELLED = 10
+QUICK_MODEL_SINGLE_FIT_ABOVE = 5000  # labelled sentences: above this, one fit on the split (TF-IDF fits get slow)
 SPAWN_GRACE_S = 20.0
 
 BASE_SHORT_NAMES = {"embedded": "MiniLM", "tram-scibert": "SciBERT", "baseline": "TF-IDF"}
@@ -711,29 +712,40 @@ def quick_model(store: Store) -> TrainedModel | None:
 
 
 def should_retrain_quick_model(store: Store) -> bool:
-    """True when at least 10 sentences carry techniques and there is no quick model yet, or when
-    ``quick_model_every()`` (50) label changes happened since the last quick model (or since a failed try)."""
-    with_technique = store.corpus_counts()["with_technique"]
-    if with_technique < QUICK_MODEL_MIN_LABELLED:
+    """Whether the idle worker should retrain the quick model now.
+
+    Never while a model other than a quick one is promoted (its suggestions are the ones shown). Otherwise: when
+    at least 10 sentences carry techniques and there is no quick model yet, or when enough label changes
+    happened since the last quick model (or since a failed try): ``quick_model_every()`` (50), or a tenth of the
+    labelled sentences when that is more, so a large corpus is not refitted every few minutes.
+    """
+    promoted = store.promoted_model()
+    if promoted is not None and not promoted.options.get("quick"):
         return False
+    counts = store.corpus_counts()
+    if counts["with_technique"] < QUICK_MODEL_MIN_LABELLED:
+        return False
+    every = max(quick_model_every(), (counts["labelled"] + counts["reviewed"]) // 10)
     watermark = store.label_event_watermark()
     failed_at = store.get_setting("quick_model_failed_at_event")
-    if failed_at is not None and watermark - int(failed_at) < quick_model_every():
+    if failed_at is not None and watermark - int(failed_at) < every:
         return False
     last = quick_model(store)
     if last is None:
         return True
-    return watermark - int(last.options.get("label_event_id", 0)) >= quick_model_every()
+    return watermark - int(last.options.get("label_event_id", 0)) >= every
 
 
 def retrain_quick_model(store: Store, settings, user: str = "worker") -> int:
-    """Train the TF-IDF baseline on every labelled sentence now and record it as the quick model; returns its id.
+    """Train the TF-IDF baseline on the labelled sentences now and record it as the quick model; returns its id.
 
-    With 3 or more reports, a first fit on train_model's grouped split gives the model's scores and its tuned
-    thresholds; the quick model itself is then fitted on all labelled sentences (no holdout: it is for
-    suggestions) and keeps those thresholds. It is promoted when no other (transformer or hand-promoted) model
-    is, and then suggestions for every unlabelled sentence are refreshed. The previous quick model is deleted
-    (record and folder) unless it is still promoted.
+    Up to ``QUICK_MODEL_SINGLE_FIT_ABOVE`` labelled sentences: with 3 or more reports, a first fit on
+    train_model's grouped split gives the scores and tuned thresholds, then the quick model itself is fitted on
+    every labelled sentence (no holdout: it is for suggestions) and keeps those thresholds; with fewer reports
+    it is fitted on everything at threshold 0.5 and has no scores. Above that size one fit on the grouped split
+    serves both (the TF-IDF fit takes minutes there, and 70% of a large corpus suggests as well). The model is
+    promoted when no other (transformer or hand-promoted) model is, and then suggestions for every unlabelled
+    sentence are refreshed. The previous quick model is deleted (record and folder) unless it is still promoted.
     """
     import json
 
@@ -748,28 +760,32 @@ def retrain_quick_model(store: Store, settings, user: str = "worker") -> int:
     models_dir = Path(settings.models_dir)
     reports = len({e.report_id for e in examples})
     min_count = 3
-    metrics: dict = {}
-    tuned: dict | None = None
-    split = None
-    if reports >= 3:
-        scored_dir = models_dir / f".quick-eval-{stamp:%Y%m%d-%H%M%S-%f}"
-        try:
-            scored = train_model(examples, TrainOptions(base="baseline", min_count=min_count), settings, scored_dir,
-                                 store=store)
-            metrics, tuned, split = dict(scored.metrics), dict(scored.thresholds), scored.split
-        finally:
-            shutil.rmtree(scored_dir, ignore_errors=True)
-    options = TrainOptions(base="baseline", min_count=min_count, validation_fraction=0.0, test_fraction=0.0)
     output_dir = models_dir / f"quick-{stamp:%Y%m%d-%H%M%S-%f}"
-    result = train_model(examples, options, settings, output_dir, store=store)
-    thresholds = dict(result.thresholds)
-    if tuned is not None and list(result.classes) == list(scored.classes):
-        thresholds = tuned
-        info_path = Path(result.model_dir) / MODEL_INFO_FILE
-        info = json.loads(info_path.read_text())
-        info["thresholds"] = tuned
-        info["evaluation"] = metrics
-        info_path.write_text(json.dumps(info, indent=1))
+    split = None
+    if reports >= 3 and len(examples) > QUICK_MODEL_SINGLE_FIT_ABOVE:
+        options = TrainOptions(base="baseline", min_count=min_count)
+        result = train_model(examples, options, settings, output_dir, store=store)
+        metrics, thresholds, split = dict(result.metrics), dict(result.thresholds), result.split
+    else:
+        metrics, tuned, scored = {}, None, None
+        if reports >= 3:
+            scored_dir = models_dir / f".quick-eval-{stamp:%Y%m%d-%H%M%S-%f}"
+            try:
+                scored = train_model(examples, TrainOptions(base="baseline", min_count=min_count), settings,
+                                     scored_dir, store=store)
+                metrics, tuned, split = dict(scored.metrics), dict(scored.thresholds), scored.split
+            finally:
+                shutil.rmtree(scored_dir, ignore_errors=True)
+        options = TrainOptions(base="baseline", min_count=min_count, validation_fraction=0.0, test_fraction=0.0)
+        result = train_model(examples, options, settings, output_dir, store=store)
+        thresholds = dict(result.thresholds)
+        if tuned is not None and scored is not None and list(result.classes) == list(scored.classes):
+            thresholds = tuned
+            info_path = Path(result.model_dir) / MODEL_INFO_FILE
+            info = json.loads(info_path.read_text())
+            info["thresholds"] = tuned
+            info["evaluation"] = metrics
+            info_path.write_text(json.dumps(info, indent=1))
     previous = quick_model(store)
     record_options = {
         **_options_dict(options), "quick": True, "examples": len(examples), "reports": reports,
