@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--solver", default="liblinear")
     parser.add_argument("--class-weight", default="balanced")
     parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--max-negatives", type=int, default=None)
+    parser.add_argument("--max-negatives", type=int, default=4000, help="0: use every negative")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
     examples = load_examples(Path(args.folder))
@@ -68,7 +68,7 @@ def main() -> None:
           f"{len(train)}/{len(val)}/{len(test)}")
     start = time.perf_counter()
     model = train_baseline([e.text for e in train], [set(e.labels) for e in train], classes,
-                           BaselineOptions(solver=args.solver, n_jobs=args.jobs, max_negatives=args.max_negatives,
+                           BaselineOptions(solver=args.solver, n_jobs=args.jobs, max_negatives=args.max_negatives or None,
                                            class_weight=None if args.class_weight == "none" else args.class_weight))
     train_s = time.perf_counter() - start
     start = time.perf_counter()
