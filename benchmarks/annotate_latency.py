@@ -28,6 +28,23 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from tests.e2e.harness import CHROMIUM, chromium_page, streamlit_server, wait_for_app  # noqa: E402
 
+# Logs, in the page's clock, when each WebSocket message to and from the server passes, so a step splits into
+# "server" (first message sent to the last one received: network, callback, script run) and "browser" (drawing).
+WS_LOG_JS = """
+(() => { const Native = window.WebSocket; window.__ws = [];
+  window.WebSocket = function (...args) { const ws = new Native(...args);
+    const send = ws.send.bind(ws);
+    ws.send = (data) => { window.__ws.push([performance.now(), 'out']); return send(data); };
+    ws.addEventListener('message', () => window.__ws.push([performance.now(), 'in']));
+    return ws; };
+  window.WebSocket.prototype = Native.prototype; Object.assign(window.WebSocket, Native); })();
+"""
+SPLIT_JS = """
+([t0, t1]) => { const log = window.__ws.filter(([t]) => t >= t0 && t <= t1);
+  const out = log.find(([, d]) => d === 'out'); const ins = log.filter(([, d]) => d === 'in');
+  if (!out || !ins.length) return null;
+  return [ins[ins.length - 1][0] - out[0], t1 - ins[ins.length - 1][0]]; }
+"""
 CURRENT_TEXT_JS = """
 () => { const el = document.querySelector('.st-key-ann_current strong');
         return el ? el.textContent.replace(/\\s+/g, ' ').trim() : null; }
@@ -81,22 +98,40 @@ def expected_texts(home: Path, report_id: int) -> list[str]:
     return [" ".join(s.text.split()) for s in store.annotation_report_sentences(report_id)]
 
 
-def measure_presses(page, key: str, texts: list[str], start: int, steps: int) -> list[float]:
-    """Press ``key`` ``steps`` times from sentence ``start``; ms from key down to the next sentence's text shown."""
-    timings = []
+def expected_ids(home: Path, report_id: int) -> list[int]:
+    from tram_core.store import Store
+
+    return [s.id for s in Store(f"sqlite:///{home / 'tram.sqlite3'}").annotation_report_sentences(report_id)]
+
+
+def measure_presses(page, key: str, texts: list[str], start: int, steps: int, splits: list | None = None
+                    ) -> tuple[list[float], list[str]]:
+    """Press ``key`` ``steps`` times from sentence ``start``; ms from key down to the next sentence's text shown.
+
+    Returns the timings and a note for each step whose next sentence did not show within 15 s (left out);
+    appends (server ms, browser ms) per step to ``splits``.
+    """
+    timings, misses = [], []
+    splits = [] if splits is None else splits
     for i in range(start, start + steps):
-        assert page.evaluate(CURRENT_TEXT_JS) == texts[i], f"expected sentence {i} on screen"
         page.evaluate("() => { window.__t0 = performance.now(); }")
         page.keyboard.press(key)
-        page.wait_for_function(
-            """(want) => { const el = document.querySelector('.st-key-ann_current strong');
-                           if (!el || el.textContent.replace(/\\s+/g, ' ').trim() !== want) return false;
-                           window.__t1 = performance.now(); return true; }""",
-            arg=texts[i + 1], polling="raf", timeout=15_000,
-        )
-        timings.append(page.evaluate("() => window.__t1 - window.__t0"))
+        try:
+            page.wait_for_function(
+                """(want) => { const el = document.querySelector('.st-key-ann_current strong');
+                               if (!el || el.textContent.replace(/\\s+/g, ' ').trim() !== want) return false;
+                               window.__t1 = performance.now(); return true; }""",
+                arg=texts[i + 1], polling="raf", timeout=15_000,
+            )
+            t0, t1 = page.evaluate("() => [window.__t0, window.__t1]")
+            timings.append(t1 - t0)
+            split = page.evaluate(SPLIT_JS, [t0, t1])
+            if split:
+                splits.append(split)
+        except Exception:  # noqa: BLE001 - a miss is reported, not fatal
+            misses.append(f"step {i}: expected {texts[i + 1][:60]!r}, shown {page.evaluate(CURRENT_TEXT_JS)!r:.80}")
         wait_for_app(page)
-    return timings
+    return timings, misses
 
 
 def summarise(name: str, timings: list[float]) -> None:
@@ -105,6 +140,28 @@ def summarise(name: str, timings: list[float]) -> None:
     print(f"{name}: n={len(ordered)} median {statistics.median(ordered):.0f} ms, p95 {p95:.0f} ms, "
           f"max {ordered[-1]:.0f} ms (target p95 < 300 ms: {'met' if p95 < 300 else 'NOT met'}; "
           f"p95/target {p95 / 300:.2f})")
+
+
+def server_pid(url: str) -> int | None:
+    """The pid of the Streamlit server listening on ``url``'s port (found by its command line)."""
+    port = url.rsplit(":", 1)[1]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                args = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"streamlit" in b" ".join(args) and port.encode() in args:
+                return int(entry.name)
+    return None
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time a process has used so far (Linux /proc), 0 when unknown."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timed_load(page, url: str, ready_selector: str) -> float:
@@ -121,6 +178,9 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--no-model", action="store_true", help="skip the model (no suggestions shown)")
     parser.add_argument("--shots", type=Path, default=None, help="save screenshots of each page into this folder")
+    parser.add_argument("--home", type=Path, default=None,
+                        help="reuse a TRAM_HOME an earlier run prepared (printed at its start), with --report")
+    parser.add_argument("--report", type=int, default=None, help="the report to annotate in --home")
     args = parser.parse_args()
     if not (args.data / "tram2" / "mjson").is_dir():
         print(f"real TRAM data not found at {args.data}", file=sys.stderr)
@@ -129,9 +189,13 @@ def main() -> int:
         print(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)", file=sys.stderr)
         return 2
 
-    home, report_id, _, _ = prepare_home(args.data, with_model=not args.no_model)
+    if args.home:
+        home, report_id = args.home, args.report
+    else:
+        home, report_id, _, _ = prepare_home(args.data, with_model=not args.no_model)
+    print(f"TRAM_HOME {home}, report {report_id}")
     texts = expected_texts(home, report_id)
-    if len(texts) < 2 * args.steps + 2:
+    if len(texts) < 2 * args.steps + 2 or args.home and report_id is None:
         print(f"the report has {len(texts)} sentences; use fewer --steps", file=sys.stderr)
         return 2
     shots = args.shots
@@ -139,16 +203,34 @@ def main() -> int:
         shots.mkdir(parents=True, exist_ok=True)
 
     with streamlit_server(home, extra_env={"TRAM_WORKER_AUTOSTART": "0"}) as url, chromium_page() as page:
+        page.add_init_script(WS_LOG_JS)
         cold_reports = timed_load(page, f"{url}/reports", '[data-testid="stDataFrame"]')
         warm_reports = timed_load(page, f"{url}/reports", '[data-testid="stDataFrame"]')
         if shots:
             page.screenshot(path=str(shots / "reports.png"), full_page=True)
-        cold_annotate = timed_load(page, f"{url}/annotate?report={report_id}", ".st-key-ann_current strong")
+        first = expected_ids(home, report_id)[0]
+        cold_annotate = timed_load(page, f"{url}/annotate?report={report_id}&sentence={first}",
+                                   ".st-key-ann_current strong")
         if shots:
             page.screenshot(path=str(shots / "annotate.png"), full_page=True)
         page.locator("h1").first.click()  # keyboard focus on the page, not in an input
-        save_next = measure_presses(page, "s", texts, 0, args.steps)
-        no_technique = measure_presses(page, "n", texts, args.steps, args.steps)
+        splits: list = []
+        pid = server_pid(url)
+        cpu_before = cpu_seconds(pid)
+        save_next, misses = measure_presses(page, "s", texts, 0, args.steps, splits)
+        summarise("save & next (S)", save_next)
+        no_technique, more = measure_presses(page, "n", texts, args.steps, args.steps, splits)
+        summarise("no technique & next (N)", no_technique)
+        server_cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / (2 * args.steps)
+        print(f"  server CPU per step (all threads, independent of other load): {server_cpu_ms:.0f} ms"
+              + ("" if pid else " (server process not found)"))
+        if splits:
+            server, browser = [p[0] for p in splits], [p[1] for p in splits]
+            print(f"  of which server round trip (key's message out to the last reply in): median "
+                  f"{statistics.median(server):.0f} ms; browser drawing after it: median "
+                  f"{statistics.median(browser):.0f} ms")
+        for note in misses + more:
+            print("missed:", note)
         if shots:
             page.screenshot(path=str(shots / "annotate-after.png"), full_page=True)
         evaluate = timed_load(page, f"{url}/evaluate", "h1")
@@ -161,8 +243,6 @@ def main() -> int:
     written = [s for s in store.annotation_report_sentences(report_id)[: 2 * args.steps] if s.status != "unlabelled"]
     print(f"annotated report {report_id}: {len(texts)} sentences; {len(written)} of {2 * args.steps} steps stored an "
           f"answer ({sum(1 for s in written if s.labels)} with techniques)")
-    summarise("save & next (S)", save_next)
-    summarise("no technique & next (N)", no_technique)
     summarise("all save-and-next steps", save_next + no_technique)
     print(f"page loads: Reports {cold_reports:.0f} ms cold / {warm_reports:.0f} ms warm, "
           f"Annotate {cold_annotate:.0f} ms, Evaluate {evaluate:.0f} ms")

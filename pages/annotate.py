@@ -32,9 +32,8 @@ class OnScreen:
     def box_key(self, technique: str) -> str:
         return f"sg_{self.sentence.id}_{self.sentence.version}_{technique}"
 
-    @property
-    def extra_key(self) -> str:
-        return f"ex_{self.sentence.id}_{self.sentence.version}"
+    # One multiselect for every sentence (updated, not rebuilt, as the analyst moves on: cheaper to redraw).
+    extra_key = "ann_extra"
 
     def chosen(self) -> list[str]:
         ticked = [t for t in self.suggested if S.get(self.box_key(t))]
@@ -76,8 +75,12 @@ def go_to(sentence_id: int | None, remember: bool = True) -> None:
 
 def drawn_queue(saved: Sentence | None = None) -> ann.ReportQueue:
     """The queue the last run drew (no new query), with a just-saved sentence in place."""
-    queue: ann.ReportQueue = S["ann_queue"]
+    queue = S["ann_drawn"].queue
     return queue.with_sentence(saved) if saved is not None else queue
+
+
+def remember_own_save(saved: Sentence) -> None:
+    S["ann_drawn"] = ann.after_own_save(store, S["ann_drawn"], saved)
 
 
 def next_sentence(view: OnScreen, saved: Sentence | None = None) -> int | None:
@@ -103,6 +106,8 @@ def on_save(kind: str) -> None:
     S["ann_flash"] = ("success" if result.saved else "info", result.message)
     if result.sentence is not None:
         S["ann_opened"] = result.sentence
+        if result.saved:
+            remember_own_save(result.sentence)
     go_to(next_sentence(view, result.sentence))
 
 
@@ -170,6 +175,7 @@ def on_resolve_conflict(take_theirs: bool) -> None:
         return
     S["ann_flash"] = ("success", result.message)
     S["ann_opened"] = result.sentence
+    remember_own_save(result.sentence)
     go_to(next_sentence(view, result.sentence))
 
 
@@ -276,24 +282,15 @@ def show_messages() -> None:
         getattr(st, flash[0])(flash[1])
 
 
-@st.fragment
-def sentence_mode() -> None:
-    """The sentence panel. A fragment: Save & next reruns only this part of the page."""
-    if S.get("ann_report") != S.get("ann_report_pick"):
-        st.rerun(scope="app")  # an undo moved to another report: redraw the report picker too
-    show_messages()
-    try:
-        queue = ann.load_queue(store, S["ann_report"], S["ann_model"])
-    except NotFoundError as exc:
-        show_error(exc)
-        return
-    S["ann_queue"] = queue
+def filter_bar(queue: ann.ReportQueue) -> None:
+    """Filters and order: drawn with the whole page (a change reruns it all), not with each Save & next."""
     with st.expander("Filters and order", expanded=bool(S.get("ann_tech") or S.get("ann_search"))):
         cols = st.columns([3, 2, 3, 3, 2])
         cols[0].segmented_control("Status", list(STATUS_NAMES), key="ann_status", on_change=on_filters_changed,
                                   format_func=STATUS_NAMES.get)
         cols[1].toggle("Has suggestions", key="ann_has_sugg", on_change=on_filters_changed)
-        cols[2].selectbox("Technique", [""] + queue.techniques(keep=S.get("ann_tech")), key="ann_tech", on_change=on_filters_changed,
+        cols[2].selectbox("Technique", [""] + queue.techniques(keep=S.get("ann_tech")), key="ann_tech",
+                          on_change=on_filters_changed,
                           format_func=lambda t: labels.get(t, t) if t else "any technique",
                           help="Sentences of this report labelled with this technique or suggested with it.")
         cols[3].text_input("Text contains", key="ann_search", placeholder="e.g. powershell",
@@ -302,11 +299,26 @@ def sentence_mode() -> None:
                                   format_func=ORDER_NAMES.get,
                                   help="Uncertain first: the sentences where the model's scores sit closest to "
                                        "its thresholds come first.")
+
+
+@st.fragment
+def sentence_mode() -> None:
+    """The sentence panel. A fragment: Save & next reruns only this part of the page."""
+    if S.get("ann_report") != S.get("ann_report_pick"):
+        st.rerun(scope="app")  # an undo moved to another report: redraw the report picker too
+    show_messages()
+    try:
+        drawn = ann.current_state(store, S.get("ann_drawn"), S["ann_report"], S["ann_model"])
+    except NotFoundError as exc:
+        show_error(exc)
+        return
+    S["ann_drawn"] = drawn
+    queue = drawn.queue
     flt = current_filter()
     order = S.get("ann_order") or ann.ORDER_REPORT
 
     report_progress = queue.progress()
-    corpus = ann.corpus_progress(store)
+    corpus = drawn.corpus
     pcols = st.columns(2)
     pcols[0].progress(report_progress.fraction, text=f"This report: {report_progress.text}")
     pcols[1].progress(corpus.fraction, text=f"All reports: {corpus.text}")
@@ -385,8 +397,9 @@ def sentence_mode() -> None:
     else:
         st.caption("The model suggests nothing for this sentence.")
 
-    if view.extra_key not in S:
+    if S.get("ann_extra_for") != (opened.id, opened.version):
         S[view.extra_key] = sorted(t for t in choice if t not in view.suggested)
+        S["ann_extra_for"] = (opened.id, opened.version)
     st.multiselect("Other techniques", ann.technique_choices(catalog, keep=opened.labels), key=view.extra_key,
                    format_func=lambda t: labels.get(t, t), placeholder="Type an ID, name or tactic",
                    help="Search by technique ID, name or tactic; use the description search below to search "
@@ -401,7 +414,7 @@ def sentence_mode() -> None:
                 st.caption("No technique matches.")
             for tech in found:
                 fcols = st.columns([1, 6])
-                fcols[0].button("Add", key=f"add_{view.extra_key}_{tech.id}", on_click=on_add_technique,
+                fcols[0].button("Add", key=f"add_{tech.id}", on_click=on_add_technique,
                                 args=(view.extra_key, tech.id))
                 fcols[1].markdown(f"**{literal(labels.get(tech.id, tech.id))}**  \n{literal(short_description(tech.id))}")
 
@@ -460,4 +473,10 @@ def technique_mode() -> None:
 if S.get("ann_mode") == MODE_TECHNIQUE:
     technique_mode()
 else:
+    try:
+        S["ann_drawn"] = ann.current_state(store, S.get("ann_drawn"), S["ann_report"], S["ann_model"])
+        filter_bar(S["ann_drawn"].queue)
+    except NotFoundError as exc:
+        show_error(exc)
+        st.stop()
     sentence_mode()

@@ -257,3 +257,19 @@ def test_escape_markdown_keeps_report_text_literal():
     escaped = escape_markdown(text)
     assert re.search(r"(?<!\\)[\[\]()<>*$#]", escaped) is None  # every special character is escaped
     assert escaped.replace("\\", "") == text
+
+
+def test_drawn_state_is_reused_until_anything_changes(store):
+    report_id, ids = add_report(store)
+    drawn = ann.current_state(store, None, report_id, None)
+    assert ann.current_state(store, drawn, report_id, None) is drawn  # nothing changed: nothing read again
+    saved = store.set_labels(ids[0], ["T1055"], "alice")
+    mine = ann.after_own_save(store, drawn, saved)
+    assert mine.queue.get(ids[0]).labels == ("T1055",)
+    assert mine.corpus.answered == 1 and mine.queue.progress().answered == 1
+    assert ann.current_state(store, mine, report_id, None) is mine
+    store.set_labels(ids[1], [], "bob")  # someone else's change: read afresh
+    fresh = ann.current_state(store, mine, report_id, None)
+    assert fresh is not mine and fresh.queue.get(ids[1]).status == LABELLED and fresh.corpus.answered == 2
+    other_id, _ = add_report(store, title="Other", texts=["One sentence here.", "And another one."])
+    assert ann.current_state(store, fresh, other_id, None).queue.report_id == other_id

@@ -107,6 +107,14 @@ class Progress:
                 f"{self.reviewed:,} reviewed")
 
 
+def progress_after(progress: Progress, before: str, after: str) -> Progress:
+    """``progress`` once one sentence moved from status ``before`` to ``after`` (no query needed)."""
+    counts = {UNLABELLED: progress.unlabelled, LABELLED: progress.labelled, REVIEWED: progress.reviewed}
+    counts[before] -= 1
+    counts[after] += 1
+    return Progress(progress.total, counts[UNLABELLED], counts[LABELLED], counts[REVIEWED])
+
+
 @dataclass(frozen=True)
 class SaveResult:
     """What a save did: the stored sentence, or the other person's version on a conflict, or a skip."""
@@ -266,6 +274,34 @@ def load_queue(store: Store, report_id: int, model_id: int | None = None) -> Rep
     model = _model_or_promoted(store, model_id)
     scores = store.suggestions_for([s.id for s in sentences], model.id) if model is not None and sentences else {}
     return ReportQueue(report_id, sentences, scores, model)
+
+
+@dataclass(frozen=True)
+class DrawnState:
+    """What the Annotate page read on its last run, and the store's change marker when it read it."""
+
+    marker: tuple[int, ...]
+    queue: ReportQueue
+    corpus: Progress
+
+
+def current_state(store: Store, drawn: DrawnState | None, report_id: int, model_id: int | None) -> DrawnState:
+    """The report's queue and the corpus progress: ``drawn`` again when nothing changed since (one cheap query),
+    else read afresh. A change by anyone (a label, a suggestion, a report) reads afresh."""
+    marker = store.annotation_change_marker()
+    if drawn is not None and drawn.marker == marker and drawn.queue.report_id == report_id and \
+            (drawn.queue.model.id if drawn.queue.model is not None else None) == model_id:
+        return drawn
+    return DrawnState(marker, load_queue(store, report_id, model_id), corpus_progress(store))
+
+
+def after_own_save(store: Store, drawn: DrawnState, saved: Sentence) -> DrawnState:
+    """``drawn`` with the analyst's own save applied, so the next run need not read the report again."""
+    if saved.id not in drawn.queue:
+        return drawn
+    before = drawn.queue.get(saved.id).status
+    return DrawnState(store.annotation_change_marker(), drawn.queue.with_sentence(saved),
+                      progress_after(drawn.corpus, before, saved.status))
 
 
 def _model_or_promoted(store: Store, model_id: int | None) -> TrainedModel | None:

@@ -1178,6 +1178,14 @@ class Store:
                 labels.setdefault(sid, []).append(tech)
         return [Sentence(*row, labels=tuple(sorted(labels.get(row[0], ())))) for row in rows]
 
+    def annotation_change_marker(self) -> tuple[int, int, int]:
+        """(newest label event, newest suggestion, newest report) ids: when unchanged, nothing was labelled,
+        suggested or imported since, so a page may keep what it read (three primary-key lookups)."""
+        with self.session() as s:
+            return (int(s.scalar(select(func.max(LabelEventRow.id))) or 0),
+                    int(s.scalar(select(func.max(SuggestionRow.id))) or 0),
+                    int(s.scalar(select(func.max(ReportRow.id))) or 0))
+
     def annotation_sentences_by_id(self, sentence_ids: Sequence[int]) -> list[Sentence]:
         """The given sentences with their labels, in the order asked; unknown ids are left out."""
         ids = [int(i) for i in sentence_ids]
