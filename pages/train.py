@@ -7,7 +7,7 @@ import streamlit as st
 from pages.ui import current_user, get_catalog, get_settings, get_store, show_error
 from tram_core import charts, jobs, run_history, train_form
 from tram_core.app_state import worker_autostart
-from tram_core.store import JOB_RUNNING
+from tram_core.store import JOB_DONE, JOB_RUNNING
 
 settings = get_settings()
 store = get_store()
@@ -35,6 +35,10 @@ def live_panel() -> None:
     job = run_history.active_run(store)
     state = jobs.worker_state(store)
     if job is None:
+        finished = run_history.last_finished_run(store)
+        if finished is not None:
+            last, line = finished
+            st.progress(1.0 if last.status == JOB_DONE else 0.0, text=line)
         st.info(f"No run in progress. Worker: {state.text}.")
         return
     progress = run_history.run_progress(store, job)

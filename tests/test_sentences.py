@@ -192,3 +192,8 @@ def test_real_report_keeps_annotated_sentences_whole(shared_data, name):
     )
     # spans are in order and never overlap
     assert all(a.end <= b.start for a, b in zip(spans, spans[1:]))
+
+
+def test_bare_punctuation_is_not_a_sentence():
+    text = ".\n\nJOINT\n\n• —\n\nThe actors used cmd.exe."
+    assert [s.text for s in split_sentences(text)] == ["JOINT", "The actors used cmd.exe."]

@@ -11,7 +11,16 @@ from typing import Any
 import pandas as pd
 
 from tram_core.errors import UserError
-from tram_core.store import JOB_DONE, JOB_QUEUED, JOB_RUNNING, Job, NotFoundError, TrainedModel, utcnow
+from tram_core.store import (
+    JOB_DONE,
+    JOB_FINISHED_STATUSES,
+    JOB_QUEUED,
+    JOB_RUNNING,
+    Job,
+    NotFoundError,
+    TrainedModel,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -154,6 +163,27 @@ def active_run(store) -> Job | None:
         return running[0]
     queued = queued_runs(store)
     return queued[0] if queued else None
+
+
+def last_finished_run(store) -> tuple[Job, str] | None:
+    """The newest finished training run and one line saying how it ended (status, duration, key score)."""
+    from tram_core.jobs import key_scores
+
+    for job in store.list_jobs(limit=20, kind="train"):
+        if job.status not in JOB_FINISHED_STATUSES:
+            continue
+        line = f"Run {job.id}: {job.status}"
+        duration = duration_text(_job_duration(job))
+        if duration:
+            line += f" in {duration}"
+        model = _safe_model(store, job.model_id) if job.model_id else None
+        micro = key_scores(model.metrics).get("micro_f1") if model else None
+        if micro is not None:
+            line += f" · test micro-F1 {micro:.3f} at tuned thresholds (model #{model.id})"
+        elif job.message:
+            line += f" · {job.message}"
+        return job, line
+    return None
 
 
 # --------------------------------------------------------------------------------------------------- models

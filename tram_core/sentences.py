@@ -270,4 +270,5 @@ def split_sentences(text: str) -> list[SentenceSpan]:
         prev_line = line
     if block_start is not None:
         _split_block(text, block_start, block_end, out)
-    return out
+    # A "sentence" of bare punctuation or symbols (a stray "." from a PDF layout) is nothing to label.
+    return [span for span in out if any(ch.isalnum() for ch in span.text)]
