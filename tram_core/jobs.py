@@ -564,10 +564,15 @@ def run_worker(settings, once: bool = False, poll_s: float = 1.0, device: str | 
     ran = 0
     try:
         while True:
-            for job_id in store.mark_stale_jobs(stale_after_s()):
-                say(f"job {job_id}: failed, its worker stopped responding")
-            store.worker_heartbeat(name)
-            job = store.claim_next_job(name, device)
+            try:
+                for job_id in store.mark_stale_jobs(stale_after_s()):
+                    say(f"job {job_id}: failed, its worker stopped responding")
+                store.worker_heartbeat(name)
+                job = store.claim_next_job(name, device)
+            except Exception as exc:  # noqa: BLE001 - a database that is busy or away for a moment: try again
+                say(f"cannot read the queue ({_one_line(exc)}); retrying in {max(poll_s, 5.0):.0f} s")
+                time.sleep(max(poll_s, 5.0))
+                continue
             if job is None:
                 if once:
                     break
