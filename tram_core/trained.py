@@ -80,7 +80,11 @@ def load_trained(path: str | Path, device: str = "cpu") -> Predictor:
     else:
         from safetensors.torch import load_file
 
-        encoder = AutoModel.from_pretrained(path)
+        from transformers import AutoConfig
+
+        bert_like = AutoConfig.from_pretrained(path).model_type == "bert"
+        extra = {"add_pooling_layer": False} if bert_like else {}
+        encoder = AutoModel.from_pretrained(path, **extra)
         model = mean_pool_classifier(encoder, len(classes))
         model.classifier.load_state_dict(load_file(str(path / HEAD_FILE)))
     model.to(device).eval()
