@@ -189,3 +189,27 @@ def test_baseline_trains_through_the_same_function(tmp_path):
     predictor = load_trained(result.model_dir)
     scores = predictor.predict_scores(["They used PowerShell to run the script 5."])
     assert scores.shape == (1, 2) and scores[0, 0] > scores[0, 1]
+
+
+def test_recipe_fills_unset_options_and_bad_choices_are_named():
+    from tram_core.training import RECIPES, recipe_for, resolve_options
+
+    resolved = resolve_options(TrainOptions(epochs=1), recipe_for("embedded"))
+    assert resolved.epochs == 1 and resolved.pooling == "mean"
+    assert resolved.head_learning_rate == RECIPES["embedded"]["head_learning_rate"]
+    assert recipe_for("tram-scibert")["pooling"] == "cls"
+    with pytest.raises(UserError, match="Unknown loss 'hinge'"):
+        resolve_options(TrainOptions(loss="hinge"), recipe_for("embedded"))
+    with pytest.raises(UserError, match="Unknown pooling"):
+        resolve_options(TrainOptions(pooling="max"), recipe_for("embedded"))
+
+
+@pytest.mark.parametrize("loss", ["bce", "focal", "asl"])
+def test_every_loss_rewards_the_right_answer(loss):
+    import torch
+
+    from tram_core.training import make_loss
+
+    fn = make_loss(loss, torch.full((2,), 3.0))
+    targets = torch.tensor([[1.0, 0.0]])
+    assert fn(torch.tensor([[4.0, -4.0]]), targets) < fn(torch.tensor([[-4.0, 4.0]]), targets)
