@@ -155,7 +155,8 @@ def on_toggle(key: str) -> None:
 def on_add_technique(extra_key: str, technique_id: str) -> None:
     chosen = list(S.get(extra_key) or [])
     if technique_id not in chosen:
-        S[extra_key] = chosen + [technique_id]
+        S[extra_key] = sorted(chosen + [technique_id])
+    S["ann_find"] = ""
 
 
 def on_resolve_conflict(take_theirs: bool) -> None:
@@ -282,6 +283,40 @@ def show_messages() -> None:
         getattr(st, flash[0])(flash[1])
 
 
+def _extra_changed(widget_key: str) -> None:
+    S[OnScreen.extra_key] = sorted(S.get(widget_key) or [])
+
+
+def other_techniques(opened: Sentence) -> None:
+    """Techniques beyond the suggestions: chosen ones as pills (click to drop), a search over ID, name and
+    description to add more, and (on demand) a picker over every technique: heavy to redraw, so off by default."""
+    chosen = list(S.get(OnScreen.extra_key) or [])
+    if S.get("ann_browse_all"):
+        S["ann_extra_all"] = chosen
+        st.multiselect("Other techniques", ann.technique_choices(catalog, keep=opened.labels), key="ann_extra_all",
+                       format_func=lambda t: labels.get(t, t), placeholder="Type an ID, name or tactic",
+                       on_change=_extra_changed, args=("ann_extra_all",))
+    elif chosen:
+        S["ann_extra_pills"] = chosen
+        st.pills("Other techniques (click one to drop it)", chosen, selection_mode="multi", key="ann_extra_pills",
+                 format_func=lambda t: labels.get(t, t), on_change=_extra_changed, args=("ann_extra_pills",))
+    for tech in chosen:
+        st.caption(f"{tech}: {short_description(tech)}")
+    fcols = st.columns([4, 1])
+    query = fcols[0].text_input("Add a technique", key="ann_find",
+                                placeholder="An ID, a name, or words from its description (e.g. lsass dump)")
+    fcols[1].toggle("Browse all", key="ann_browse_all", help="Pick from a list of every ATT&CK technique.")
+    if query.strip():
+        found = [t for t in catalog.search(query, limit=8) if t.id not in chosen][:6]
+        if not found:
+            st.caption("No technique matches.")
+        for tech in found:
+            rcols = st.columns([1, 8])
+            rcols[0].button("Add", key=f"add_{tech.id}", on_click=on_add_technique,
+                            args=(OnScreen.extra_key, tech.id))
+            rcols[1].markdown(f"**{literal(labels.get(tech.id, tech.id))}**  \n{literal(short_description(tech.id))}")
+
+
 def filter_bar(queue: ann.ReportQueue) -> None:
     """Filters and order: drawn with the whole page (a change reruns it all), not with each Save & next."""
     with st.expander("Filters and order", expanded=bool(S.get("ann_tech") or S.get("ann_search"))):
@@ -400,23 +435,7 @@ def sentence_mode() -> None:
     if S.get("ann_extra_for") != (opened.id, opened.version):
         S[view.extra_key] = sorted(t for t in choice if t not in view.suggested)
         S["ann_extra_for"] = (opened.id, opened.version)
-    st.multiselect("Other techniques", ann.technique_choices(catalog, keep=opened.labels), key=view.extra_key,
-                   format_func=lambda t: labels.get(t, t), placeholder="Type an ID, name or tactic",
-                   help="Search by technique ID, name or tactic; use the description search below to search "
-                        "descriptions.")
-    for tech in S.get(view.extra_key) or ():
-        st.caption(f"{tech}: {short_description(tech)}")
-    with st.expander("Find a technique by its description"):
-        query = st.text_input("Words in the ID, name or description", key="ann_find")
-        if query.strip():
-            found = catalog.search(query, limit=8)
-            if not found:
-                st.caption("No technique matches.")
-            for tech in found:
-                fcols = st.columns([1, 6])
-                fcols[0].button("Add", key=f"add_{tech.id}", on_click=on_add_technique,
-                                args=(view.extra_key, tech.id))
-                fcols[1].markdown(f"**{literal(labels.get(tech.id, tech.id))}**  \n{literal(short_description(tech.id))}")
+    other_techniques(opened)
 
     bcols = st.columns(6)
     bcols[0].button("Save & next", type="primary", shortcut="S", on_click=on_save, args=("labels",),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -255,8 +256,10 @@ def test_view_params_parse_deep_links_and_reject_garbage():
 def test_escape_markdown_keeps_report_text_literal():
     text = "Visit [here](http://evil.example) <script>alert(1)</script> *bold* $x$ # head"
     escaped = escape_markdown(text)
-    assert re.search(r"(?<!\\)[\[\]()<>*$#]", escaped) is None  # every special character is escaped
-    assert escaped.replace("\\", "") == text
+    assert re.search(r"(?<!\\)[\[\]()<>*$#]", re.sub(r"&#\d+;", "", escaped)) is None  # all escaped
+    assert "http:" not in escaped and "www." not in escape_markdown("see www.evil.example")  # no autolinks
+    assert "a@b" not in escape_markdown("mail a@b.example")
+    assert html.unescape(escaped.replace("\\", "")) == text  # shown as the same characters
 
 
 def test_drawn_state_is_reused_until_anything_changes(store):

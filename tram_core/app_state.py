@@ -71,16 +71,19 @@ def default_user_name(environ: Mapping[str, str] | None = None) -> str:
     return clean_user_name(env.get("TRAM_USER")) or "analyst"
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&:=])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|<>~$&=])")
+# Characters that start automatic links (https://, www., user@host) become character references, which a
+# Markdown renderer shows as the same characters but never turns into a link.
+_AUTOLINK_CHARACTERS = {":": "&#58;", ".": "&#46;", "@": "&#64;"}
 
 
 def escape_markdown(text: str) -> str:
-    """``text`` shown literally by a Markdown renderer: no links, emphasis, HTML, math or headings.
-
-    Whitespace runs become single spaces so a sentence is one paragraph.
+    """``text`` shown literally by a Markdown renderer: no links (not even bare URLs), emphasis, HTML, math or
+    headings. Whitespace runs become single spaces so a sentence is one paragraph.
     """
     flat = re.sub(r"\s+", " ", text or "").strip()
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+    return "".join(_AUTOLINK_CHARACTERS.get(ch, ch) for ch in escaped)
 
 
 def worker_autostart(environ: Mapping[str, str] | None = None) -> bool:

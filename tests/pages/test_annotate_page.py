@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,7 @@ def current_text(at: AppTest) -> str:
     """The sentence shown prominently (bold, in its bordered box)."""
     bold = [m.value for m in at.markdown if m.value.startswith("**") and not m.value.startswith("**Model")]
     assert bold, "no current sentence on the page"
-    return bold[0].strip("*").replace("\\", "")
+    return html.unescape(bold[0].strip("*").replace("\\", ""))
 
 
 def button(at: AppTest, label: str):
@@ -64,7 +65,7 @@ def test_deep_link_opens_the_sentence_with_its_context(open_app, report, store):
     report_id, ids = report
     at = open_app(report=report_id, sentence=ids[2])
     assert current_text(at) == TEXTS[2]
-    captions = [c.value.replace("\\", "") for c in at.caption]
+    captions = [html.unescape(c.value.replace("\\", "")) for c in at.caption]
     for i in (0, 1, 3, 4):
         assert TEXTS[i] in captions, f"context sentence {i} missing"
     assert TEXTS[5] not in captions  # only two after
@@ -99,13 +100,23 @@ def test_other_technique_and_description_search(open_app, report, store):
     report_id, ids = report
     at = open_app(report=report_id, sentence=ids[3])
     at.text_input(key="ann_find").input("LSASS credential").run()
-    add = next(b for b in at.button if b.label == "Add" and "T1003.001" in b.key)
-    add.click().run()
-    extra = next(m for m in at.multiselect if m.label == "Other techniques")
-    assert "T1003.001" in extra.value or box(at, "T1003.001").value
-    extra.select("T1041").run()
+    next(b for b in at.button if b.label == "Add" and b.key == "add_T1003.001").click().run()
+    at.text_input(key="ann_find").input("T1041").run()
+    next(b for b in at.button if b.key == "add_T1041").click().run()
+    assert any(c.value.startswith("T1041: ") for c in at.caption)  # its description is shown
     button(at, "Save & next").click().run()
     assert set(store.get_sentence(ids[3]).labels) == {"T1003.001", "T1041"}
+
+
+def test_browse_all_and_drop_a_chosen_technique(open_app, report, store):
+    report_id, ids = report
+    at = open_app(report=report_id, sentence=ids[4])
+    at.toggle(key="ann_browse_all").set_value(True).run()
+    at.multiselect(key="ann_extra_all").select("T1082").select("T1059.001").run()
+    at.toggle(key="ann_browse_all").set_value(False).run()
+    at.get("button_group")[-1].set_value(["T1082"]).run()  # drop T1059.001 by clicking its pill
+    button(at, "Save & next").click().run()
+    assert store.get_sentence(ids[4]).labels == ("T1082",)
 
 
 def test_no_technique_records_a_labelled_negative(open_app, report, store):
@@ -199,7 +210,7 @@ def test_technique_view_accepts_a_suggestion_across_reports(open_app, report, st
     at.session_state["ann_mode"] = "By technique"
     at.run()
     at.selectbox(key="ann_view_tech").set_value("T1003.001").run()
-    texts = [m.value.replace("\\", "") for m in at.markdown]
+    texts = [html.unescape(m.value.replace("\\", "")) for m in at.markdown]
     assert TEXTS[3] in texts and TEXTS[2] in texts  # 0.97 and 0.2
     accept = next(b for b in at.button if b.key == f"acc_T1003.001_{ids[3]}_0")
     accept.click().run()
