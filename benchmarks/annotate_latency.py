@@ -212,8 +212,8 @@ def main() -> int:
 
     with streamlit_server(home, extra_env={"TRAM_WORKER_AUTOSTART": "0"}) as url, chromium_page() as page:
         page.add_init_script(WS_LOG_JS)
-        cold_reports = timed_load(page, f"{url}/reports", '[data-testid="stDataFrame"]')
-        warm_reports = timed_load(page, f"{url}/reports", '[data-testid="stDataFrame"]')
+        cold_reports = timed_load(page, f"{url}/", '[data-testid="stDataFrame"]')
+        warm_reports = timed_load(page, f"{url}/", '[data-testid="stDataFrame"]')
         if shots:
             page.screenshot(path=str(shots / "reports.png"), full_page=True)
         first = expected_ids(home, report_id)[0]

@@ -304,7 +304,7 @@ def other_techniques(opened: Sentence) -> None:
         st.caption(f"{tech}: {short_description(tech)}")
     fcols = st.columns([4, 1])
     query = fcols[0].text_input("Add a technique", key="ann_find",
-                                placeholder="An ID, a name, or words from its description (e.g. lsass dump)")
+                                placeholder="An ID, a name, or words from its description (e.g. lsass memory)")
     fcols[1].toggle("Browse all", key="ann_browse_all", help="Pick from a list of every ATT&CK technique.")
     if query.strip():
         found = [t for t in catalog.search(query, limit=8) if t.id not in chosen][:6]
