@@ -23,14 +23,18 @@ PAGES = [
     ("pages/evaluate.py", "Evaluate", ":material/monitoring:"),
 ]
 pages = {
-    path: st.Page(path, title=title, icon=icon, default=path == "pages/reports.py")
+    path: st.Page(path, title=title, icon=icon, default=path == "pages/reports.py",
+                  url_path="home" if path == "pages/reports.py" else None)
     for path, title, icon in PAGES
     if (HERE / path).is_file()
 }
-navigation = st.navigation(list(pages.values()))
+# Reports is the default page, served at the root; /reports (a natural address to type or bookmark) opens it too
+# instead of a "page not found" dialog.
+reports_alias = st.Page("pages/reports.py", title="Reports", url_path="reports", visibility="hidden")
+navigation = st.navigation([*pages.values(), reports_alias])
 
 # A deep link to the app's root (?report=12&sentence=340, ?model=7) opens the page it is meant for.
-if navigation is pages.get("pages/reports.py") and (view.wants_annotate or view.wants_evaluate):
+if navigation in (pages.get("pages/reports.py"), reports_alias) and (view.wants_annotate or view.wants_evaluate):
     target = "pages/annotate.py" if view.wants_annotate else "pages/evaluate.py"
     if target in pages:
         st.switch_page(pages[target], query_params=st.query_params.to_dict())
