@@ -389,10 +389,6 @@ def undo_last(store: Store, user: str) -> Sentence | None:
     return store.undo_last(user)
 
 
-def changed_by_other(opened: Sentence, current: Sentence) -> bool:
-    return current.version != opened.version
-
-
 # --------------------------------------------------------------------------------------------------- one technique
 
 
