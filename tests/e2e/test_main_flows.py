@@ -57,6 +57,15 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def _wait_for_current(page, text: str) -> None:
+    """Wait until Annotate shows ``text`` as the current sentence and has finished its rerun."""
+    page.wait_for_function(
+        "(want) => { const el = document.querySelector('.st-key-ann_current strong');"
+        " return el && el.textContent.replace(/\\s+/g, ' ').trim() === want; }",
+        arg=text, timeout=60_000)
+    wait_for_app(page)
+
+
 def _pick_option(page, label: str, option: str) -> None:
     page.locator('[data-testid="stSelectbox"]').filter(has_text=label).locator("input").first.click()
     page.get_by_role("option", name=option).first.click()
@@ -101,20 +110,16 @@ def test_import_annotate_train_evaluate(browser_ready, shared_data, tmp_path, ti
             wait_for_app(page)
             page.locator("h1").first.click()
             page.keyboard.press("s")
-            page.wait_for_function(
-                "(want) => { const el = document.querySelector('.st-key-ann_current strong');"
-                " return el && el.textContent.replace(/\\s+/g, ' ').trim() === want; }",
-                arg=sentences[1].text)
-            first = _wait(lambda: (s := store.get_sentence(sentences[0].id)).status == LABELLED and s, 10,
+            _wait_for_current(page, sentences[1].text)
+            first = _wait(lambda: (s := store.get_sentence(sentences[0].id)).status == LABELLED and s, 30,
                           "the first sentence to be saved")
             assert first.labels == ("T1566.001",) and first.updated_by == "e2e-analyst"
-            wait_for_app(page)
             page.locator("h1").first.click()
             page.keyboard.press("n")
-            second = _wait(lambda: (s := store.get_sentence(sentences[1].id)).status == LABELLED and s, 10,
+            _wait_for_current(page, sentences[2].text)
+            second = _wait(lambda: (s := store.get_sentence(sentences[1].id)).status == LABELLED and s, 30,
                            "the second sentence to be answered")
             assert second.labels == ()
-            wait_for_app(page)
             _shot(page, "2-annotate")
 
             # Train: a tiny local model, one epoch; the progress panel follows the job to done.
