@@ -102,12 +102,13 @@ def test_import_annotate_train_evaluate(browser_ready, shared_data, tmp_path, ti
             page.wait_for_selector(CURRENT)
             wait_for_app(page)
             assert " ".join(page.locator(CURRENT).inner_text().split()) == sentences[0].text
-            picker = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Other techniques").locator("input")
-            picker.click()
-            page.keyboard.type("T1566.001")
-            page.get_by_role("option", name="T1566.001").first.click()
-            page.keyboard.press("Escape")
+            # The picker searches ID, name and description: words of the name find the technique.
+            page.get_by_label("Add a technique").fill("spearphishing attachment")
+            page.keyboard.press("Enter")
             wait_for_app(page)
+            page.locator(".st-key-add_T1566-001 button").click()
+            wait_for_app(page)
+            page.get_by_text("T1566.001: ").first.wait_for()
             page.locator("h1").first.click()
             page.keyboard.press("s")
             _wait_for_current(page, sentences[1].text)
