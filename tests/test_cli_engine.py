@@ -72,6 +72,18 @@ def test_a_class_file_with_an_unknown_technique_is_refused(store, capsys, tmp_pa
     assert store.list_jobs() == []
 
 
+def test_every_training_option_is_on_the_command_line_with_its_help(store, capsys):
+    code, out, _ = run(capsys, "train", "--base", "embedded", "--head-learning-rate", "0.01", "--loss", "asl",
+                       "--pos-weight", "2")
+    assert code == 0
+    options = store.get_job(1).params["options"]
+    assert (options["head_learning_rate"], options["loss"], options["pos_weight"]) == (0.01, "asl", 2.0)
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--head-learning-rate" in help_text and "classifier head" in help_text
+
+
 def test_jobs_lists_and_cancel_cancels(store, capsys):
     first = jobs.submit_training(store, {"base": "baseline"}, "ana")
     code, out, _ = run(capsys, "cancel", str(first))

@@ -18,14 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--base", default=None,
                        help="embedded | tram-scibert | baseline | a hub id | a model folder | a trained model id "
                             "(default: TRAM_BASE_MODEL or 'embedded')")
-    train.add_argument("--epochs", type=int, default=None)
-    train.add_argument("--learning-rate", type=float, default=None)
-    train.add_argument("--batch-size", type=int, default=None)
-    train.add_argument("--max-length", type=int, default=None)
-    train.add_argument("--seed", type=int, default=None)
-    train.add_argument("--negatives-ratio", type=float, default=None)
-    train.add_argument("--min-count", type=int, default=None,
-                       help="label space: techniques with at least this many labelled sentences")
+    for name, kind, help_text in _training_option_fields():
+        train.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=None,
+                           help=help_text + " (default: the base model's recipe)")
     train.add_argument("--classes", default=None,
                        help="label space: 'tram50' (TRAM's 50), 'corpus' (by --min-count) or a file of IDs")
     train.add_argument("--wait", action="store_true", help="follow the job with a progress bar until it ends")
@@ -105,9 +100,30 @@ def read_class_list(spec: str | None) -> list[str] | None:
     return ids
 
 
+_SPECIAL_TRAIN_OPTIONS = {"base", "classes"}
+
+
+def _training_option_fields() -> list[tuple[str, type, str]]:
+    """(name, type, help) of every plain TrainOptions field, so the CLI offers each option with its help text."""
+    import dataclasses
+    import typing
+
+    from tram_core.training import TrainOptions
+
+    hints = typing.get_type_hints(TrainOptions)
+    out = []
+    for f in dataclasses.fields(TrainOptions):
+        if f.name in _SPECIAL_TRAIN_OPTIONS:
+            continue
+        kinds = [k for k in typing.get_args(hints[f.name]) or (hints[f.name],) if k in (int, float, str)]
+        if kinds:
+            out.append((f.name, kinds[0], str(f.metadata.get("help", "")).rstrip(".")))
+    return out
+
+
 def _train_options(args) -> dict:
     options: dict = {"base": args.base or getattr(args.settings, "default_base_model", "embedded")}
-    for name in ("epochs", "learning_rate", "batch_size", "max_length", "seed", "negatives_ratio", "min_count"):
+    for name, _, _ in _training_option_fields():
         value = getattr(args, name)
         if value is not None:
             options[name] = value
