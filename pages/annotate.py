@@ -29,8 +29,15 @@ class OnScreen:
     suggested: tuple[str, ...]
     model_id: int | None
 
+    # One checkbox key per suggestion rank, kept from sentence to sentence (its tick is reset when another
+    # sentence or version opens): the browser updates those widgets in place instead of building new ones.
     def box_key(self, technique: str) -> str:
-        return f"sg_{self.sentence.id}_{self.sentence.version}_{technique}"
+        return f"ann_sg_{self.suggested.index(technique) + 1}"
+
+    @property
+    def ticks_for(self) -> tuple:
+        """What the suggestion ticks were set up for: this sentence version with these suggestions."""
+        return self.sentence.id, self.sentence.version, self.suggested
 
     # One multiselect for every sentence (updated, not rebuilt, as the analyst moves on: cheaper to redraw).
     extra_key = "ann_extra"
@@ -414,12 +421,14 @@ def sentence_mode() -> None:
         ccols[1].button("Take theirs", on_click=on_resolve_conflict, args=(True,))
 
     choice = ann.initial_choice(opened, suggestions)
+    if S.get("ann_sg_for") != view.ticks_for:
+        for s in suggestions:
+            S[view.box_key(s.technique)] = s.technique in choice
+        S["ann_sg_for"] = view.ticks_for
     if suggestions:
         st.markdown("**Model suggestions** (ticked: at or above the model's threshold)")
         for s in suggestions:
             key = view.box_key(s.technique)
-            if key not in S:
-                S[key] = s.technique in choice
             row = st.columns([12, 1])
             mark = "≥" if s.above_threshold else "<"
             row[0].checkbox(f"{labels.get(s.technique, s.technique)} — score {s.score:.2f} {mark} "
