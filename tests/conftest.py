@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,17 @@ def skip_or_fail(reason: str) -> None:
     if STRICT:
         pytest.fail(f"{reason} (TRAM_STRICT_TESTS=1 turns this skip into a failure)")
     pytest.skip(reason)
+
+
+def wait_for(condition, timeout: float = 120, poll: float = 0.05, what: str = "condition"):
+    """Poll ``condition`` until it returns something truthy (returned), or fail saying what did not happen."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture

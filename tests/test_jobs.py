@@ -12,18 +12,9 @@ import pytest
 
 from tests.engine_helpers import TINY_OPTIONS, cli, fill_store
 from tram_core import jobs
+from tests.conftest import wait_for
 from tram_core.store import Store
 from tram_core.trained import load_trained
-
-
-def wait_for(condition, timeout: float = 120, poll: float = 0.05, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(poll)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def label_snapshot(store: Store) -> tuple:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -10,6 +9,7 @@ import numpy as np
 
 from tram_core.errors import UserError
 from tram_core.store import UNLABELLED, Store, TrainedModel
+from tram_core.training import ProgressEvent
 
 SUGGESTION_MIN_SCORE = 0.05
 SUGGESTION_TOP_K = 10
@@ -19,19 +19,6 @@ BATCH_SENTENCES = 256
 
 class PredictionCancelled(Exception):
     """Raised between batches when a prediction job's cancel flag is seen; suggestions stored so far stay."""
-
-
-@dataclass
-class PredictionProgress:
-    """Progress of a prediction run, shaped like training's ProgressEvent so one reporter handles both."""
-
-    phase: str
-    step: int
-    total: int
-    epoch: int | None = None
-    loss: float | None = None
-    metrics: dict | None = None
-    message: str = ""
 
 
 def thresholds_of(predictor: Any) -> np.ndarray:
@@ -94,7 +81,7 @@ def run_prediction(
     else:
         sentences = store.sentences(status=UNLABELLED)
     total = len(sentences)
-    emit(PredictionProgress("loading", 0, total, message=f"loading model {record.id} ('{record.name}')"))
+    emit(ProgressEvent("loading", 0, total, message=f"loading model {record.id} ('{record.name}')"))
     predictor = load_model(resolve_model_path(store, record.id), getattr(settings, "device", None))
     classes = list(predictor.classes)
     done = 0
@@ -105,7 +92,7 @@ def run_prediction(
         scores = predictor.predict_scores([s.text for s in batch])
         store.replace_suggestions(record.id, {s.id: top_scores(row, classes) for s, row in zip(batch, scores)})
         done += len(batch)
-        emit(PredictionProgress("predicting", done, total, message=f"{done} of {total} sentences scored"))
+        emit(ProgressEvent("predicting", done, total, message=f"{done} of {total} sentences scored"))
     return done
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, skip_or_fail
+from tests.conftest import REPO_ROOT, skip_or_fail, wait_for
 from tests.e2e.harness import CHROMIUM, chromium_page, streamlit_server, wait_for_app
 
 ARTIFACTS = Path(os.environ.get("TRAM_TEST_ARTIFACTS", REPO_ROOT / "test-artifacts"))
@@ -28,16 +28,6 @@ def browser_ready():
         import playwright  # noqa: F401
     except ImportError:
         skip_or_fail("playwright is not installed (pip install -r requirements-test.txt)")
-
-
-def _wait(condition, timeout_s: float, what: str, interval_s: float = 0.5):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def _stop_workers(home: Path) -> None:
@@ -112,13 +102,13 @@ def test_import_annotate_train_evaluate(browser_ready, shared_data, tmp_path, ti
             page.locator("h1").first.click()
             page.keyboard.press("s")
             _wait_for_current(page, sentences[1].text)
-            first = _wait(lambda: (s := store.get_sentence(sentences[0].id)).status == LABELLED and s, 30,
+            first = wait_for(lambda: (s := store.get_sentence(sentences[0].id)).status == LABELLED and s, 30, 0.5,
                           "the first sentence to be saved")
             assert first.labels == ("T1566.001",) and first.updated_by == "e2e-analyst"
             page.locator("h1").first.click()
             page.keyboard.press("n")
             _wait_for_current(page, sentences[2].text)
-            second = _wait(lambda: (s := store.get_sentence(sentences[1].id)).status == LABELLED and s, 30,
+            second = wait_for(lambda: (s := store.get_sentence(sentences[1].id)).status == LABELLED and s, 30, 0.5,
                            "the second sentence to be answered")
             assert second.labels == ()
             _shot(page, "2-annotate")
@@ -139,7 +129,7 @@ def test_import_annotate_train_evaluate(browser_ready, shared_data, tmp_path, ti
             wait_for_app(page)
             page.get_by_role("button", name="Start training").click()
             page.get_by_text("is queued").wait_for()
-            job = _wait(lambda: (js := store.list_jobs(limit=1, kind="train")) and js[0], 10, "a queued job")
+            job = wait_for(lambda: (js := store.list_jobs(limit=1, kind="train")) and js[0], 10, 0.5, "a queued job")
             assert job.params, "the job records its options"
             # The live panel (polling the database) shows the run's progress bar, then the finished run at 100%.
             page.locator('[data-testid="stProgress"]').first.wait_for(timeout=120_000)
