@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.engine_helpers import TINY_OPTIONS, cli, fill_store
+from tests.engine_helpers import cli, fill_store
 from tram_core import jobs
 from tram_core.cli import main
 from tram_core.store import Store
