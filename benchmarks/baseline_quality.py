@@ -1,16 +1,16 @@
-"""TF-IDF baseline on TRAM 2's 121 annotated reports: training time and test scores, split by report.
+"""TF-IDF baseline on TRAM 2's 121 annotated reports: old and new settings side by side, split by report.
 
-Usage: python benchmarks/baseline_quality.py [MJSON_DIR] [--solver liblinear|sgd] [--class-weight balanced|none]
-       [--seed N] [--jobs N] [--max-negatives N]
-Sentences come from tram_core.sentences; a sentence's labels are the 50 classes whose spans overlap it
-(sub-techniques rolled up to a parent among the 50). Thresholds are tuned on validation, scored on test.
+Usage: python benchmarks/baseline_quality.py [MJSON_DIR] [--seed N] [--jobs N] [--only old|new]
+Reports are read with the project's own parser (tram_core.formats.parse_dataset, sub-techniques rolled up to
+TRAM's 50 classes); sentences it leaves unlabelled are left out. Both settings are trained in the same run, one
+after the other, so a busy machine slows both alike; the load average is printed before and after each.
+Thresholds are tuned on validation, scores are on test; "new/old" is the ratio of the two figures.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import re
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,58 +18,49 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from tram_core.attack import TRAM_CLASSES  # noqa: E402
+from tram_core.attack import TRAM_CLASSES, load_catalog  # noqa: E402
 from tram_core.baseline import BaselineOptions, train_baseline  # noqa: E402
+from tram_core.formats import ImportOptions, parse_dataset  # noqa: E402
 from tram_core.metrics import evaluate, tune_thresholds, thresholds_dict  # noqa: E402
-from tram_core.sentences import split_sentences  # noqa: E402
 from tram_core.splits import grouped_split  # noqa: E402
 from tram_core.store import Example  # noqa: E402
 
 DEFAULT_DIR = REPO_ROOT.parent / "shared" / "data" / "tram2" / "mjson"
-TECHNIQUE = re.compile(r"\((T\d{4}(?:\.\d{3})?)\)\s*$")
+
+SETTINGS = {
+    # before: scikit-learn's char_wb analyzer on every sentence, n-grams of every word
+    "old": dict(char_analyzer="char_wb", char_skip_df=None),
+    # now: char_wb n-grams cut once per distinct word, none for words in >= 200 training sentences
+    "new": dict(),
+}
 
 
 def load_examples(folder: Path) -> list[Example]:
-    classes = set(TRAM_CLASSES)
+    """Every labelled sentence of every .mjson report in ``folder``, as the app would import it."""
+    catalog = load_catalog()
+    options = ImportOptions(roll_up_to=tuple(TRAM_CLASSES))
     examples: list[Example] = []
-    for report_id, path in enumerate(sorted(folder.glob("*.mjson")), start=1):
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        spans = []
-        for aset in doc["asets"]:
-            match = TECHNIQUE.search(aset.get("type", ""))
-            if not match:
-                continue
-            tech = match.group(1)
-            if tech not in classes and tech.split(".")[0] in classes:
-                tech = tech.split(".")[0]
-            if tech in classes:
-                spans += [(a[0], a[1], tech) for a in aset.get("annots", [])]
-        for span in split_sentences(doc["signal"]):
-            labels = tuple(sorted({t for s, e, t in spans if s < span.end and e > span.start}))
-            examples.append(Example(len(examples) + 1, report_id, path.stem, span.text, labels, "labelled"))
+    paths = sorted(folder.glob("*.mjson"))
+    if not paths:
+        raise SystemExit(f"no .mjson reports in {folder}")
+    for report_id, path in enumerate(paths, start=1):
+        parsed = parse_dataset(path.read_bytes(), path.name, catalog, options)
+        for report in parsed.reports:
+            for sentence in report.sentences:
+                if sentence.status == "labelled":
+                    examples.append(Example(len(examples) + 1, report_id, report.title, sentence.text,
+                                            sentence.labels, sentence.status))
     return examples
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("folder", nargs="?", default=str(DEFAULT_DIR))
-    parser.add_argument("--solver", default="liblinear")
-    parser.add_argument("--class-weight", default="balanced")
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--max-negatives", type=int, default=4000, help="0: use every negative")
-    parser.add_argument("--seed", type=int, default=13)
-    args = parser.parse_args()
-    examples = load_examples(Path(args.folder))
-    split = grouped_split(examples, seed=args.seed)
-    train, val, test = (split.select(examples, side) for side in ("train", "validation", "test"))
-    classes = list(TRAM_CLASSES)
-    print(f"{len(examples)} sentences ({sum(1 for e in examples if e.labels)} labelled) in "
-          f"{len({e.report_id for e in examples})} reports; train/validation/test sentences "
-          f"{len(train)}/{len(val)}/{len(test)}")
+def load() -> str:
+    return "load average " + "/".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def run(name: str, options: BaselineOptions, train, val, test, classes) -> dict[str, float]:
+    before = load()
     start = time.perf_counter()
-    model = train_baseline([e.text for e in train], [set(e.labels) for e in train], classes,
-                           BaselineOptions(solver=args.solver, n_jobs=args.jobs, max_negatives=args.max_negatives or None,
-                                           class_weight=None if args.class_weight == "none" else args.class_weight))
+    model = train_baseline([e.text for e in train], [set(e.labels) for e in train], classes, options)
     train_s = time.perf_counter() - start
     start = time.perf_counter()
     val_scores = model.predict_scores([e.text for e in val])
@@ -78,14 +69,45 @@ def main() -> None:
     global_t, per = tune_thresholds([set(e.labels) for e in val], val_scores, classes)
     result = evaluate([set(e.labels) for e in test], test_scores, classes, thresholds_dict(global_t, per),
                       report_ids=[e.report_id for e in test])
-    print(f"solver {args.solver}, class_weight {args.class_weight}, max_negatives {args.max_negatives}: training {train_s:.1f} s ({len(train) / train_s:.0f} sentences/s), "
-          f"scoring {len(val) + len(test)} sentences {predict_s:.1f} s")
-    for key in ("at_0_5", "at_tuned"):
-        s = result[key]
-        print(f"test {key:9s} micro P/R/F1 {s['micro_precision']:.3f}/{s['micro_recall']:.3f}/{s['micro_f1']:.3f}"
-              f"  macro F1 {s['macro_f1']:.3f}  seed-style macro F1 {s['macro_seen_f1']:.3f}")
-    doc = result["document"]
-    print(f"test reports: micro F1 {doc['micro_f1']:.3f}, macro F1 {doc['macro_f1']:.3f}; global threshold {global_t}")
+    n_features = sum(len(t.vocabulary_) for _, t in model.features.transformer_list)
+    print(f"{name}: {options.char_analyzer} char n-grams, skip_df {options.char_skip_df}, {n_features} features; "
+          f"training {train_s:.1f} s, scoring {len(val) + len(test)} sentences {predict_s:.1f} s "
+          f"({before} before, {load()} after)", flush=True)
+    at5, tuned, doc = result["at_0_5"], result["at_tuned"], result["document"]
+    return {"train s": train_s, "predict s": predict_s,
+            "micro F1 @0.5": at5["micro_f1"], "macro F1 @0.5": at5["macro_f1"],
+            "micro F1 tuned": tuned["micro_f1"], "macro F1 tuned": tuned["macro_f1"],
+            "report micro F1": doc["micro_f1"], "report macro F1": doc["macro_f1"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("folder", nargs="?", default=str(DEFAULT_DIR))
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--only", choices=sorted(SETTINGS))
+    args = parser.parse_args()
+    start = time.perf_counter()
+    examples = load_examples(Path(args.folder))
+    split = grouped_split(examples, seed=args.seed)
+    train, val, test = (split.select(examples, side) for side in ("train", "validation", "test"))
+    classes = list(TRAM_CLASSES)
+    print(f"{len(examples)} labelled sentences ({sum(1 for e in examples if e.labels)} with a technique) in "
+          f"{len({e.report_id for e in examples})} reports, parsed in {time.perf_counter() - start:.1f} s; "
+          f"train/validation/test sentences {len(train)}/{len(val)}/{len(test)}; {os.cpu_count()} CPUs, {load()}")
+    figures = {}
+    for name, settings in SETTINGS.items():
+        if args.only in (None, name):
+            figures[name] = run(name, BaselineOptions(n_jobs=args.jobs, seed=args.seed, **settings),
+                                train, val, test, classes)
+    names = list(figures)
+    print(f"\n{'':18s}" + "".join(f"{n:>10s}" for n in names) + ("    new/old" if len(names) == 2 else ""))
+    for key in figures[names[0]]:
+        values = [figures[n][key] for n in names]
+        row = f"{key:18s}" + "".join(f"{v:10.3f}" if "F1" in key else f"{v:10.1f}" for v in values)
+        if len(values) == 2:
+            row += f"    {values[1] / values[0]:7.2f}" if values[0] else "        -"
+        print(row)
 
 
 if __name__ == "__main__":

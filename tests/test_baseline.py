@@ -1,4 +1,5 @@
-"""The TF-IDF + logistic-regression baseline learns a separable toy set, keeps class order and survives save/load."""
+"""The TF-IDF + logistic-regression baseline learns a separable toy set, keeps class order and survives save/load;
+its word-cached character n-grams equal scikit-learn's char_wb features."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from tram_core.baseline import BaselineError, BaselineModel, BaselineOptions, train_baseline
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from tram_core.baseline import BaselineError, BaselineModel, BaselineOptions, WordCharTfidf, train_baseline
 from tram_core.metrics import predict_sets, score_label_sets
 
 CLASSES = ["T1566.001", "T1003.001", "T1105", "T1112"]  # deliberately not sorted; T1112 never occurs
@@ -126,3 +129,34 @@ def test_negative_sampling_still_learns_and_is_seeded():
     predicted = predict_sets(first.predict_scores(texts), CLASSES, 0.5)
     assert score_label_sets(labels, predicted, CLASSES).micro_f1 > 0.9
     assert not np.array_equal(first.predict_scores(texts), train_baseline(texts, labels, CLASSES).predict_scores(texts))
+
+
+def test_word_cached_char_ngrams_equal_scikit_learns_char_wb():
+    texts, _ = toy_data()
+    texts = texts + ["Short  words:\ta, I\nand cmd.exe /c whoami; T1055 HKLM\\Software\\Run!"]
+    ours = WordCharTfidf(ngram_range=(3, 5), min_df=1, max_features=None).fit(texts)
+    sklearns = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1).fit(texts)
+    assert set(ours.vocabulary_) == set(sklearns.vocabulary_)
+    order = [ours.vocabulary_[g] for g in sorted(sklearns.vocabulary_, key=sklearns.vocabulary_.get)]
+    unseen = ["Mimikatz2 dumped LSASS.", "nothing known here zzqx"]
+    for batch in (texts, unseen):
+        np.testing.assert_allclose(ours.transform(batch)[:, order].toarray(), sklearns.transform(batch).toarray(),
+                                   atol=1e-6)
+
+
+def test_common_words_add_no_char_ngrams_but_unseen_words_do():
+    texts, _ = toy_data()
+    features = WordCharTfidf(ngram_range=(3, 5), min_df=1, max_features=None, skip_df=3).fit(texts)
+    assert "the" in features.skipped_words_ and "lsass" in features.skipped_words_
+    assert "mimikatz" not in features.skipped_words_
+    assert features.transform(["the the the"]).nnz == 0
+    assert features.transform(["mimikatz2"]).nnz > 0  # a new tool name still shares n-grams with mimikatz
+
+
+def test_previous_char_analyzer_still_learns_and_unknown_one_is_refused():
+    texts, labels = toy_data()
+    model = train_baseline(texts, labels, CLASSES, BaselineOptions(char_analyzer="char_wb", char_skip_df=None))
+    predicted = predict_sets(model.predict_scores(texts), CLASSES, 0.5)
+    assert score_label_sets(labels, predicted, CLASSES).micro_f1 == 1.0
+    with pytest.raises(BaselineError, match="Unknown character analyzer"):
+        train_baseline(texts, labels, CLASSES, BaselineOptions(char_analyzer="bytes"))

@@ -11,7 +11,8 @@ from typing import Callable, Iterable, Mapping, Sequence
 import joblib
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import FeatureUnion
@@ -39,6 +40,12 @@ class BaselineOptions:
     class on its positives and at most this many random negatives (seeded); with balanced weights this costs
     little quality (TRAM 2 test micro-F1 at 0.5: 0.489 vs 0.524 with all) and cuts liblinear's time ~8x on
     TRAM-sized corpora (None: all negatives).
+
+    ``char_analyzer="words"`` (default) builds the ``char_wb`` n-grams once per distinct word and sums them per
+    sentence (``WordCharTfidf``), ~5x faster than scikit-learn's per-sentence ``"char_wb"`` analyzer (the
+    previous setting, kept for comparison). ``char_skip_df``: words found in at least this many training
+    sentences ("the", "malware", ...) add no character n-grams, since their word feature already says all;
+    this halves the n-grams liblinear works through at no loss on TRAM 2 (None: every word; only with "words").
     """
 
     solver: str = "liblinear"
@@ -51,22 +58,117 @@ class BaselineOptions:
     max_char_features: int = 100_000
     min_df: int = 2
     max_iter: int = 100
+    tol: float = 1e-4
     seed: int = 13
     n_jobs: int = 1
     max_negatives: int | None = 4000
+    char_analyzer: str = "words"
+    char_skip_df: int | None = 200
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
 
 
+def _char_wb_ngrams(word: str, low: int, high: int) -> list[str]:
+    """scikit-learn's ``char_wb`` n-grams of one word: padded with a space each side; a short word counts once."""
+    padded = f" {word} "
+    grams: list[str] = []
+    for n in range(low, high + 1):
+        if len(padded) <= n:
+            grams.append(padded)
+            break
+        grams.extend(padded[i:i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+def _counts(rows: list[list[int]], n_columns: int) -> sparse.csr_matrix:
+    """A count matrix with one row per list of column indices (repeats add up)."""
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum([len(r) for r in rows])
+    indices = np.fromiter((j for r in rows for j in r), dtype=np.int64, count=int(indptr[-1]))
+    matrix = sparse.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(rows), n_columns))
+    matrix.sum_duplicates()
+    return matrix
+
+
+class WordCharTfidf(BaseEstimator, TransformerMixin):
+    """TF-IDF of ``char_wb`` n-grams computed once per distinct word: sentence-word counts x word-n-gram counts.
+
+    Same features as ``TfidfVectorizer(analyzer="char_wb", lowercase=True, sublinear_tf=True)`` (words are split
+    on whitespace, kept n-grams are those in at least ``min_df`` sentences, the ``max_features`` most frequent),
+    but each distinct word is cut into n-grams once instead of once per occurrence. Words found in at least
+    ``skip_df`` training sentences add no n-grams (None: every word adds them).
+    """
+
+    def __init__(self, ngram_range: tuple[int, int] = (3, 5), min_df: int = 2, max_features: int | None = 100_000,
+                 skip_df: int | None = None):
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_features = max_features
+        self.skip_df = skip_df
+
+    @staticmethod
+    def _sentence_words(texts: Sequence[str]) -> tuple[sparse.csr_matrix, list[str]]:
+        words: dict[str, int] = {}
+        rows = [[words.setdefault(token, len(words)) for token in text.lower().split()] for text in texts]
+        return _counts(rows, len(words)), list(words)
+
+    def _word_ngrams(self, words: list[str], vocabulary: dict[str, int], grow: bool) -> sparse.csr_matrix:
+        low, high = self.ngram_range
+        skip = self.skipped_words_ if hasattr(self, "skipped_words_") else frozenset()
+        rows = []
+        for word in words:
+            if word in skip:
+                rows.append([])
+            elif grow:
+                rows.append([vocabulary.setdefault(g, len(vocabulary)) for g in _char_wb_ngrams(word, low, high)])
+            else:
+                rows.append([j for j in map(vocabulary.get, _char_wb_ngrams(word, low, high)) if j is not None])
+        return _counts(rows, len(vocabulary))
+
+    def fit_transform(self, texts: Sequence[str], y=None) -> sparse.csr_matrix:
+        sentence_words, words = self._sentence_words(texts)
+        self.skipped_words_ = frozenset()
+        if self.skip_df is not None:
+            df = np.bincount(sentence_words.indices, minlength=len(words))
+            self.skipped_words_ = frozenset(w for w, n in zip(words, df) if n >= self.skip_df)
+        grams: dict[str, int] = {}
+        counts = (sentence_words @ self._word_ngrams(words, grams, grow=True)).tocsr()
+        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        keep = np.flatnonzero(df >= self.min_df)
+        if self.max_features is not None and len(keep) > self.max_features:
+            frequency = np.asarray(counts.sum(axis=0)).ravel()[keep]
+            keep = np.sort(keep[np.argsort(-frequency, kind="stable")[:self.max_features]])
+        names = list(grams)
+        self.vocabulary_ = {names[k]: i for i, k in enumerate(keep)}
+        self.tfidf_ = TfidfTransformer(sublinear_tf=True)
+        return self.tfidf_.fit_transform(counts[:, keep]).astype(np.float32)
+
+    def fit(self, texts: Sequence[str], y=None) -> "WordCharTfidf":
+        self.fit_transform(texts)
+        return self
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        sentence_words, words = self._sentence_words(texts)
+        counts = (sentence_words @ self._word_ngrams(words, self.vocabulary_, grow=False)).tocsr()
+        return self.tfidf_.transform(counts).astype(np.float32)
+
+
 def _features(options: BaselineOptions, n_texts: int) -> FeatureUnion:
     min_df = options.min_df if n_texts >= 50 else 1
+    if options.char_analyzer == "words":
+        char = WordCharTfidf(ngram_range=tuple(options.char_ngrams), min_df=min_df,
+                             max_features=options.max_char_features, skip_df=options.char_skip_df)
+    elif options.char_analyzer == "char_wb":
+        char = TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(options.char_ngrams), sublinear_tf=True,
+                               min_df=min_df, max_features=options.max_char_features, lowercase=True,
+                               dtype=np.float32)
+    else:
+        raise BaselineError(f"Unknown character analyzer {options.char_analyzer!r}: use 'words' or 'char_wb'.")
     return FeatureUnion([
         ("word", TfidfVectorizer(ngram_range=tuple(options.word_ngrams), sublinear_tf=True, min_df=min_df,
                                  max_features=options.max_word_features, lowercase=True, dtype=np.float32)),
-        ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(options.char_ngrams), sublinear_tf=True,
-                                 min_df=min_df, max_features=options.max_char_features, lowercase=True,
-                                 dtype=np.float32)),
+        ("char", char),
     ])
 
 
@@ -144,7 +246,7 @@ def _classifier(options: BaselineOptions):
                              max_iter=options.max_iter, tol=1e-4, average=True, random_state=options.seed)
     if options.solver == "liblinear":
         return LogisticRegression(C=options.C, class_weight=options.class_weight, solver="liblinear", dual=True,
-                                  max_iter=options.max_iter, random_state=options.seed)
+                                  max_iter=options.max_iter, tol=options.tol, random_state=options.seed)
     raise BaselineError(f"Unknown baseline solver {options.solver!r}: use 'sgd' or 'liblinear'.")
 
 
@@ -161,6 +263,7 @@ def train_baseline(
     """
     options = options or BaselineOptions()
     _classifier(options)  # an unknown solver fails before any work
+    _features(options, 0)  # ... and so does an unknown character analyzer
     texts = list(texts)
     label_sets = [set(s) for s in label_sets]
     classes = list(classes)
