@@ -43,7 +43,7 @@ SPLIT_JS = """
 ([t0, t1]) => { const log = window.__ws.filter(([t]) => t >= t0 && t <= t1);
   const out = log.find(([, d]) => d === 'out'); const ins = log.filter(([, d]) => d === 'in');
   if (!out || !ins.length) return null;
-  return [ins[ins.length - 1][0] - out[0], t1 - ins[ins.length - 1][0]]; }
+  return [ins[ins.length - 1][0] - out[0], t1 - ins[ins.length - 1][0], ins.length]; }
 """
 CURRENT_TEXT_JS = """
 () => { const el = document.querySelector('.st-key-ann_current strong');
@@ -172,6 +172,34 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes started (directly or not) by ``pid``: here, the browser Playwright launched."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def tree_cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds(pid)
+        except (OSError, ValueError, IndexError):  # a process that ended meanwhile
+            pass
+    return total
+
+
 def timed_load(page, url: str, ready_selector: str) -> float:
     started = time.perf_counter()
     page.goto(url)
@@ -225,18 +253,23 @@ def main() -> int:
         splits: list = []
         pid = server_pid(url)
         cpu_before = cpu_seconds(pid)
+        browser = [p for p in descendants(os.getpid()) if p != pid]
+        browser_before = tree_cpu_seconds(browser)
         save_next, misses = measure_presses(page, "s", texts, 0, args.steps, splits)
         summarise("save & next (S)", save_next)
         no_technique, more = measure_presses(page, "n", texts, args.steps, args.steps, splits)
         summarise("no technique & next (N)", no_technique)
         server_cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / (2 * args.steps)
+        browser_cpu_ms = (tree_cpu_seconds(browser) - browser_before) * 1000 / (2 * args.steps)
         print(f"  server CPU per step (all threads, independent of other load): {server_cpu_ms:.0f} ms"
-              + ("" if pid else " (server process not found)"))
+              + ("" if pid else " (server process not found)")
+              + f"; browser and driver CPU per step: {browser_cpu_ms:.0f} ms")
         if splits:
-            server, browser = [p[0] for p in splits], [p[1] for p in splits]
+            server, drawing = [p[0] for p in splits], [p[1] for p in splits]
             print(f"  of which server round trip (key's message out to the last reply in): median "
                   f"{statistics.median(server):.0f} ms; browser drawing after it: median "
-                  f"{statistics.median(browser):.0f} ms")
+                  f"{statistics.median(drawing):.0f} ms; messages in until the sentence shows: median "
+                  f"{statistics.median(p[2] for p in splits):.0f}")
         for note in misses + more:
             print("missed:", note)
         if shots:

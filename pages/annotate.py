@@ -309,10 +309,10 @@ def other_techniques(opened: Sentence) -> None:
                  format_func=lambda t: labels.get(t, t), on_change=_extra_changed, args=("ann_extra_pills",))
     for tech in chosen:
         st.caption(f"{tech}: {short_description(tech)}")
-    fcols = st.columns([4, 1])
-    query = fcols[0].text_input("Add a technique", key="ann_find",
-                                placeholder="An ID, a name, or words from its description (e.g. lsass memory)")
-    fcols[1].toggle("Browse all", key="ann_browse_all", help="Pick from a list of every ATT&CK technique.")
+    frow = st.container(horizontal=True, vertical_alignment="bottom")
+    query = frow.text_input("Add a technique", key="ann_find",
+                            placeholder="An ID, a name, or words from its description (e.g. lsass memory)")
+    frow.toggle("Browse all", key="ann_browse_all", help="Pick from a list of every ATT&CK technique.")
     if query.strip():
         found = [t for t in catalog.search(query, limit=8) if t.id not in chosen][:6]
         if not found:
@@ -361,9 +361,9 @@ def sentence_mode() -> None:
 
     report_progress = queue.progress()
     corpus = drawn.corpus
-    pcols = st.columns(2)
-    pcols[0].progress(report_progress.fraction, text=f"This report: {report_progress.text}")
-    pcols[1].progress(corpus.fraction, text=f"All reports: {corpus.text}")
+    prow = st.container(horizontal=True)
+    prow.progress(report_progress.fraction, text=f"This report: {report_progress.text}")
+    prow.progress(corpus.fraction, text=f"All reports: {corpus.text}")
 
     sentence_id, message = ann.resolve_start(queue, S.get("ann_sentence"), flt, order)
     if message:
@@ -372,8 +372,8 @@ def sentence_mode() -> None:
         return
     S["ann_sentence"] = sentence_id
     if S.get("ann_link_seen") != (queue.report_id, sentence_id):
-        st.query_params["report"] = str(queue.report_id)
-        st.query_params["sentence"] = str(sentence_id)
+        # One update, so one URL change for the browser per step (two assignments would send two).
+        st.query_params.update(report=str(queue.report_id), sentence=str(sentence_id))
         S["ann_link_seen"] = (queue.report_id, sentence_id)
 
     now = queue.get(sentence_id)
@@ -429,13 +429,13 @@ def sentence_mode() -> None:
         st.markdown("**Model suggestions** (ticked: at or above the model's threshold)")
         for s in suggestions:
             key = view.box_key(s.technique)
-            row = st.columns([12, 1])
+            row = st.container(horizontal=True, vertical_alignment="center")
             mark = "≥" if s.above_threshold else "<"
-            row[0].checkbox(f"{labels.get(s.technique, s.technique)} — score {s.score:.2f} {mark} "
-                            f"{s.threshold:.2f}", key=key, help=short_description(s.technique, 600))
-            row[0].caption(short_description(s.technique))
-            row[1].button(str(s.rank), key=f"tg_{key}", shortcut=str(s.rank), on_click=on_toggle, args=(key,),
-                          help=f"Tick or untick {s.technique} (key {s.rank})")
+            row.checkbox(f"{labels.get(s.technique, s.technique)} — score {s.score:.2f} {mark} "
+                         f"{s.threshold:.2f}", key=key, help=short_description(s.technique, 600), width="stretch")
+            row.button(str(s.rank), key=f"tg_{key}", shortcut=str(s.rank), on_click=on_toggle, args=(key,),
+                       help=f"Tick or untick {s.technique} (key {s.rank})")
+            st.caption(short_description(s.technique))
     elif queue.model is None:
         st.caption("No model suggestions: run a trained model over this report on the Reports page.")
     else:
@@ -446,17 +446,17 @@ def sentence_mode() -> None:
         S["ann_extra_for"] = (opened.id, opened.version)
     other_techniques(opened)
 
-    bcols = st.columns(6)
-    bcols[0].button("Save & next", type="primary", shortcut="S", on_click=on_save, args=("labels",),
-                    width="stretch")
-    bcols[1].button("No technique", shortcut="N", on_click=on_save, args=("none",), width="stretch",
-                    help="This sentence describes no ATT&CK technique (saved as a negative example).")
-    bcols[2].button("Mark reviewed", shortcut="V", on_click=on_save, args=("reviewed",),
-                    width="stretch", help="Save the ticked techniques and mark the sentence reviewed.")
-    bcols[3].button("Previous", shortcut="P", on_click=on_previous, width="stretch")
-    bcols[4].button("Skip", shortcut="K", on_click=on_skip, width="stretch",
-                    help="Go to the next matching sentence without saving.")
-    bcols[5].button("Undo last change", shortcut="U", on_click=on_undo, width="stretch")
+    # One flex row, not six columns: fewer elements for the browser to redraw on each Save & next.
+    brow = st.container(horizontal=True)
+    brow.button("Save & next", type="primary", shortcut="S", on_click=on_save, args=("labels",), width="stretch")
+    brow.button("No technique", shortcut="N", on_click=on_save, args=("none",), width="stretch",
+                help="This sentence describes no ATT&CK technique (saved as a negative example).")
+    brow.button("Mark reviewed", shortcut="V", on_click=on_save, args=("reviewed",), width="stretch",
+                help="Save the ticked techniques and mark the sentence reviewed.")
+    brow.button("Previous", shortcut="P", on_click=on_previous, width="stretch")
+    brow.button("Skip", shortcut="K", on_click=on_skip, width="stretch",
+                help="Go to the next matching sentence without saving.")
+    brow.button("Undo last change", shortcut="U", on_click=on_undo, width="stretch")
     st.caption(SHORTCUTS)
 
 
