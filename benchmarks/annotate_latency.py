@@ -9,7 +9,8 @@ Usage: python benchmarks/annotate_latency.py [--data ../shared/data] [--steps 50
    drives it with Playwright in Debian's chromium (/usr/bin/chromium; never a downloaded browser).
 3. Opens Annotate on the PDF report and measures, in the page's own clock, the time from a key press to the next
    sentence's text being shown: --steps presses of S (Save & next, keeping the pre-ticked suggestions) and
-   --steps presses of N (No technique, then next: always a write). Prints median and p95 (target p95 < 300 ms).
+   --steps presses of N (No technique, then next: always a write). Prints median and p95 (target p95 < 300 ms),
+   and per step: the server's and the browser's CPU time, the WebSocket messages until the sentence shows.
 4. Prints the time to load the Reports and Evaluate pages until their script run has finished.
 """
 
