@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ class BaselineOptions:
     previous setting, kept for comparison). ``char_skip_df``: words found in at least this many training
     sentences ("the", "malware", ...) add no character n-grams, since their word feature already says all;
     this halves the n-grams liblinear works through at no loss on TRAM 2 (None: every word; only with "words").
+    ``tol``: liblinear's stopping tolerance; 1e-2 gave the same TRAM 2 test scores as scikit-learn's 1e-4 to
+    three decimals in ~25% less time.
     """
 
     solver: str = "liblinear"
@@ -58,7 +61,7 @@ class BaselineOptions:
     max_char_features: int = 100_000
     min_df: int = 2
     max_iter: int = 100
-    tol: float = 1e-4
+    tol: float = 1e-2
     seed: int = 13
     n_jobs: int = 1
     max_negatives: int | None = 4000
@@ -85,7 +88,7 @@ def _counts(rows: list[list[int]], n_columns: int) -> sparse.csr_matrix:
     """A count matrix with one row per list of column indices (repeats add up)."""
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     indptr[1:] = np.cumsum([len(r) for r in rows])
-    indices = np.fromiter((j for r in rows for j in r), dtype=np.int64, count=int(indptr[-1]))
+    indices = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=int(indptr[-1]))
     matrix = sparse.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(rows), n_columns))
     matrix.sum_duplicates()
     return matrix
@@ -279,6 +282,7 @@ def train_baseline(
                 y[i, index[label]] = True
     features = _features(options, len(texts))
     x = features.fit_transform(texts).tocsr()
+    x.sort_indices()  # once here, not once per class inside liblinear
     total = len(classes) + 1
     if progress:
         progress(1, total, f"features: {x.shape[1]} n-grams from {len(texts)} sentences")
