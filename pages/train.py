@@ -34,6 +34,10 @@ def live_panel() -> None:
     """The running (or next queued) run, the queue behind it: read from the database on every tick."""
     job = run_history.active_run(store)
     state = jobs.worker_state(store)
+    watched = st.session_state.get("train_watched_job")
+    st.session_state["train_watched_job"] = job.id if job else None
+    if watched is not None and (job is None or job.id != watched):
+        st.rerun()  # the watched run ended: redraw the whole page so the history and promote list show it
     if job is None:
         finished = run_history.last_finished_run(store)
         if finished is not None:

@@ -136,6 +136,12 @@ def test_import_annotate_train_evaluate(browser_ready, shared_data, tmp_path, ti
             page.get_by_text(f"Run {job.id}: done").wait_for(timeout=240_000)
             done = store.get_job(job.id)
             assert done.status == JOB_DONE, done.message
+            # The page redraws when the run ends: the promote list now offers the new model first.
+            promote = page.locator('[data-testid="stSelectbox"]').filter(has_text="Model to promote")
+            promote.locator("input").first.click()
+            page.get_by_role("option", name=f"#{done.model_id} ").first.wait_for(timeout=30_000)
+            page.keyboard.press("Escape")
+            wait_for_app(page)
             _shot(page, "3-train-done")
 
             # Evaluate: headline scores and the Altair charts of the new model.
