@@ -54,12 +54,7 @@ user = current_user()
 
 
 def short_description(technique_id: str, limit: int = 220) -> str:
-    tech = catalog.get(technique_id)
-    if tech is None:
-        return "Not in the ATT&CK catalog."
-    text = tech.description.split("\n")[0]
-    note = f" {tech.status_note}." if tech.status_note else ""
-    return (text[:limit].rstrip() + ("…" if len(text) > limit else "")) + note
+    return catalog.summary(technique_id, limit)
 
 
 def current_filter() -> ann.SentenceFilter:

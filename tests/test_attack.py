@@ -68,3 +68,10 @@ def test_stix_bundle_gives_full_descriptions_and_replacements(tmp_path):
     path.write_text("{not json")
     with pytest.raises(ValueError, match="enterprise-attack.json"):
         load_stix_bundle(path)
+
+
+def test_summary_cuts_the_description_and_names_a_replacement(catalog):
+    assert catalog.summary("T1055", limit=40).endswith("…")
+    assert len(catalog.summary("T1055", limit=40)) <= 41
+    assert catalog.summary("T1574.002").endswith("revoked in ATT&CK; use T1574.001.")
+    assert catalog.summary("T9999") == "Not in the ATT&CK catalog."

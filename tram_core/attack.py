@@ -112,6 +112,15 @@ class Catalog:
                 warnings.append(note + (f" ({where})" if where else ""))
         return warnings
 
+    def summary(self, technique_id: str, limit: int = 220) -> str:
+        """The first paragraph of a technique's description, cut at ``limit`` characters, plus any revoked note."""
+        tech = self.get(technique_id)
+        if tech is None:
+            return "Not in the ATT&CK catalog."
+        text = tech.description.split("\n")[0]
+        note = f" {tech.status_note}." if tech.status_note else ""
+        return (text[:limit].rstrip() + ("…" if len(text) > limit else "")) + note
+
     def techniques(self, include_revoked: bool = False) -> list[Technique]:
         return [t for t in self._ordered if include_revoked or not (t.revoked or t.deprecated)]
 
