@@ -122,6 +122,8 @@ def test_import_annotate_train_evaluate(browser_ready, shared_data, tmp_path, ti
             page.get_by_label("Minimum labelled sentences per technique").fill("2")
             page.keyboard.press("Enter")
             wait_for_app(page)
+            # Wait for the redraw after the base model change to settle (the old form's inputs are gone).
+            page.wait_for_function("() => document.querySelectorAll('input[aria-label=\"epochs\"]').length === 1")
             epochs = page.get_by_label("epochs", exact=True)
             epochs.fill("1")
             page.keyboard.press("Enter")
