@@ -12,7 +12,7 @@ from tram_core.app_state import parse_view_params
 from tram_core.store import LABELLED, REVIEWED, UNLABELLED, NotFoundError, Sentence
 
 S = st.session_state
-MODE_SENTENCES = "Sentence by sentence"
+MODE_SENTENCES = "Sentences"
 MODE_TECHNIQUE = "By technique"
 STATUS_NAMES = {ann.STATUS_ALL: "All", UNLABELLED: "Unlabelled", LABELLED: "Labelled", REVIEWED: "Reviewed"}
 ORDER_NAMES = {ann.ORDER_REPORT: "Report order", ann.ORDER_UNCERTAIN: "Uncertain first"}
@@ -256,7 +256,7 @@ for _key, _default in (("ann_mode", MODE_SENTENCES), ("ann_status", ann.STATUS_A
                        ("ann_order", ann.ORDER_REPORT)):
     S.setdefault(_key, _default)
 
-top = st.columns([3, 2, 2])
+top = st.columns([5, 4, 3])
 S["ann_report_pick"], S["ann_model_pick"] = S["ann_report"], S["ann_model"]
 top[0].selectbox("Report", list(titles), key="ann_report_pick", format_func=lambda rid: f"#{rid} {titles[rid]}",
                  on_change=_report_changed)
@@ -343,7 +343,12 @@ def sentence_mode() -> None:
     """The sentence panel. A fragment: Save & next reruns only this part of the page."""
     if S.get("ann_report") != S.get("ann_report_pick"):
         st.rerun(scope="app")  # an undo moved to another report: redraw the report picker too
-    show_messages()
+    # Every part whose length changes from sentence to sentence (messages, context, suggestions, conflict) sits in
+    # its own container: the elements after it keep their places, so the browser updates them instead of
+    # rebuilding them on each Save & next.
+    messages = st.container()
+    with messages:
+        show_messages()
     try:
         drawn = ann.current_state(store, S.get("ann_drawn"), S["ann_report"], S["ann_model"])
     except NotFoundError as exc:
@@ -362,7 +367,7 @@ def sentence_mode() -> None:
 
     sentence_id, message = ann.resolve_start(queue, S.get("ann_sentence"), flt, order)
     if message:
-        st.info(message)
+        messages.info(message)
     if sentence_id is None:
         return
     S["ann_sentence"] = sentence_id
@@ -374,7 +379,7 @@ def sentence_mode() -> None:
     now = queue.get(sentence_id)
     opened: Sentence = S.get("ann_opened") if S.get("ann_opened") and S["ann_opened"].id == sentence_id else now
     if opened.version != now.version and "ann_conflict" not in S:
-        st.warning(f"{now.updated_by or 'Someone'} changed this sentence since you opened it: "
+        messages.warning(f"{now.updated_by or 'Someone'} changed this sentence since you opened it: "
                    f"{', '.join(now.labels) or 'no technique'} ({now.status}). Their answer is shown now.")
         opened = now
     S["ann_opened"] = opened
@@ -390,12 +395,14 @@ def sentence_mode() -> None:
                f"id {sentence_id}")
 
     before, after = queue.context(sentence_id)
-    for s in before:
-        st.caption(literal(s.text))
+    with st.container():
+        for s in before:
+            st.caption(literal(s.text))
     with st.container(border=True, key="ann_current"):
         st.markdown(f"**{literal(opened.text)}**")
-    for s in after:
-        st.caption(literal(s.text))
+    with st.container():
+        for s in after:
+            st.caption(literal(s.text))
 
     if opened.status == UNLABELLED:
         st.caption("Not answered yet.")
@@ -405,7 +412,29 @@ def sentence_mode() -> None:
         st.caption(f"{opened.status.capitalize()} by {opened.updated_by or 'unknown'}{when}: {answer}")
 
     conflict = S.get("ann_conflict")
+    conflict_box = st.container()
     if conflict:
+        conflict_panel(conflict_box, conflict)
+
+    choice = ann.initial_choice(opened, suggestions)
+    if S.get("ann_sg_for") != view.ticks_for:
+        for s in suggestions:
+            S[view.box_key(s.technique)] = s.technique in choice
+        S["ann_sg_for"] = view.ticks_for
+    with st.container():
+        suggestion_rows(view, suggestions, queue.model is not None)
+
+    if S.get("ann_extra_for") != (opened.id, opened.version):
+        S[view.extra_key] = sorted(t for t in choice if t not in view.suggested)
+        S["ann_extra_for"] = (opened.id, opened.version)
+    with st.container():
+        other_techniques(opened)
+    answer_buttons()
+
+
+def conflict_panel(box, conflict: dict) -> None:
+    """Someone else's save since this sentence was opened: theirs and mine, and the two ways out."""
+    with box:
         theirs: Sentence = conflict["theirs"]
         st.warning(f"{theirs.updated_by or 'Someone'} changed this sentence"
                    f"{f' at {theirs.updated_at:%H:%M} UTC' if theirs.updated_at else ''} since you opened it. "
@@ -415,32 +444,27 @@ def sentence_mode() -> None:
         ccols[0].button("Keep mine (overwrite theirs)", on_click=on_resolve_conflict, args=(False,))
         ccols[1].button("Take theirs", on_click=on_resolve_conflict, args=(True,))
 
-    choice = ann.initial_choice(opened, suggestions)
-    if S.get("ann_sg_for") != view.ticks_for:
-        for s in suggestions:
-            S[view.box_key(s.technique)] = s.technique in choice
-        S["ann_sg_for"] = view.ticks_for
-    if suggestions:
-        st.markdown("**Model suggestions** (ticked: at or above the model's threshold)")
-        for s in suggestions:
-            key = view.box_key(s.technique)
-            row = st.container(horizontal=True, vertical_alignment="center")
-            mark = "≥" if s.above_threshold else "<"
-            row.checkbox(f"{labels.get(s.technique, s.technique)} — score {s.score:.2f} {mark} "
-                         f"{s.threshold:.2f}", key=key, help=short_description(s.technique, 600), width="stretch")
-            row.button(str(s.rank), key=f"tg_{key}", shortcut=str(s.rank), on_click=on_toggle, args=(key,),
-                       help=f"Tick or untick {s.technique} (key {s.rank})")
-            st.caption(short_description(s.technique))
-    elif queue.model is None:
-        st.caption("No model suggestions: run a trained model over this report on the Reports page.")
-    else:
-        st.caption("The model suggests nothing for this sentence.")
 
-    if S.get("ann_extra_for") != (opened.id, opened.version):
-        S[view.extra_key] = sorted(t for t in choice if t not in view.suggested)
-        S["ann_extra_for"] = (opened.id, opened.version)
-    other_techniques(opened)
+def suggestion_rows(view: OnScreen, suggestions: list, has_model: bool) -> None:
+    """The model's suggestions: a checkbox per technique with score and threshold, its key (1-5), its summary."""
+    if not suggestions:
+        st.caption("The model suggests nothing for this sentence." if has_model else
+                   "No model suggestions: run a trained model over this report on the Reports page.")
+        return
+    st.markdown("**Model suggestions** (ticked: at or above the model's threshold)")
+    for s in suggestions:
+        key = view.box_key(s.technique)
+        row = st.container(horizontal=True, vertical_alignment="center")
+        mark = "≥" if s.above_threshold else "<"
+        row.checkbox(f"{labels.get(s.technique, s.technique)} — score {s.score:.2f} {mark} "
+                     f"{s.threshold:.2f}", key=key, help=short_description(s.technique, 600), width="stretch")
+        row.button(str(s.rank), key=f"tg_{key}", shortcut=str(s.rank), on_click=on_toggle, args=(key,),
+                   help=f"Tick or untick {s.technique} (key {s.rank})")
+        st.caption(short_description(s.technique))
 
+
+def answer_buttons() -> None:
+    """Save & next, no technique, reviewed, previous, skip, undo: each on a key."""
     # One flex row, not six columns: fewer elements for the browser to redraw on each Save & next.
     brow = st.container(horizontal=True)
     brow.button("Save & next", type="primary", shortcut="S", on_click=on_save, args=("labels",), width="stretch")

@@ -216,20 +216,14 @@ history = run_history.run_history(store)
 if history.empty:
     st.info("No run yet. Start one above; its scores appear here and on the Evaluate page.")
 else:
-    table = history.copy()
-    # a link with ?model opens the Evaluate page on that model (the entry point routes it there)
-    table["evaluate"] = [f"./?model={int(m)}" if m == m and m is not None else None for m in table["model"]]
     st.dataframe(
-        table,
+        run_history.history_display(history),
         hide_index=True,
         column_order=["run", "status", "base model", "data", "duration", "micro-F1 (tuned)", "macro-F1 (tuned)",
                       "evaluate", "promoted", "model", "started", "by", "message"],
         column_config={
             "evaluate": st.column_config.LinkColumn("evaluate", display_text="open"),
-            "micro-F1 (tuned)": st.column_config.NumberColumn(format="%.3f"),
-            "macro-F1 (tuned)": st.column_config.NumberColumn(format="%.3f"),
             "promoted": st.column_config.CheckboxColumn("promoted"),
-            "model": st.column_config.NumberColumn(format="%d"),
         },
         key="train_history",
     )

@@ -45,6 +45,13 @@ def test_history_row_and_queue(store, tmp_path):
     assert table.loc[waiting, "status"] == "queued"
     assert [j.id for j in run_history.queued_runs(store)] == [waiting]
     assert run_history.active_run(store).id == waiting
+    shown = run_history.history_display(run_history.run_history(store)).set_index("run")
+    assert shown.loc[done, "micro-F1 (tuned)"] == f"{sample_metrics()['at_tuned']['micro_f1']:.3f}"
+    assert shown.loc[done, "evaluate"] == f"./?model={model_id}" and shown.loc[done, "model"] == f"#{model_id}"
+    # a queued run has no scores, model, start or message yet: blank cells, never the word "None"
+    assert list(shown.loc[waiting, ["micro-F1 (tuned)", "macro-F1 (tuned)", "model", "evaluate", "started",
+                                    "message", "duration"]]) == [""] * 7
+    assert "None" not in shown.astype(str).to_string()
     model = store.get_model(model_id)
     assert run_history.model_history(model) == sample_history()
     assert run_history.model_details(model)["tuned global threshold"] == "0.30"

@@ -144,6 +144,26 @@ def run_history(store, limit: int = 100) -> pd.DataFrame:
                                        "message"])
 
 
+HISTORY_TEXT_COLUMNS = ("base model", "data", "duration", "by", "message")
+HISTORY_SCORE_COLUMNS = ("micro-F1 (tuned)", "macro-F1 (tuned)")
+
+
+def history_display(history: pd.DataFrame) -> pd.DataFrame:
+    """The history as the Train page shows it: missing values blank (not 'None'), scores to three decimals, the
+    start time to the minute, and an 'evaluate' link (``./?model=ID``) for runs that made a model."""
+    table = history.copy()
+    for column in HISTORY_TEXT_COLUMNS:
+        table[column] = [value if isinstance(value, str) else "" for value in table[column]]
+    for column in HISTORY_SCORE_COLUMNS:
+        table[column] = ["" if value is None or value != value else f"{float(value):.3f}" for value in table[column]]
+    table["started"] = ["" if value is None or value != value else f"{value:%Y-%m-%d %H:%M}"
+                        for value in table["started"]]
+    has_model = [value is not None and value == value for value in table["model"]]
+    table["evaluate"] = [f"./?model={int(m)}" if ok else "" for m, ok in zip(table["model"], has_model)]
+    table["model"] = [f"#{int(m)}" if ok else "" for m, ok in zip(table["model"], has_model)]
+    return table
+
+
 def _safe_model(store, model_id: int) -> TrainedModel | None:
     try:
         return store.get_model(model_id)

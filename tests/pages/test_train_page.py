@@ -147,7 +147,8 @@ def test_history_lists_finished_runs_with_scores_and_promotes(store, settings):
     history = next(d.value for d in at.dataframe if "micro-F1 (tuned)" in d.value.columns)
     row = history.set_index("run").loc[job_id]
     assert row["status"] == "done" and row["base model"] == "baseline"
-    assert row["micro-F1 (tuned)"] == pytest.approx(model.metrics["at_tuned"]["micro_f1"])
+    assert row["micro-F1 (tuned)"] == f"{model.metrics['at_tuned']['micro_f1']:.3f}"
+    assert row["model"] == f"#{model.id}"
     assert row["evaluate"] == f"./?model={model.id}"
     assert row["data"].startswith(f"{model.options['examples']} sentences")
     at = at.button(key="train_promote").click().run()
