@@ -137,7 +137,7 @@ def test_tune_thresholds_global_and_per_technique():
         [0.10, 0.1, 0.0, 0.0],
         [0.10, 0.1, 0.0, 0.0],
     ])
-    global_t, per = tune_thresholds(y_true, scores, CLASSES)
+    global_t, per = tune_thresholds(y_true, scores, CLASSES, prior_weight=0)
     assert global_t in DEFAULT_GRID
     assert 0.10 <= per["T1005"] <= 0.25
     assert 0.70 <= per["T1027"] < 0.90
@@ -147,6 +147,36 @@ def test_tune_thresholds_global_and_per_technique():
     assert tuned.micro_f1 == 1.0
     at_half = score_label_sets(y_true, predict_sets(scores, CLASSES, 0.5), CLASSES)
     assert at_half.micro_f1 < 1.0
+
+
+def test_per_technique_thresholds_lean_on_the_global_one_in_proportion_to_support():
+    # (a sentence is predicted when its score is strictly above the threshold)
+    # T1005: 20 positives at 0.35, 20 negatives at 0.25 -> its own best is 0.25-0.30.
+    # T1027: 60 positives at 0.90, 60 negatives at 0.60 -> best from 0.60; it dominates micro-F1, so global 0.60.
+    # T1105: one positive at 0.20 among negatives at 0.10 -> its own best is 0.10-0.15.
+    scores = np.zeros((200, 4))
+    y_true = [set() for _ in range(200)]
+    for row in range(0, 40):
+        scores[row, 0] = 0.35 if row < 20 else 0.25
+        if row < 20:
+            y_true[row].add("T1005")
+    for row in range(40, 160):
+        scores[row, 1] = 0.90 if row < 100 else 0.60
+        if row < 100:
+            y_true[row].add("T1027")
+    scores[:, 3] = 0.10
+    scores[199, 3] = 0.20
+    y_true[199].add("T1105")
+    global_t, raw = tune_thresholds(y_true, scores, CLASSES, prior_weight=0)
+    global_again, shrunk = tune_thresholds(y_true, scores, CLASSES, prior_weight=5)
+    assert global_t == global_again == 0.6
+    assert raw["T1005"] == 0.3 and raw["T1105"] == 0.15  # ties: nearest the global value
+    # 20 positives: a fifth of the way to the global value; one positive: five sixths of the way
+    assert shrunk["T1005"] == pytest.approx(round((20 * 0.30 + 5 * 0.60) / 25, 2))
+    assert shrunk["T1105"] == pytest.approx(round((1 * 0.15 + 5 * 0.60) / 6, 2))
+    assert shrunk["T1027"] == 0.6 and shrunk["T1059.003"] == 0.6  # at the global value / no support
+    with pytest.raises(ValueError, match="prior_weight"):
+        tune_thresholds(y_true, scores, CLASSES, prior_weight=-1)
 
 
 def test_tune_thresholds_without_any_positive_falls_back_to_half():

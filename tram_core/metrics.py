@@ -193,15 +193,26 @@ def _pick(f1: np.ndarray, grid: np.ndarray, prefer: float) -> float:
     return float(candidates[np.argmin(np.abs(candidates - prefer))])
 
 
+# Per-technique thresholds tuned on a handful of validation sentences overfit: on TRAM 2's unseen test reports the
+# raw per-technique choice scored below the single global threshold (TF-IDF baseline: micro-F1 0.413 against
+# 0.455). Each technique's best value is therefore pulled toward the global one as if the global value had been
+# seen on PRIOR_WEIGHT extra positives: t = (n * t_best + w * t_global) / (n + w) for n validation positives.
+PRIOR_WEIGHT = 5.0
+
+
 def tune_thresholds(
-    y_true: Sequence[Iterable[str]], scores: np.ndarray, classes: Sequence[str], grid: Sequence[float] | None = None
+    y_true: Sequence[Iterable[str]], scores: np.ndarray, classes: Sequence[str], grid: Sequence[float] | None = None,
+    prior_weight: float = PRIOR_WEIGHT,
 ) -> tuple[float, dict[str, float]]:
     """Thresholds chosen on validation data.
 
     Global: the grid value with the best micro-F1 (0.5 when nothing scores above 0). Per technique: the value
-    with the best F1 for that technique; techniques without validation support, or whose best F1 is 0, take
-    the global threshold. Ties go to the value nearest 0.5 (global) or nearest the global one (per technique).
+    with the best F1 for that technique, shrunk toward the global one by ``prior_weight`` (see PRIOR_WEIGHT; 0
+    keeps the raw best value) and rounded to 0.01; techniques without validation support, or whose best F1 is 0,
+    take the global threshold. Ties go to the value nearest 0.5 (global) or nearest the global one (per technique).
     """
+    if prior_weight < 0:
+        raise ValueError(f"prior_weight must be 0 or more, not {prior_weight}")
     scores = _check_scores(scores, classes)
     grid_arr = np.asarray(grid if grid is not None else DEFAULT_GRID, dtype=float)
     truth = label_matrix(y_true, classes)
@@ -218,7 +229,9 @@ def tune_thresholds(
         if support[j] == 0 or column.max() <= 0:
             per_technique[c] = global_t
         else:
-            per_technique[c] = _pick(column, grid_arr, global_t)
+            best = _pick(column, grid_arr, global_t)
+            n = float(support[j])
+            per_technique[c] = round((n * best + prior_weight * global_t) / (n + prior_weight), 2)
     return global_t, per_technique
 
 
