@@ -7,8 +7,9 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-# The threshold grid searched by tune_thresholds and drawn by threshold_curve: 0.05, 0.10, ..., 0.95.
-DEFAULT_GRID: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 20))
+# The threshold grid searched by tune_thresholds and drawn by threshold_curve: 0.05, 0.10, ..., 0.95, then 0.97,
+# 0.98, 0.99 (a model trained with positive weighting on subsampled negatives can be most accurate above 0.95).
+DEFAULT_GRID: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 20)) + (0.97, 0.98, 0.99)
 DEFAULT_THRESHOLD = 0.5
 
 
