@@ -2,7 +2,7 @@
 
 Imports TRAM 2's 121 MAT reports with the project's importer (sub-techniques rolled up to TRAM's 50 where the
 parent is one of them, as TRAM's own exports do), keeps techniques with at least --min-count labelled sentences
-in the whole corpus, splits by report (splits.grouped_split, seed 13), and trains both models with
+in the whole corpus, splits by report (splits.grouped_split, --seed, 13 by default), and trains both models with
 training.train_model on the same split. Prints test micro/macro F1 at 0.5 and at thresholds tuned on validation,
 report-level F1, wall time, and the model/baseline ratios.
 
@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--base", default="embedded")
     parser.add_argument("--options", default="{}", help="JSON of further TrainOptions overrides")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=13, help="split (and training) seed, the same for both models")
     parser.add_argument("--only", choices=("baseline", "model"), default=None, help="train just one of the two")
     parser.add_argument("--keep", type=Path, default=None, help="folder to keep the trained models in")
     args = parser.parse_args()
@@ -90,7 +91,7 @@ def main() -> None:
         return progress
 
     rows = []
-    common = dict(min_count=args.min_count, threads=args.threads)
+    common = dict(min_count=args.min_count, threads=args.threads, seed=args.seed)
     if args.only != "model":
         t0 = time.time()
         base_result = train_model(examples, TrainOptions(base="baseline", **common), settings,
@@ -106,8 +107,9 @@ def main() -> None:
                          out_root / "model", progress=printer(args.base), store=store)
     rows.append(summary(args.base, result.metrics, time.time() - t0))
     info = json.loads((result.model_dir / "tram_model.json").read_text())
+    test_reports = len({e.report_id for e in examples if e.sentence_id in set(result.split.test)})
     print(f"classes: {len(result.classes)}; split seed {result.split.seed}; test sentences "
-          f"{len(result.split.test)}; best epoch {info.get('best_epoch')}; thresholds global "
+          f"{len(result.split.test)} from {test_reports} reports; best epoch {info.get('best_epoch')}; thresholds global "
           f"{result.thresholds['global']:.2f}")
     print("recipe:", json.dumps({k: info["options"][k] for k in (
         "pooling", "epochs", "learning_rate", "head_learning_rate", "batch_size", "max_length", "negatives_ratio",
