@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import html
 import re
 
 import pytest
 
 from tram_core import annotation as ann
-from tram_core.app_state import clean_user_name, escape_markdown, parse_view_params
+from tram_core.app_state import WORD_JOINER, clean_user_name, escape_markdown, parse_view_params
 from tram_core.attack import UnknownTechniqueError
 from tram_core.store import LABELLED, REVIEWED, UNLABELLED, NewSentence, NotFoundError
 
@@ -256,10 +255,12 @@ def test_view_params_parse_deep_links_and_reject_garbage():
 def test_escape_markdown_keeps_report_text_literal():
     text = "Visit [here](http://evil.example) <script>alert(1)</script> *bold* $x$ # head"
     escaped = escape_markdown(text)
-    assert re.search(r"(?<!\\)[\[\]()<>*$#]", re.sub(r"&#\d+;", "", escaped)) is None  # all escaped
-    assert "http:" not in escaped and "www." not in escape_markdown("see www.evil.example")  # no autolinks
-    assert "a@b" not in escape_markdown("mail a@b.example")
-    assert html.unescape(escaped.replace("\\", "")) == text  # shown as the same characters
+    assert re.search(r"(?<!\\)[\[\]()<>*$#]", escaped) is None  # all escaped
+    # no autolinks: the renderer decodes escapes before it looks for URLs, so the patterns themselves are broken
+    assert "http:" not in escaped and "www." not in escape_markdown("see www.evil.example/x and WWW.EVIL.EXAMPLE")
+    assert "a@b" not in escape_markdown("mail a@b.example") and "https:" not in escape_markdown("HTTPS://x.example")
+    shown = escaped.replace("\\", "").replace(WORD_JOINER, "")
+    assert shown == text  # shown as the same characters
 
 
 def test_drawn_state_is_reused_until_anything_changes(store):

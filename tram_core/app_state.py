@@ -72,9 +72,12 @@ def default_user_name(environ: Mapping[str, str] | None = None) -> str:
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|<>~$&=])")
-# Characters that start automatic links (https://, www., user@host) become character references, which a
-# Markdown renderer shows as the same characters but never turns into a link.
-_AUTOLINK_CHARACTERS = {":": "&#58;", ".": "&#46;", "@": "&#64;"}
+# Streamlit's Markdown (remark-gfm) turns bare URLs and e-mail addresses into links after it has decoded escapes and
+# character references, so escaping cannot stop it: a link from a threat report must never be one click away. An
+# invisible WORD JOINER (U+2060) between the parts the autolinker looks for ("www" + ".", "http" + "://",
+# "user" + "@") breaks the pattern; the text looks the same.
+WORD_JOINER = "\u2060"
+_AUTOLINK_START = re.compile(r"(?i)(\bwww)(?=\.)|(\b(?:https?|ftp|mailto|xmpp|file|hxxps?))(?=:)|(?=@)")
 
 
 def escape_markdown(text: str) -> str:
@@ -83,7 +86,7 @@ def escape_markdown(text: str) -> str:
     """
     flat = re.sub(r"\s+", " ", text or "").strip()
     escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
-    return "".join(_AUTOLINK_CHARACTERS.get(ch, ch) for ch in escaped)
+    return _AUTOLINK_START.sub(lambda m: (m.group(1) or m.group(2) or "") + WORD_JOINER, escaped)
 
 
 def worker_autostart(environ: Mapping[str, str] | None = None) -> bool:

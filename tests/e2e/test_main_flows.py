@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -111,6 +112,15 @@ def test_import_annotate_train_evaluate(browser_ready, shared_data, tmp_path, ti
                            "the second sentence to be answered")
             assert second.labels == ()
             _shot(page, "2-annotate")
+
+            # Report text never becomes a link: the PDF's first web address, as the current sentence and as context.
+            with_url = next(s for s in sentences if "www." in s.text)
+            host = re.search(r"www\.([\w-]+\.[\w.-]+)", with_url.text).group(1).rstrip(".")
+            page.goto(f"{url}/annotate?report={pdf.id}&sentence={with_url.id}")
+            page.wait_for_selector(CURRENT)
+            wait_for_app(page)
+            assert host in page.locator(CURRENT).inner_text()
+            assert page.locator(f"[data-testid='stMain'] a[href*='{host}']").count() == 0
 
             # Train: a tiny local model, one epoch; the progress panel follows the job to done.
             page.goto(f"{url}/train")

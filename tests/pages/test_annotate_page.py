@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.test_annotation import SCORES, TEXTS, add_model, add_report
-from tram_core.app_state import escape_markdown
+from tram_core.app_state import WORD_JOINER, escape_markdown
 from tram_core.store import LABELLED, REVIEWED, UNLABELLED
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
@@ -44,7 +44,7 @@ def current_text(at: AppTest) -> str:
     """The sentence shown prominently (bold, in its bordered box)."""
     bold = [m.value for m in at.markdown if m.value.startswith("**") and not m.value.startswith("**Model")]
     assert bold, "no current sentence on the page"
-    return html.unescape(bold[0].strip("*").replace("\\", ""))
+    return bold[0].strip("*").replace("\\", "").replace(WORD_JOINER, "")  # as the browser shows it
 
 
 def button(at: AppTest, label: str):
