@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.ui import APP_RAN_KEY, USER_KEY, current_user, get_settings, get_store
+from pages.ui import APP_RAN_KEY, USER_KEY, current_user, get_settings, get_store, literal
 from tram_core.app_state import clean_user_name, default_user_name, parse_view_params, worker_autostart
 
 HERE = Path(__file__).resolve().parent
@@ -85,13 +85,13 @@ def _sidebar() -> None:
                       help="Your name is recorded with every label you save.")
         user = current_user()
         if not st.session_state.get(USER_KEY):
-            st.caption(f"No name given: labels are saved as '{user}'.")
+            st.caption(f"No name given: labels are saved as '{literal(user)}'.")
         if st.query_params.get("user") != user:
             st.query_params["user"] = user
         try:
             st.caption(f"Database: `{get_store().display_url}`")
         except Exception as exc:
-            st.error(f"The database cannot be opened: {exc}")
+            st.error(f"The database cannot be opened: {literal(str(exc))}")
             st.stop()
         _worker_status()
         if st.session_state.get("_worker_error"):

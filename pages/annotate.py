@@ -169,7 +169,7 @@ def on_resolve_conflict(take_theirs: bool) -> None:
     theirs: Sentence = conflict["theirs"]
     if take_theirs:
         S["ann_opened"] = theirs
-        S["ann_flash"] = ("info", f"Kept {theirs.updated_by or 'their'} answer for sentence {theirs.id}.")
+        S["ann_flash"] = ("info", f"Kept {literal(theirs.updated_by or 'their')} answer for sentence {theirs.id}.")
         return  # the page reopens the sentence at their version
     result = ann.save_answer(store, theirs, conflict["mine"], user, catalog=catalog,
                              no_technique=conflict["kind"] == "none", reviewed=conflict["kind"] == "reviewed")
@@ -379,7 +379,7 @@ def sentence_mode() -> None:
     now = queue.get(sentence_id)
     opened: Sentence = S.get("ann_opened") if S.get("ann_opened") and S["ann_opened"].id == sentence_id else now
     if opened.version != now.version and "ann_conflict" not in S:
-        messages.warning(f"{now.updated_by or 'Someone'} changed this sentence since you opened it: "
+        messages.warning(f"{literal(now.updated_by or 'Someone')} changed this sentence since you opened it: "
                    f"{', '.join(now.labels) or 'no technique'} ({now.status}). Their answer is shown now.")
         opened = now
     S["ann_opened"] = opened
@@ -409,7 +409,7 @@ def sentence_mode() -> None:
     else:
         answer = ", ".join(opened.labels) if opened.labels else "no technique"
         when = f" at {opened.updated_at:%Y-%m-%d %H:%M} UTC" if opened.updated_at else ""
-        st.caption(f"{opened.status.capitalize()} by {opened.updated_by or 'unknown'}{when}: {answer}")
+        st.caption(f"{opened.status.capitalize()} by {literal(opened.updated_by or 'unknown')}{when}: {answer}")
 
     conflict = S.get("ann_conflict")
     conflict_box = st.container()
@@ -436,7 +436,7 @@ def conflict_panel(box, conflict: dict) -> None:
     """Someone else's save since this sentence was opened: theirs and mine, and the two ways out."""
     with box:
         theirs: Sentence = conflict["theirs"]
-        st.warning(f"{theirs.updated_by or 'Someone'} changed this sentence"
+        st.warning(f"{literal(theirs.updated_by or 'Someone')} changed this sentence"
                    f"{f' at {theirs.updated_at:%H:%M} UTC' if theirs.updated_at else ''} since you opened it. "
                    f"Their answer: {', '.join(theirs.labels) or 'no technique'} ({theirs.status}). "
                    f"Yours: {', '.join(conflict['mine']) or 'no technique'}. Nothing was saved.")

@@ -7,7 +7,7 @@ from dataclasses import asdict
 import pandas as pd
 import streamlit as st
 
-from pages.ui import current_user, get_settings, get_store, show_error
+from pages.ui import current_user, get_settings, get_store, literal, show_error
 from tram_core import importer
 from tram_core.app_state import demo_corpus_dir, import_row
 from tram_core.formats import EXPORT_FORMATS
@@ -80,16 +80,16 @@ with url_tab:
                             placeholder="https://www.cisa.gov/…")
         if st.form_submit_button("Fetch and import"):
             if not url.strip().lower().startswith(("http://", "https://")):
-                st.error(f"'{url.strip()[:200]}' is not a web address; it must start with http:// or https://")
+                st.error(f"'{literal(url.strip()[:200])}' is not a web address; it must start with http:// or https://")
             else:
-                with st.spinner(f"Fetching {url.strip()}…"):
+                with st.spinner(f"Fetching {literal(url.strip())}…"):
                     run_imports([(url.strip(), lambda: importer.import_url(store, url.strip(), user, settings))])
 
 rows = S.get("rep_import_rows")
 if rows:
     for row in rows:
         if row.result == "failed":
-            st.error(f"{row.file}: not imported. {row.message}")
+            st.error(f"{literal(row.file)}: not imported. {literal(row.message)}")
     done = [r for r in rows if r.result != "failed"]
     if done:
         st.success(f"{sum(r.reports for r in done)} report(s) imported, "
@@ -150,9 +150,9 @@ else:
     st.caption("Select a row to act on that report.")
 S["rep_selected"] = report.id
 
-st.subheader(f"#{report.id} {report.title}", anchor=False)
+st.subheader(f"#{report.id} {literal(report.title)}", anchor=False)
 st.caption(f"{report.sentences:,} sentences · {report.labelled:,} labelled · {report.reviewed:,} reviewed"
-           + (f" · source {report.source}" if report.source else ""))
+           + (f" · source {literal(report.source)}" if report.source else ""))
 open_col, predict_col, delete_col = st.columns(3)
 with open_col:
     if st.button("Open in Annotate", type="primary", key="rep_open"):

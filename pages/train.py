@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.ui import current_user, get_catalog, get_settings, get_store, show_error
+from pages.ui import current_user, get_catalog, get_settings, get_store, literal, show_error
 from tram_core import charts, jobs, run_history, train_form
 from tram_core.app_state import worker_autostart
 from tram_core.store import JOB_DONE, JOB_RUNNING
@@ -60,7 +60,7 @@ def live_panel() -> None:
         if progress.eta_text:
             st.caption(progress.eta_text)
         if job.message and not job.message.startswith("epoch "):
-            st.caption(job.message)
+            st.caption(literal(job.message))
         if job.cancel_requested:
             st.warning("Cancel requested: the worker stops at the next step.")
     else:
@@ -231,7 +231,7 @@ else:
     if models:
         promoted = store.promoted_model()
         st.caption("The promoted model makes the suggestions on the Annotate page."
-                   + (f" Now: {run_history.model_label(promoted)}." if promoted else " None is promoted yet."))
+                   + (f" Now: {literal(run_history.model_label(promoted))}." if promoted else " None is promoted yet."))
         by_label = {run_history.model_label(m): m for m in models}
         pick = st.selectbox("Model to promote", list(by_label), key="train_promote_pick")
         if st.button("Promote and refresh suggestions", key="train_promote"):

@@ -86,9 +86,9 @@ def show_error(exc: BaseException, doing: str = "") -> None:
     """One clear line for the user: their bad input as is, anything else named without a traceback."""
     prefix = f"{doing}: " if doing else ""
     if is_user_error(exc):
-        st.error(f"{prefix}{exc}")
+        st.error(f"{prefix}{literal(str(exc))}")
     else:
-        st.error(f"{prefix}unexpected error ({type(exc).__name__}): {exc}")
+        st.error(f"{prefix}unexpected error ({type(exc).__name__}): {literal(str(exc))}")
 
 
 def literal(text: str) -> str:

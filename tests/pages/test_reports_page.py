@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.test_annotation import add_model, add_report
+from tram_core.app_state import escape_markdown
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 REPORT_TEXT = (
@@ -101,6 +102,17 @@ def test_url_must_be_a_web_address(open_app, store):
     button(at, "Fetch and import").click().run()
     assert any("not a web address" in e.value for e in at.error)
     assert store.list_reports() == []
+
+
+def test_report_title_and_source_are_shown_literally(open_app, store):
+    title = "APT *x* [click](http://evil.example) <b>bold</b>"
+    report_id, _ = add_report(store, title=title)
+    at = open_app()
+    at.session_state["rep_selected"] = report_id
+    at.run()
+    heading = next(h.value for h in at.subheader if h.value.startswith(f"#{report_id} "))
+    assert heading == f"#{report_id} {escape_markdown(title)}"
+    assert "http:" not in heading and "*x*" not in heading and "<b>" not in heading
 
 
 def test_open_in_annotate_switches_to_the_report(open_app, store):
