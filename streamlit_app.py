@@ -69,7 +69,7 @@ def _start_worker_once() -> None:
         if jobs.ensure_worker_running(get_settings()):
             st.toast("Started a background worker for training and prediction jobs.")
     except Exception as exc:  # a worker that cannot start must not block annotation
-        st.session_state["_worker_error"] = f"Could not start a worker: {exc}"
+        st.session_state["_worker_error"] = f"Could not start a worker: {literal(str(exc))}"
 
 
 def _name_changed() -> None:
@@ -102,5 +102,5 @@ _sidebar()
 _start_worker_once()
 if navigation.url_path != "evaluate":  # Evaluate reads and reports its own ?model=
     for message in view.errors:
-        st.warning(message)
+        st.warning(literal(message))
 navigation.run()

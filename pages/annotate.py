@@ -142,7 +142,7 @@ def on_undo() -> None:
         S["ann_error"] = exc
         return
     if restored is None:
-        S["ann_flash"] = ("info", f"Nothing to undo for {user}.")
+        S["ann_flash"] = ("info", f"Nothing to undo for {literal(user)}.")
         return
     S["ann_flash"] = ("success", f"Undid your last change on sentence {restored.id}.")
     S["ann_report"] = restored.report_id
@@ -185,7 +185,7 @@ def on_resolve_conflict(take_theirs: bool) -> None:
 def on_technique_decision(sentence: Sentence, technique: str, accept: bool) -> None:
     result = ann.apply_technique_decision(store, sentence, technique, accept, user)
     if result.conflict is not None:
-        S["ann_flash"] = ("warning", f"{result.message}. Their answer: "
+        S["ann_flash"] = ("warning", f"{literal(result.message)}. Their answer: "
                                      f"{', '.join(result.conflict.labels) or 'no technique'}. Look again below.")
     else:
         S["ann_flash"] = ("success", result.message)

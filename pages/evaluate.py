@@ -6,7 +6,7 @@ import math
 
 import streamlit as st
 
-from pages.ui import get_catalog, get_store, show_error
+from pages.ui import get_catalog, get_store, literal, show_error
 from tram_core import charts, run_history
 from tram_core.evaluation_report import build_evaluation_report
 from tram_core.run_comparison import RunMetrics, compare_runs
@@ -40,7 +40,7 @@ if st.query_params.get("model") != str(model.id):
 metrics = model.metrics
 history = run_history.model_history(model)
 details = run_history.model_details(model)
-st.caption(" · ".join(f"{k}: {v}" for k, v in details.items() if k != "model" and v not in ("", None)))
+st.caption(literal(" · ".join(f"{k}: {v}" for k, v in details.items() if k != "model" and v not in ("", None))))
 
 
 def _fmt(value: float) -> str:

@@ -43,7 +43,7 @@ def run_imports(items: list[tuple[str, object]]) -> None:
         except Exception as exc:  # noqa: BLE001 - every failure is a row and an error line naming the file
             rows.append(import_row(name, error=exc))
         if bar is not None:
-            bar.progress(i / len(items), text=f"Imported {i} of {len(items)}: {name}")
+            bar.progress(i / len(items), text=f"Imported {i} of {len(items)}: {literal(name)}")
     S["rep_import_rows"] = rows
 
 
@@ -114,7 +114,7 @@ if not reports:
     )
     if demo is not None:
         files = sorted(demo.glob("*.mjson"))
-        st.caption(f"A demo corpus of {len(files)} annotated reports (TRAM 2's MAT files) is available at {demo}.")
+        st.caption(f"A demo corpus of {len(files)} annotated reports (TRAM 2's MAT files) is available at {literal(str(demo))}.")
         if st.button(f"Load the demo corpus ({len(files)} reports)", type="primary"):
             run_imports([(f.name, lambda f=f: importer.import_path(store, f, user)) for f in files])
             st.rerun()
@@ -186,7 +186,7 @@ with delete_col:
         try:
             store.delete_report(report.id, user=user)
             S.pop("rep_selected", None)
-            S["rep_deleted"] = f"Deleted report #{report.id} '{report.title}'."
+            S["rep_deleted"] = f"Deleted report #{report.id} '{literal(report.title)}'."
             st.rerun()
         except Exception as exc:  # noqa: BLE001
             show_error(exc, "Not deleted")

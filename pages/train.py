@@ -42,7 +42,7 @@ def live_panel() -> None:
         finished = run_history.last_finished_run(store)
         if finished is not None:
             last, line = finished
-            st.progress(1.0 if last.status == JOB_DONE else 0.0, text=line)
+            st.progress(1.0 if last.status == JOB_DONE else 0.0, text=literal(line))
         st.info(f"No run in progress. Worker: {state.text}.")
         return
     progress = run_history.run_progress(store, job)

@@ -259,6 +259,8 @@ def test_escape_markdown_keeps_report_text_literal():
     # no autolinks: the renderer decodes escapes before it looks for URLs, so the patterns themselves are broken
     assert "http:" not in escaped and "www." not in escape_markdown("see www.evil.example/x and WWW.EVIL.EXAMPLE")
     assert "a@b" not in escape_markdown("mail a@b.example") and "https:" not in escape_markdown("HTTPS://x.example")
+    for glued in ("_www.evil.example", "x_https://evil.example", "1https://evil.example", "éhttps://evil.example"):
+        assert "www." not in escape_markdown(glued) and "https:" not in escape_markdown(glued)
     shown = escaped.replace("\\", "").replace(WORD_JOINER, "")
     assert shown == text  # shown as the same characters
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections import Counter
 
@@ -175,8 +176,12 @@ def test_per_technique_thresholds_lean_on_the_global_one_in_proportion_to_suppor
     assert shrunk["T1005"] == pytest.approx(round((20 * 0.30 + 5 * 0.60) / 25, 2))
     assert shrunk["T1105"] == pytest.approx(round((1 * 0.15 + 5 * 0.60) / 6, 2))
     assert shrunk["T1027"] == 0.6 and shrunk["T1059.003"] == 0.6  # at the global value / no support
-    with pytest.raises(ValueError, match="prior_weight"):
-        tune_thresholds(y_true, scores, CLASSES, prior_weight=-1)
+    for bad in (-1, math.inf, math.nan):
+        with pytest.raises(ValueError, match="prior_weight"):
+            tune_thresholds(y_true, scores, CLASSES, prior_weight=bad)
+    # without shrinking, thresholds stay on the grid given (no rounding off it)
+    _, on_grid = tune_thresholds(y_true, scores, CLASSES, grid=[0.125, 0.5], prior_weight=0)
+    assert set(on_grid.values()) <= {0.125, 0.5}
 
 
 def test_tune_thresholds_without_any_positive_falls_back_to_half():

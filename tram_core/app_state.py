@@ -77,7 +77,7 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|<>~$&=])")
 # invisible WORD JOINER (U+2060) between the parts the autolinker looks for ("www" + ".", "http" + "://",
 # "user" + "@") breaks the pattern; the text looks the same.
 WORD_JOINER = "\u2060"
-_AUTOLINK_START = re.compile(r"(?i)(\bwww)(?=\.)|(\b(?:https?|ftp|mailto|xmpp|file|hxxps?))(?=:)|(?=@)")
+_AUTOLINK_START = re.compile(r"(?i)(www)(?=\.)|(https?|ftp|mailto|xmpp|file)(?=:)|(?=@)")
 
 
 def escape_markdown(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Iterable, Mapping, Sequence
 
@@ -212,8 +213,8 @@ def tune_thresholds(
     keeps the raw best value) and rounded to 0.01; techniques without validation support, or whose best F1 is 0,
     take the global threshold. Ties go to the value nearest 0.5 (global) or nearest the global one (per technique).
     """
-    if prior_weight < 0:
-        raise ValueError(f"prior_weight must be 0 or more, not {prior_weight}")
+    if not 0 <= prior_weight < math.inf:
+        raise ValueError(f"prior_weight must be a finite number, 0 or more, not {prior_weight}")
     scores = _check_scores(scores, classes)
     grid_arr = np.asarray(grid if grid is not None else DEFAULT_GRID, dtype=float)
     truth = label_matrix(y_true, classes)
@@ -232,7 +233,8 @@ def tune_thresholds(
         else:
             best = _pick(column, grid_arr, global_t)
             n = float(support[j])
-            per_technique[c] = round((n * best + prior_weight * global_t) / (n + prior_weight), 2)
+            per_technique[c] = best if prior_weight == 0 else \
+                round((n * best + prior_weight * global_t) / (n + prior_weight), 2)
     return global_t, per_technique
 
 

@@ -219,7 +219,7 @@ def test_technique_view_accepts_a_suggestion_across_reports(open_app, report, st
 
 def test_bad_query_parameters_show_a_message(open_app, report):
     at = open_app(report="abc")
-    assert any("report=abc" in w.value for w in at.warning)
+    assert any("report=abc" in w.value.replace("\\", "") for w in at.warning)  # as shown: escapes dropped
     at = open_app(sentence=99999)
     assert any("99999" in w.value for w in at.warning)
     assert current_text(at) == TEXTS[0]
