@@ -48,7 +48,7 @@ SPLIT_JS = """
 """
 CURRENT_TEXT_JS = """
 () => { const el = document.querySelector('.st-key-ann_current strong');
-        return el ? el.textContent.replace(/\\s+/g, ' ').trim() : null; }
+        return el ? el.textContent.replace(/\\u2060/g, '').replace(/\\s+/g, ' ').trim() : null; }
 """
 
 
@@ -123,7 +123,7 @@ def measure_presses(page, key: str, texts: list[str], start: int, steps: int, sp
                 try:
                     page.wait_for_function(
                         """(want) => { const el = document.querySelector('.st-key-ann_current strong');
-                                       if (!el || el.textContent.replace(/\\s+/g, ' ').trim() !== want) return false;
+                                       if (!el || el.textContent.replace(/\\u2060/g, '').replace(/\\s+/g, ' ').trim() !== want) return false;
                                        window.__t1 = performance.now(); return true; }""",
                         arg=texts[i + 1], polling="raf", timeout=5_000 if attempt == 0 else 15_000,
                     )
