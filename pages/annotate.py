@@ -379,8 +379,7 @@ def sentence_mode() -> None:
     now = queue.get(sentence_id)
     opened: Sentence = S.get("ann_opened") if S.get("ann_opened") and S["ann_opened"].id == sentence_id else now
     if opened.version != now.version and "ann_conflict" not in S:
-        messages.warning(f"{literal(now.updated_by or 'Someone')} changed this sentence since you opened it: "
-                   f"{', '.join(now.labels) or 'no technique'} ({now.status}). Their answer is shown now.")
+        messages.warning(literal(ann.changed_since_opened_line(now)))
         opened = now
     S["ann_opened"] = opened
 
@@ -389,10 +388,7 @@ def sentence_mode() -> None:
     S["ann_view"] = view
 
     matching = queue.matching(flt, order)
-    where = f"{matching.index(sentence_id) + 1} of {len(matching)} matching" if sentence_id in matching \
-        else f"not matching the filters ({len(matching)} do)"
-    st.caption(f"Sentence {opened.position + 1} of {len(queue.sentences)} in the report · {where} · "
-               f"id {sentence_id}")
+    st.caption(ann.position_line(queue, opened, matching))
 
     before, after = queue.context(sentence_id)
     with st.container():
@@ -404,12 +400,7 @@ def sentence_mode() -> None:
         for s in after:
             st.caption(literal(s.text))
 
-    if opened.status == UNLABELLED:
-        st.caption("Not answered yet.")
-    else:
-        answer = ", ".join(opened.labels) if opened.labels else "no technique"
-        when = f" at {opened.updated_at:%Y-%m-%d %H:%M} UTC" if opened.updated_at else ""
-        st.caption(f"{opened.status.capitalize()} by {literal(opened.updated_by or 'unknown')}{when}: {answer}")
+    st.caption(literal(ann.answer_line(opened)))
 
     conflict = S.get("ann_conflict")
     conflict_box = st.container()
@@ -436,10 +427,7 @@ def conflict_panel(box, conflict: dict) -> None:
     """Someone else's save since this sentence was opened: theirs and mine, and the two ways out."""
     with box:
         theirs: Sentence = conflict["theirs"]
-        st.warning(f"{literal(theirs.updated_by or 'Someone')} changed this sentence"
-                   f"{f' at {theirs.updated_at:%H:%M} UTC' if theirs.updated_at else ''} since you opened it. "
-                   f"Their answer: {', '.join(theirs.labels) or 'no technique'} ({theirs.status}). "
-                   f"Yours: {', '.join(conflict['mine']) or 'no technique'}. Nothing was saved.")
+        st.warning(literal(ann.conflict_line(theirs, conflict["mine"])))
         ccols = st.columns(2)
         ccols[0].button("Keep mine (overwrite theirs)", on_click=on_resolve_conflict, args=(False,))
         ccols[1].button("Take theirs", on_click=on_resolve_conflict, args=(True,))

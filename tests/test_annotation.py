@@ -279,3 +279,23 @@ def test_drawn_state_is_reused_until_anything_changes(store):
     assert fresh is not mine and fresh.queue.get(ids[1]).status == LABELLED and fresh.corpus.answered == 2
     other_id, _ = add_report(store, title="Other", texts=["One sentence here.", "And another one."])
     assert ann.current_state(store, fresh, other_id, None).queue.report_id == other_id
+
+
+def test_panel_lines_say_where_who_and_what(store):
+    report_id, ids = add_report(store, labels={1: ("T1055",)})
+    queue = ann.load_queue(store, report_id)
+    second, first = store.get_sentence(ids[1]), store.get_sentence(ids[0])
+    unlabelled = queue.matching(ann.SentenceFilter(status=UNLABELLED))
+    assert ann.position_line(queue, first, unlabelled) == \
+        f"Sentence 1 of {len(ids)} in the report · 1 of {len(unlabelled)} matching · id {ids[0]}"
+    assert ann.position_line(queue, second, unlabelled) == \
+        f"Sentence 2 of {len(ids)} in the report · not matching the filters ({len(unlabelled)} do) · id {ids[1]}"
+    assert ann.answer_line(first) == "Not answered yet."
+    saved = store.set_labels(ids[0], ["T1003.001", "T1055"], "alice")
+    assert ann.answer_line(saved) == \
+        f"Labelled by alice at {saved.updated_at:%Y-%m-%d %H:%M} UTC: T1003.001, T1055"
+    assert ann.changed_since_opened_line(saved).startswith("alice changed this sentence since you opened it: "
+                                                           "T1003.001, T1055 (labelled).")
+    refused = ann.conflict_line(saved, [])
+    assert f"alice changed this sentence at {saved.updated_at:%H:%M} UTC" in refused
+    assert "Their answer: T1003.001, T1055 (labelled). Yours: no technique. Nothing was saved." in refused

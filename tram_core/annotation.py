@@ -384,6 +384,39 @@ def _describe(sentence: Sentence) -> str:
     return f"{verb} sentence {sentence.id}: {', '.join(sentence.labels)}."
 
 
+def _answer_of(sentence: Sentence) -> str:
+    return ", ".join(sentence.labels) if sentence.labels else "no technique"
+
+
+def position_line(queue: "ReportQueue", sentence: Sentence, matching: Sequence[int]) -> str:
+    """Where the sentence sits: in the report, among the sentences the filters select, and its id."""
+    where = (f"{list(matching).index(sentence.id) + 1} of {len(matching)} matching" if sentence.id in matching
+             else f"not matching the filters ({len(matching)} do)")
+    return f"Sentence {sentence.position + 1} of {len(queue.sentences)} in the report · {where} · id {sentence.id}"
+
+
+def answer_line(sentence: Sentence) -> str:
+    """The stored answer: who gave it, when, which techniques (or that nobody has answered yet)."""
+    if sentence.status == UNLABELLED:
+        return "Not answered yet."
+    when = f" at {sentence.updated_at:%Y-%m-%d %H:%M} UTC" if sentence.updated_at else ""
+    return f"{sentence.status.capitalize()} by {sentence.updated_by or 'unknown'}{when}: {_answer_of(sentence)}"
+
+
+def changed_since_opened_line(now: Sentence) -> str:
+    """Someone saved the sentence after this analyst opened it: their answer is the one shown now."""
+    return (f"{now.updated_by or 'Someone'} changed this sentence since you opened it: {_answer_of(now)} "
+            f"({now.status}). Their answer is shown now.")
+
+
+def conflict_line(theirs: Sentence, mine: Sequence[str]) -> str:
+    """A save refused because someone else saved first: both answers, and that nothing was saved."""
+    when = f" at {theirs.updated_at:%H:%M} UTC" if theirs.updated_at else ""
+    return (f"{theirs.updated_by or 'Someone'} changed this sentence{when} since you opened it. "
+            f"Their answer: {_answer_of(theirs)} ({theirs.status}). "
+            f"Yours: {', '.join(mine) or 'no technique'}. Nothing was saved.")
+
+
 def undo_last(store: Store, user: str) -> Sentence | None:
     """Undo ``user``'s last label change; the sentence as restored (to navigate to), or None if nothing to undo."""
     return store.undo_last(user)
