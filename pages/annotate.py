@@ -439,11 +439,11 @@ def suggestion_rows(view: OnScreen, suggestions: list, has_model: bool) -> None:
         st.caption("The model suggests nothing for this sentence." if has_model else
                    "No model suggestions: run a trained model over this report on the Reports page.")
         return
-    st.markdown("**Model suggestions** (ticked: at or above the model's threshold)")
+    st.markdown("**Model suggestions** (ticked: above the model's threshold)")
     for s in suggestions:
         key = view.box_key(s.technique)
         row = st.container(horizontal=True, vertical_alignment="center")
-        mark = "≥" if s.above_threshold else "<"
+        mark = ">" if s.above_threshold else "≤"
         row.checkbox(f"{labels.get(s.technique, s.technique)} — score {s.score:.2f} {mark} "
                      f"{s.threshold:.2f}", key=key, help=short_description(s.technique, 600), width="stretch")
         row.button(str(s.rank), key=f"tg_{key}", shortcut=str(s.rank), on_click=on_toggle, args=(key,),

@@ -116,6 +116,8 @@ def test_suggestions_top_five_with_thresholds_and_preticks(store):
     assert [s.rank for s in sugg] == [1, 2, 3, 4, 5]
     assert sugg[1].threshold == 0.4 and sugg[1].above_threshold  # per-technique threshold wins
     assert not sugg[2].above_threshold
+    # a score equal to the threshold is not a prediction: strictly above, as the metrics and the seed decide
+    assert not ann.Suggestion("T1041", 0.5, 0.5, 1).above_threshold
     opened = queue.get(ids[0])
     assert ann.initial_choice(opened, sugg) == {"T1566.001", "T1055"}
     # once answered, the analyst's answer (not the model) decides what is ticked

@@ -81,7 +81,7 @@ class Suggestion:
 
     @property
     def above_threshold(self) -> bool:
-        return self.score >= self.threshold
+        return self.score > self.threshold  # strictly above, as the metrics and the seed notebook decide
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class SaveResult:
 
 
 def model_threshold(model: TrainedModel | None, technique: str) -> float:
-    """The score at or above which ``model`` predicts ``technique``: its tuned per-technique, then global, then 0.5."""
+    """The score above which ``model`` predicts ``technique``: its tuned per-technique, then global, then 0.5."""
     if model is None:
         return DEFAULT_THRESHOLD
     thresholds = model.thresholds or {}

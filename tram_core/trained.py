@@ -44,7 +44,7 @@ class Predictor:
         scores = self.predict_scores(texts)
         cut = np.array([self.thresholds.get(c, self.thresholds["global"]) if per_technique
                         else self.thresholds["global"] for c in self.classes])
-        return [{c for c, hit in zip(self.classes, row) if hit} for row in scores >= cut]
+        return [{c for c, hit in zip(self.classes, row) if hit} for row in scores > cut]  # strictly above, as metrics.predict_matrix
 
 
 def read_model_info(path: str | Path) -> dict:
