@@ -309,7 +309,7 @@ def other_techniques(opened: Sentence) -> None:
                             placeholder="An ID, a name, or words from its description (e.g. lsass memory)")
     frow.toggle("Browse all", key="ann_browse_all", help="Pick from a list of every ATT&CK technique.")
     if query.strip():
-        found = [t for t in catalog.search(query, limit=8) if t.id not in chosen][:6]
+        found = ann.techniques_to_add(catalog, query, chosen)
         if not found:
             st.caption("No technique matches.")
         for tech in found:
@@ -470,9 +470,7 @@ def answer_buttons() -> None:
 def technique_mode() -> None:
     show_messages()
     counts = store.technique_counts()
-    options = sorted(counts, key=lambda t: (-counts[t], t)) + \
-        [t for t in ann.technique_choices(catalog) if t not in counts]
-    tech = st.selectbox("Technique", options, key="ann_view_tech", index=None, placeholder="Choose a technique",
+    tech = st.selectbox("Technique", ann.technique_view_choices(catalog, counts), key="ann_view_tech", index=None, placeholder="Choose a technique",
                         format_func=lambda t: f"{labels.get(t, t)} — {counts.get(t, 0)} labelled")
     if tech is None:
         st.caption("Every sentence labelled with the technique or suggested with it by the model, across reports, "
@@ -488,14 +486,7 @@ def technique_mode() -> None:
         s = hit.sentence
         with st.container(border=True):
             st.markdown(literal(s.text))
-            facts = [f"#{s.report_id} {hit.report_title}"]
-            if hit.labelled:
-                facts.append(f"{s.status} by {s.updated_by or 'unknown'}: {', '.join(s.labels) or 'no technique'}")
-            else:
-                facts.append("not answered")
-            if hit.score is not None:
-                facts.append(f"model score {hit.score:.2f} (threshold {hit.threshold:.2f})")
-            st.caption(literal(" · ".join(facts)))
+            st.caption(literal(hit.facts_line()))
             cols = st.columns([2, 2, 2, 6])
             cols[0].button("Accept", key=f"acc_{tech}_{s.id}_{s.version}", on_click=on_technique_decision,
                            args=(s, tech, True), type="primary" if hit.preticked and not hit.has_technique

@@ -223,6 +223,8 @@ def test_technique_view_lists_labelled_and_suggested_across_reports(store):
     assert hits[0].labelled and hits[0].preticked and hits[0].score is None
     assert hits[1].report_title == "Second" and hits[1].preticked and not hits[1].labelled
     assert not hits[2].preticked
+    assert hits[0].facts_line() == f"#{r1} APT report · labelled by importer: T1055"
+    assert hits[1].facts_line() == f"#{r2} Second · not answered · model score 0.80 (threshold 0.50)"
     # accept on a suggested sentence adds the technique; reject on the labelled one removes it, keeping others
     store.set_labels(ids1[2], ["T1055", "T1003.001"], "ann")
     hits = ann.technique_hits(store, "T1055", model_id=model_id)
@@ -301,3 +303,14 @@ def test_panel_lines_say_where_who_and_what(store):
     refused = ann.conflict_line(saved, [])
     assert f"alice changed this sentence at {saved.updated_at:%H:%M} UTC" in refused
     assert "Their answer: T1003.001, T1055 (labelled). Yours: no technique. Nothing was saved." in refused
+
+
+def test_picker_search_and_technique_view_order(catalog):
+    found = ann.techniques_to_add(catalog, "spearphishing attachment", chosen=[])
+    assert found and found[0].id == "T1566.001"
+    assert "T1566.001" not in [t.id for t in ann.techniques_to_add(catalog, "spearphishing attachment",
+                                                                  chosen=["T1566.001"])]
+    assert ann.techniques_to_add(catalog, "   ", chosen=[]) == []
+    order = ann.technique_view_choices(catalog, {"T1055": 3, "T1003.001": 7, "T1105": 3})
+    assert order[:3] == ["T1003.001", "T1055", "T1105"]  # most labelled first, ties by ID
+    assert len(order) == len(ann.technique_choices(catalog)) and len(set(order)) == len(order)

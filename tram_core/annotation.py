@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from tram_core.attack import Catalog
 from tram_core.store import (
@@ -445,10 +445,19 @@ class TechniqueHit:
 
     @property
     def preticked(self) -> bool:
-        """Ticked when shown: the analyst's answer if there is one, else whether the model is at/above threshold."""
+        """Ticked when shown: the analyst's answer if there is one, else whether the model scores above threshold."""
         if self.labelled:
             return self.has_technique
-        return self.score is not None and self.score >= self.threshold
+        return self.score is not None and self.score > self.threshold
+
+    def facts_line(self) -> str:
+        """Which report, the stored answer (or none yet), and the model's score against its threshold."""
+        s = self.sentence
+        facts = [f"#{s.report_id} {self.report_title}",
+                 f"{s.status} by {s.updated_by or 'unknown'}: {_answer_of(s)}" if self.labelled else "not answered"]
+        if self.score is not None:
+            facts.append(f"model score {self.score:.2f} (threshold {self.threshold:.2f})")
+        return " · ".join(facts)
 
 
 def technique_hits(store: Store, technique: str, model_id: int | None = None, limit: int = 200,
@@ -515,6 +524,20 @@ def technique_label(catalog: Catalog, technique_id: str) -> str:
     tactics = f" ({', '.join(tech.tactics)})" if tech.tactics else ""
     note = " [revoked]" if tech.revoked else " [deprecated]" if tech.deprecated else ""
     return f"{tech.id} {tech.name}{tactics}{note}"
+
+
+def techniques_to_add(catalog: Catalog, query: str, chosen: Iterable[str], limit: int = 6) -> list:
+    """The picker's search: the best catalog matches for ``query`` not already chosen (none for a blank query)."""
+    if not query.strip():
+        return []
+    taken = set(chosen)
+    return [t for t in catalog.search(query, limit=limit + len(taken)) if t.id not in taken][:limit]
+
+
+def technique_view_choices(catalog: Catalog, counts: Mapping[str, int]) -> list[str]:
+    """Techniques for the per-technique view: the labelled ones most-used first, then the rest of the catalog."""
+    used = sorted(counts, key=lambda t: (-counts[t], t))
+    return used + [t for t in technique_choices(catalog) if t not in counts]
 
 
 def technique_choices(catalog: Catalog, keep: Iterable[str] = ()) -> list[str]:
