@@ -188,6 +188,12 @@ def _counts_on_grid(truth: np.ndarray, scores: np.ndarray, grid: Sequence[float]
     return tp, fp, fn
 
 
+def micro_f1_on_grid(truth: np.ndarray, scores: np.ndarray, grid: Sequence[float] | None = None) -> np.ndarray:
+    """Micro-F1 at each grid threshold (predictions strictly above it) for a 0/1 truth matrix and its scores."""
+    tp, fp, fn = _counts_on_grid(np.asarray(truth) > 0, scores, grid if grid is not None else DEFAULT_GRID)
+    return _prf(tp.sum(axis=1), fp.sum(axis=1), fn.sum(axis=1))[2]
+
+
 def _pick(f1: np.ndarray, grid: np.ndarray, prefer: float) -> float:
     """The grid value with the best F1; ties go to the value closest to ``prefer``."""
     best = f1.max()

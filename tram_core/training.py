@@ -519,18 +519,13 @@ def score_texts(model, input_ids: Sequence[Sequence[int]], pad_id: int, device: 
 
 
 def _best_micro_f1(y: np.ndarray, scores: np.ndarray) -> tuple[float, float, float]:
-    """(micro-F1 at 0.5, best micro-F1 over a threshold grid, that threshold) - a quick epoch-selection signal."""
-    from .metrics import DEFAULT_GRID
+    """(micro-F1 at 0.5, best micro-F1 over the threshold grid, that threshold) - a quick epoch-selection signal."""
+    from .metrics import DEFAULT_GRID, DEFAULT_THRESHOLD, micro_f1_on_grid
 
-    def f1_at(t: float) -> float:
-        pred = scores > t  # strictly above, as metrics.predict_matrix decides
-        tp = float((pred & (y > 0)).sum())
-        fp = float((pred & (y == 0)).sum())
-        fn = float((~pred & (y > 0)).sum())
-        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-
-    best = max(((f1_at(t), t) for t in DEFAULT_GRID), key=lambda ft: ft[0])
-    return f1_at(0.5), best[0], best[1]
+    at_half = float(micro_f1_on_grid(y, scores, [DEFAULT_THRESHOLD])[0])
+    curve = micro_f1_on_grid(y, scores, DEFAULT_GRID)
+    best = int(np.argmax(curve))
+    return at_half, float(curve[best]), float(DEFAULT_GRID[best])
 
 
 # ----------------------------------------------------------------------------------------------- main entry
