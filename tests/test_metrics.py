@@ -240,3 +240,12 @@ def test_evaluate_is_json_serialisable_and_round_trips_scores():
     tuned = score_label_sets(y_true, predict_sets(scores, CLASSES, {"global": global_t, **per}), CLASSES)
     assert Scores.from_dict(back["at_tuned"]) == tuned
     assert back["at_tuned"]["micro_f1"] != back["at_0_5"]["micro_f1"]
+
+
+def test_micro_f1_on_grid_counts_strictly_above():
+    from tram_core.metrics import micro_f1_on_grid
+
+    truth = np.array([[1, 0], [0, 1], [0, 0]])
+    scores = np.array([[0.6, 0.2], [0.3, 0.5], [0.6, 0.1]])
+    # 0.25: TP 2, FP 2, FN 0 -> 2/3; 0.5: TP 1 (0.5 is not above 0.5), FP 1, FN 1 -> 0.5; 0.7: nothing -> 0
+    assert micro_f1_on_grid(truth, scores, [0.25, 0.5, 0.7]).tolist() == pytest.approx([2 / 3, 0.5, 0.0])
