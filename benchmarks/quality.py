@@ -4,7 +4,10 @@ Imports TRAM 2's 121 MAT reports with the project's importer (sub-techniques rol
 parent is one of them, as TRAM's own exports do), keeps techniques with at least --min-count labelled sentences
 in the whole corpus, splits by report (splits.grouped_split, --seed, 13 by default), and trains both models with
 training.train_model on the same split. Prints test micro/macro F1 at 0.5 and at thresholds tuned on validation,
-report-level F1, wall time, and the model/baseline ratios.
+report-level F1, wall time, and the model/baseline ratios, then a paired bootstrap over the test reports
+(significance.paired_bootstrap): the interval of each difference and ratio, and how often the model is ahead.
+
+    python benchmarks/quality.py --compare DIR         # rescore models kept with --keep DIR, no training
 
     python benchmarks/quality.py                       # full corpus, recipe defaults (CPU: tens of minutes)
     python benchmarks/quality.py --limit-reports 40 --epochs 2
@@ -49,6 +52,25 @@ def summary(name: str, evaluation: dict, wall_s: float) -> dict:
     return row
 
 
+def compare(examples, model_dir: Path, baseline_dir: Path, resamples: int) -> None:
+    """Score the test split of both kept models at their tuned thresholds and print the paired bootstrap."""
+    from tram_core import metrics
+    from tram_core.significance import paired_bootstrap
+    from tram_core.trained import load_trained
+
+    by_id = {e.sentence_id: e for e in examples}
+    model, baseline = load_trained(model_dir), load_trained(baseline_dir)
+    test_ids = model.metadata["data"]["sentence_ids"]["test"]
+    if baseline.metadata["data"]["sentence_ids"]["test"] != test_ids or baseline.classes != model.classes:
+        raise SystemExit(f"{model_dir} and {baseline_dir} were not trained on the same split and classes")
+    texts = [by_id[i].text for i in test_ids]
+    truth = metrics.label_matrix([by_id[i].labels for i in test_ids], model.classes)
+    predicted = [metrics.predict_matrix(p.predict_scores(texts), p.classes, p.thresholds) for p in (model, baseline)]
+    result = paired_bootstrap([by_id[i].report_id for i in test_ids], truth, *predicted, resamples=resamples)
+    for difference in result.values():
+        print("bootstrap", difference.line("model", "baseline"), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
@@ -61,6 +83,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13, help="split (and training) seed, the same for both models")
     parser.add_argument("--only", choices=("baseline", "model"), default=None, help="train just one of the two")
     parser.add_argument("--keep", type=Path, default=None, help="folder to keep the trained models in")
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="skip training: bootstrap the models kept in this --keep folder")
+    parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples of the test reports")
     args = parser.parse_args()
 
     from tram_core.settings import load_settings
@@ -77,6 +102,9 @@ def main() -> None:
     print(f"imported {n_files} reports, {len(examples)} sentences ({positives} with a technique) in "
           f"{time.time() - t0:.0f} s", flush=True)
     out_root = args.keep or work / "models"
+    if args.compare:
+        compare(examples, args.compare / "model", args.compare / "baseline", args.resamples)
+        return
 
     def printer(name: str):
         started = time.time()
@@ -121,6 +149,7 @@ def main() -> None:
     model, base = rows[1], rows[0]
     for key in ("micro_f1@0.5", "micro_f1@tuned", "macro_f1@tuned", "doc_micro_f1"):
         print(f"ratio {key}: {model[key] / base[key]:.2f}x" if base[key] else f"ratio {key}: n/a")
+    compare(examples, result.model_dir, base_result.model_dir, args.resamples)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,137 @@
+"""How sure a difference between two models is: a paired bootstrap over test reports of micro, macro and report F1."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy import sparse
+
+from .metrics import _prf
+
+METRICS = ("micro_f1", "macro_f1", "doc_micro_f1")
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """Model A against model B on one metric: full-sample values, and bootstrap intervals of A - B and A / B.
+
+    ``a_ahead`` is the share of resamples in which A scored strictly higher than B. ``ratio_low``/``ratio_high``
+    are None when B scored 0 in some resample.
+    """
+
+    metric: str
+    a: float
+    b: float
+    difference_low: float
+    difference_high: float
+    ratio_low: float | None
+    ratio_high: float | None
+    a_ahead: float
+    resamples: int
+    reports: int
+    confidence: float
+
+    @property
+    def difference(self) -> float:
+        return self.a - self.b
+
+    @property
+    def ratio(self) -> float | None:
+        return self.a / self.b if self.b else None
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "difference": self.difference, "ratio": self.ratio}
+
+    def line(self, a_name: str = "A", b_name: str = "B") -> str:
+        """One printable line, e.g. ``micro_f1: 0.525 vs 0.452, +0.073 [+0.041, +0.104], 1.16x [1.09x, 1.24x], ...``."""
+        ratio = "" if self.ratio is None else f", {self.ratio:.2f}x"
+        if self.ratio is not None and self.ratio_low is not None and self.ratio_high is not None:
+            ratio += f" [{self.ratio_low:.2f}x, {self.ratio_high:.2f}x]"
+        return (f"{self.metric}: {a_name} {self.a:.3f} vs {b_name} {self.b:.3f}, difference {self.difference:+.3f} "
+                f"[{self.difference_low:+.3f}, {self.difference_high:+.3f}]{ratio}; {a_name} ahead in "
+                f"{100 * self.a_ahead:.1f}% of {self.resamples} resamples of {self.reports} reports "
+                f"({100 * self.confidence:.0f}% intervals)")
+
+
+def _bool_matrix(name: str, matrix: np.ndarray, shape: tuple[int, ...] | None) -> np.ndarray:
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2:
+        raise ValueError(f"{name} must be a (sentences, techniques) matrix, not shape {matrix.shape}")
+    if shape is not None and matrix.shape != shape:
+        raise ValueError(f"{name} has shape {matrix.shape} but the truth has {shape}")
+    return matrix.astype(bool)
+
+
+def _counts_per_report(membership: sparse.csr_matrix, truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """(reports, 6, techniques): sentence TP, FP, FN, then report-level TP, FP, FN, per report and technique."""
+    as_int = lambda m: membership @ m.astype(np.int64)  # noqa: E731 - one line, used six times
+    sentence = [as_int(truth & predicted), as_int(~truth & predicted), as_int(truth & ~predicted)]
+    doc_truth = as_int(truth) > 0
+    doc_predicted = as_int(predicted) > 0
+    document = [doc_truth & doc_predicted, ~doc_truth & doc_predicted, doc_truth & ~doc_predicted]
+    return np.stack([np.asarray(m, dtype=np.int64) for m in sentence + document], axis=1)
+
+
+def _metric_values(counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Metrics from pooled counts of shape (resamples, 6, techniques); one value per resample."""
+    tp, fp, fn, doc_tp, doc_fp, doc_fn = (counts[:, i, :] for i in range(6))
+    micro = _prf(tp.sum(axis=1), fp.sum(axis=1), fn.sum(axis=1))[2]
+    macro = _prf(tp, fp, fn)[2].mean(axis=1) if tp.shape[1] else np.zeros(len(tp))
+    doc_micro = _prf(doc_tp.sum(axis=1), doc_fp.sum(axis=1), doc_fn.sum(axis=1))[2]
+    return {"micro_f1": micro, "macro_f1": macro, "doc_micro_f1": doc_micro}
+
+
+def paired_bootstrap(
+    report_ids: Sequence[int],
+    truth: np.ndarray,
+    predicted_a: np.ndarray,
+    predicted_b: np.ndarray,
+    resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, PairedDifference]:
+    """Resample the test reports with replacement and rescore both models on each resample.
+
+    ``truth`` and the predictions are boolean (sentences, techniques) matrices in one column order; a sentence's
+    report is ``report_ids[i]``. Reports, not sentences, are resampled because sentences of one report are not
+    independent. Micro and macro F1 are the sentence-level scores of ``metrics.scores_from_matrices`` (macro over
+    every column); ``doc_micro_f1`` is ``metrics.document_scores``' pooled report-level F1.
+    """
+    truth = _bool_matrix("truth", truth, None)
+    predicted_a = _bool_matrix("predicted_a", predicted_a, truth.shape)
+    predicted_b = _bool_matrix("predicted_b", predicted_b, truth.shape)
+    if len(report_ids) != truth.shape[0]:
+        raise ValueError(f"{len(report_ids)} report ids for {truth.shape[0]} sentences")
+    if resamples < 1:
+        raise ValueError(f"resamples must be at least 1, not {resamples}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, not {confidence}")
+    reports, row_report = np.unique(np.asarray(report_ids), return_inverse=True)
+    if len(reports) < 2:
+        raise ValueError(f"a bootstrap over reports needs at least 2 reports, not {len(reports)}")
+    n = truth.shape[0]
+    membership = sparse.csr_matrix((np.ones(n, dtype=np.int64), (row_report, np.arange(n))), shape=(len(reports), n))
+    counts_a = _counts_per_report(membership, truth, predicted_a)
+    counts_b = _counts_per_report(membership, truth, predicted_b)
+    full_a = _metric_values(counts_a.sum(axis=0)[None])
+    full_b = _metric_values(counts_b.sum(axis=0)[None])
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(len(reports), np.full(len(reports), 1 / len(reports)), size=resamples)
+    pooled_a = np.einsum("br,rmk->bmk", weights, counts_a)
+    pooled_b = np.einsum("br,rmk->bmk", weights, counts_b)
+    values_a, values_b = _metric_values(pooled_a), _metric_values(pooled_b)
+    tail = 100 * (1 - confidence) / 2
+    out = {}
+    for metric in METRICS:
+        a, b = values_a[metric], values_b[metric]
+        low, high = np.percentile(a - b, [tail, 100 - tail])
+        ratio_low = ratio_high = None
+        if (b > 0).all():
+            ratio_low, ratio_high = (float(x) for x in np.percentile(a / b, [tail, 100 - tail]))
+        out[metric] = PairedDifference(
+            metric=metric, a=float(full_a[metric][0]), b=float(full_b[metric][0]),
+            difference_low=float(low), difference_high=float(high), ratio_low=ratio_low, ratio_high=ratio_high,
+            a_ahead=float((a > b).mean()), resamples=int(resamples), reports=len(reports), confidence=confidence)
+    return out
