@@ -64,9 +64,20 @@ def compare(examples, model_dir: Path, baseline_dir: Path, resamples: int) -> No
     if baseline.metadata["data"]["sentence_ids"]["test"] != test_ids or baseline.classes != model.classes:
         raise SystemExit(f"{model_dir} and {baseline_dir} were not trained on the same split and classes")
     texts = [by_id[i].text for i in test_ids]
+    report_ids = [by_id[i].report_id for i in test_ids]
     truth = metrics.label_matrix([by_id[i].labels for i in test_ids], model.classes)
-    predicted = [metrics.predict_matrix(p.predict_scores(texts), p.classes, p.thresholds) for p in (model, baseline)]
-    result = paired_bootstrap([by_id[i].report_id for i in test_ids], truth, *predicted, resamples=resamples)
+    column = {c: j for j, c in enumerate(model.classes)}
+    predicted, by_report = [], []
+    for predictor in (model, baseline):
+        scores = predictor.predict_scores(texts)
+        predicted.append(metrics.predict_matrix(scores, predictor.classes, predictor.thresholds))
+        by_report.append(None if predictor.report_threshold is None else {
+            rid: [column[c] for c in techniques] for rid, techniques in
+            metrics.report_predictions(report_ids, scores, predictor.classes, predictor.report_threshold).items()})
+    result = paired_bootstrap(report_ids, truth, *predicted, resamples=resamples,
+                              report_predicted_a=by_report[0], report_predicted_b=by_report[1])
+    for name, predictor in (("model", model), ("baseline", baseline)):
+        print(f"report rule of the {name}: {metrics.report_rule_text(predictor.report_threshold)}")
     for difference in result.values():
         print("bootstrap", difference.line("model", "baseline"), flush=True)
 

@@ -9,6 +9,7 @@ import streamlit as st
 from pages.ui import get_catalog, get_store, literal, show_error
 from tram_core import charts, run_history
 from tram_core.evaluation_report import build_evaluation_report
+from tram_core.metrics import report_rule_text
 from tram_core.run_comparison import RunMetrics, compare_runs
 
 store = get_store()
@@ -80,7 +81,7 @@ if doc:
     doc_head = charts.headline(doc)
     st.caption(f"Document level (each test report's techniques as a set): micro F1 {_fmt(doc_head.micro_f1)}, "
                f"macro F1 {_fmt(doc_head.macro_f1)} over {doc.get('reports', len(doc.get('per_report') or []))} "
-               "reports.")
+               f"reports; {doc.get('rule') or report_rule_text(None)}.")
 
 # --------------------------------------------------------------------------------------------------- table
 

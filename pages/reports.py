@@ -1,4 +1,5 @@
-"""Reports: import files, text or a URL; the table of reports; open, delete, export, and run a model over one."""
+"""Reports: import files, text or a URL; the table of reports; open, delete, export, run a model over one, and see
+its techniques beside what the model finds."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pages.ui import current_user, get_settings, get_store, literal, show_error
 from tram_core import importer
 from tram_core.app_state import demo_corpus_dir, import_row
 from tram_core.formats import EXPORT_FORMATS
+from tram_core.report_summary import report_summary
 
 S = st.session_state
 FORMAT_NAMES = {
@@ -190,6 +192,13 @@ with delete_col:
             st.rerun()
         except Exception as exc:  # noqa: BLE001
             show_error(exc, "Not deleted")
+
+st.subheader("Techniques in this report", anchor=False)
+chosen_model = S.get("rep_model") if any(m.id == S.get("rep_model") for m in trained) else None
+summary = report_summary(store, report.id, model_id=chosen_model)
+st.caption(summary.caption())
+if summary.techniques:
+    st.dataframe(pd.DataFrame(summary.table_rows()), hide_index=True, width="stretch", key="rep_techniques")
 
 st.subheader("Export", anchor=False)
 ecols = st.columns([2, 2, 2])

@@ -122,6 +122,11 @@ def test_evaluate_on_the_recorded_test_split_matches_the_training_scores(filled,
     assert line.split()[-3:] == [f"{tuned['micro_precision']:.3f}", f"{tuned['micro_recall']:.3f}",
                                  f"{tuned['micro_f1']:.3f}"]
     assert "macro at 0.5" in out
+    document = model.metrics["document"]
+    line = next(l for l in out.splitlines() if l.startswith("report level (micro)"))
+    assert line.split()[3:6] == [f"{document['micro_precision']:.3f}", f"{document['micro_recall']:.3f}",
+                                 f"{document['micro_f1']:.3f}"]
+    assert line.endswith(f"add up to more than {model.thresholds['report']:.2f}")
     for technique in model.classes:
         assert any(l.startswith(technique) for l in out.splitlines())
 

@@ -249,3 +249,62 @@ def test_micro_f1_on_grid_counts_strictly_above():
     scores = np.array([[0.6, 0.2], [0.3, 0.5], [0.6, 0.1]])
     # 0.25: TP 2, FP 2, FN 0 -> 2/3; 0.5: TP 1 (0.5 is not above 0.5), FP 1, FN 1 -> 0.5; 0.7: nothing -> 0
     assert micro_f1_on_grid(truth, scores, [0.25, 0.5, 0.7]).tolist() == pytest.approx([2 / 3, 0.5, 0.0])
+
+
+def test_report_evidence_sums_the_two_best_sentences_of_each_report():
+    from tram_core.metrics import report_evidence
+
+    scores = np.array([[0.30, 0.9], [0.25, 0.0], [0.10, 0.05], [0.7, 0.2]])
+    reports, evidence = report_evidence([5, 5, 5, 9], scores)
+    assert reports == [5, 9]
+    # report 5: 0.30 + 0.25 and 0.9 + 0.05; report 9 has one sentence, so its evidence is that sentence's score
+    assert evidence == pytest.approx(np.array([[0.55, 0.95], [0.7, 0.2]]))
+
+
+def test_report_predictions_need_one_confident_or_two_moderate_sentences():
+    from tram_core.metrics import report_predictions
+
+    classes = ["T1005", "T1027"]
+    scores = np.array([[0.30, 0.9], [0.25, 0.0], [0.10, 0.05], [0.5, 0.2]])
+    predicted = report_predictions([5, 5, 5, 9], scores, classes, report_threshold=0.5)
+    # report 5: T1005 has no sentence above 0.5 but two at 0.30 + 0.25; report 9: 0.5 is not above 0.5
+    assert predicted == {5: {"T1005", "T1027"}, 9: set()}
+
+
+def test_report_threshold_is_tuned_on_validation_reports():
+    from tram_core.metrics import tune_report_threshold
+
+    classes = ["T1005"]
+    # report 1 has T1005 in two sentences scored 0.3 each; report 2 lacks it but has one sentence at 0.45
+    report_ids = [1, 1, 1, 2, 2]
+    y_true = [{"T1005"}, {"T1005"}, set(), set(), set()]
+    scores = np.array([[0.3], [0.3], [0.0], [0.45], [0.0]])
+    # evidence: report 1 0.6, report 2 0.45 -> anything in [0.45, 0.6) separates them; ties go nearest 0.5
+    assert tune_report_threshold(report_ids, y_true, scores, classes, grid=[0.2, 0.45, 0.5, 0.55, 0.6]) == 0.5
+    assert tune_report_threshold(report_ids, [set()] * 5, scores, classes) == 0.5  # nothing to find
+
+
+def test_evaluate_scores_reports_by_the_report_rule_when_given():
+    classes = ["T1005", "T1027"]
+    report_ids = [1, 1, 2]
+    y_true = [{"T1005"}, {"T1005"}, set()]
+    scores = np.array([[0.3, 0.0], [0.3, 0.0], [0.0, 0.0]])
+    union = evaluate(y_true, scores, classes, 0.5, report_ids=report_ids)
+    assert union["document"]["micro_recall"] == 0.0  # no sentence above 0.5
+    assert "any of its sentences" in union["document"]["rule"]
+    assert "report" not in union["thresholds"]
+    ruled = evaluate(y_true, scores, classes, 0.5, report_ids=report_ids, report_threshold=0.5)
+    assert ruled["document"]["micro_f1"] == 1.0  # 0.3 + 0.3 > 0.5
+    assert ruled["document"]["rule"].endswith("add up to more than 0.50")
+    assert ruled["thresholds"]["report"] == 0.5
+    assert ruled["at_tuned"] == union["at_tuned"]  # sentence scores do not change
+
+
+def test_document_scores_take_report_level_predictions():
+    doc = document_scores([1, 1, 2], [{"T1005"}, set(), {"T1027"}], None,
+                          predicted_by_report={1: {"T1005", "T1105"}})
+    rows = {r["report_id"]: r for r in doc["per_report"]}
+    assert (rows[1]["tp"], rows[1]["fp"], rows[1]["fn"]) == (1, 1, 0)
+    assert (rows[2]["tp"], rows[2]["fp"], rows[2]["fn"]) == (0, 0, 1)  # a report left out predicts nothing
+    with pytest.raises(ValueError, match="needs sentence predictions or predictions per report"):
+        document_scores([1], [set()], None)

@@ -79,3 +79,17 @@ def test_bad_input_says_what_is_wrong(change, message):
     arguments.update(change)
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         paired_bootstrap(**arguments)
+
+
+def test_report_level_predictions_replace_the_union_of_sentences():
+    report_ids = [1, 1, 2, 2]
+    truth = np.array([[1, 0], [0, 0], [0, 1], [0, 0]], dtype=bool)
+    nothing = np.zeros_like(truth)
+    # sentence predictions are empty, but report-level sets find both techniques for A and a wrong one for B
+    result = paired_bootstrap(report_ids, truth, nothing, nothing, resamples=100,
+                              report_predicted_a={1: [0], 2: [1]}, report_predicted_b={1: [1]})
+    assert result["doc_micro_f1"].a == 1.0
+    assert result["doc_micro_f1"].b == 0.0
+    assert result["micro_f1"].a == result["micro_f1"].b == 0.0
+    with pytest.raises(ValueError, match=r"reports without test sentences: \[3\]"):
+        paired_bootstrap(report_ids, truth, nothing, nothing, report_predicted_a={3: [0]})

@@ -11,6 +11,7 @@ import pytest
 from tram_core.errors import UserError
 from tram_core.settings import load_settings
 from tram_core.store import Example
+from tram_core.trained import load_trained
 from tram_core.training import (
     MODEL_INFO_FILE, ProgressEvent, TrainingCancelled, TrainOptions, binarize, build_model, choose_classes,
     length_grouped_batches, sample_epoch, train_model,
@@ -91,6 +92,10 @@ def test_model_folder_records_classes_thresholds_split_and_history(trained_mean)
     assert info["classes"] == ["T1059.001", "T1547.001"] == result.classes
     assert set(info["thresholds"]["per_technique"]) == set(info["classes"])
     assert 0 < info["thresholds"]["global"] < 1
+    assert 0 < info["thresholds"]["report"] < 2  # tuned on the validation reports
+    assert info["evaluation"]["thresholds"]["report"] == info["thresholds"]["report"]
+    assert info["evaluation"]["document"]["rule"].endswith(f"more than {info['thresholds']['report']:.2f}")
+    assert load_trained(result.model_dir).report_threshold == info["thresholds"]["report"]
     assert info["pooling"] == "mean" and info["kind"] == "transformer"
     ids = info["data"]["sentence_ids"]
     assert not set(ids["train"]) & set(ids["test"]) and not set(ids["train"]) & set(ids["validation"])

@@ -340,7 +340,8 @@ def cmd_evaluate(args) -> int:
     classes = list(predictor.classes)
     truth = [labels & set(classes) for labels in truth]
     scores = predictor.predict_scores(texts)
-    result = metrics.evaluate(truth, scores, classes, dict(predictor.thresholds), report_ids=groups)
+    result = metrics.evaluate(truth, scores, classes, dict(predictor.thresholds), report_ids=groups,
+                              report_threshold=getattr(predictor, "report_threshold", None))
     print(f"model {path} on {where}")
     print(f"{'':22} {'P':>7} {'R':>7} {'F1':>7}")
     for label, key in (("micro at 0.5", "at_0_5"), ("micro at tuned", "at_tuned")):
@@ -349,6 +350,10 @@ def cmd_evaluate(args) -> int:
     for label, key in (("macro at 0.5", "at_0_5"), ("macro at tuned", "at_tuned")):
         s = result[key]
         print(f"{label:22} {s['macro_precision']:7.3f} {s['macro_recall']:7.3f} {s['macro_f1']:7.3f}")
+    doc = result.get("document")
+    if doc:
+        print(f"{'report level (micro)':22} {doc['micro_precision']:7.3f} {doc['micro_recall']:7.3f} "
+              f"{doc['micro_f1']:7.3f}   {doc['reports']} reports; {doc['rule']}")
     print()
     print(f"{'technique':<12} {'support':>7} {'P':>7} {'R':>7} {'F1':>7}   (tuned thresholds)")
     for row in sorted(result["at_tuned"]["per_technique"], key=lambda r: (-r["support"], r["technique"])):

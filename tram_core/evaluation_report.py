@@ -12,6 +12,7 @@ import altair as alt
 import pandas as pd
 
 from tram_core import charts
+from tram_core.metrics import report_rule_text
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1100px;
@@ -133,7 +134,8 @@ def build_evaluation_report(
         doc = charts.headline(document)
         parts.append(
             "<p>Document level (each test report's techniques as a set): "
-            f"micro F1 {_fmt(doc.micro_f1)}, macro F1 {_fmt(doc.macro_f1)}</p>")
+            f"micro F1 {_fmt(doc.micro_f1)}, macro F1 {_fmt(doc.macro_f1)}; "
+            f"{_text(document.get('rule') or report_rule_text(None))}.</p>")
 
     if figures:
         parts.append("<h2>Charts</h2>")

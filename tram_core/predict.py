@@ -125,7 +125,8 @@ def _threshold_map(model: TrainedModel) -> tuple[dict[str, float], float]:
     per = stored.get("per_technique")
     if isinstance(per, dict):
         return {k: float(v) for k, v in per.items()}, global_t
-    return {k: float(v) for k, v in stored.items() if k != "global" and isinstance(v, (int, float))}, global_t
+    return {k: float(v) for k, v in stored.items()
+            if k not in ("global", "report") and isinstance(v, (int, float))}, global_t
 
 
 def uncertainty_order(store: Store, report_id: int | None, model_id: int | None = None) -> list[int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -64,12 +64,17 @@ def _bool_matrix(name: str, matrix: np.ndarray, shape: tuple[int, ...] | None) -
     return matrix.astype(bool)
 
 
-def _counts_per_report(membership: sparse.csr_matrix, truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """(reports, 6, techniques): sentence TP, FP, FN, then report-level TP, FP, FN, per report and technique."""
-    as_int = lambda m: membership @ m.astype(np.int64)  # noqa: E731 - one line, used six times
+def _counts_per_report(membership: sparse.csr_matrix, truth: np.ndarray, predicted: np.ndarray,
+                       doc_predicted: np.ndarray | None) -> np.ndarray:
+    """(reports, 6, techniques): sentence TP, FP, FN, then report-level TP, FP, FN, per report and technique.
+
+    ``doc_predicted`` (reports, techniques) is each report's predicted set; None: the union of its sentences'.
+    """
+    as_int = lambda m: membership @ m.astype(np.int64)  # noqa: E731 - one line, used five times
     sentence = [as_int(truth & predicted), as_int(~truth & predicted), as_int(truth & ~predicted)]
     doc_truth = as_int(truth) > 0
-    doc_predicted = as_int(predicted) > 0
+    if doc_predicted is None:
+        doc_predicted = as_int(predicted) > 0
     document = [doc_truth & doc_predicted, ~doc_truth & doc_predicted, doc_truth & ~doc_predicted]
     return np.stack([np.asarray(m, dtype=np.int64) for m in sentence + document], axis=1)
 
@@ -91,13 +96,17 @@ def paired_bootstrap(
     resamples: int = 2000,
     confidence: float = 0.95,
     seed: int = 0,
+    report_predicted_a: Mapping[int, Iterable[int]] | None = None,
+    report_predicted_b: Mapping[int, Iterable[int]] | None = None,
 ) -> dict[str, PairedDifference]:
     """Resample the test reports with replacement and rescore both models on each resample.
 
     ``truth`` and the predictions are boolean (sentences, techniques) matrices in one column order; a sentence's
     report is ``report_ids[i]``. Reports, not sentences, are resampled because sentences of one report are not
     independent. Micro and macro F1 are the sentence-level scores of ``metrics.scores_from_matrices`` (macro over
-    every column); ``doc_micro_f1`` is ``metrics.document_scores``' pooled report-level F1.
+    every column); ``doc_micro_f1`` is ``metrics.document_scores``' pooled report-level F1. A model's report sets
+    are the union of its sentence predictions, or ``report_predicted_a/b``: ``{report_id: column indices}`` as
+    ``metrics.report_predictions`` decides them (a report missing from the mapping predicts nothing).
     """
     truth = _bool_matrix("truth", truth, None)
     predicted_a = _bool_matrix("predicted_a", predicted_a, truth.shape)
@@ -113,8 +122,20 @@ def paired_bootstrap(
         raise ValueError(f"a bootstrap over reports needs at least 2 reports, not {len(reports)}")
     n = truth.shape[0]
     membership = sparse.csr_matrix((np.ones(n, dtype=np.int64), (row_report, np.arange(n))), shape=(len(reports), n))
-    counts_a = _counts_per_report(membership, truth, predicted_a)
-    counts_b = _counts_per_report(membership, truth, predicted_b)
+
+    def per_report(chosen: Mapping[int, Iterable[int]] | None) -> np.ndarray | None:
+        if chosen is None:
+            return None
+        unknown = set(chosen) - set(reports.tolist())
+        if unknown:
+            raise ValueError(f"report predictions for reports without test sentences: {sorted(unknown)[:5]}")
+        matrix = np.zeros((len(reports), truth.shape[1]), dtype=bool)
+        for r, rid in enumerate(reports.tolist()):
+            matrix[r, list(chosen.get(rid, ()))] = True
+        return matrix
+
+    counts_a = _counts_per_report(membership, truth, predicted_a, per_report(report_predicted_a))
+    counts_b = _counts_per_report(membership, truth, predicted_b, per_report(report_predicted_b))
     full_a = _metric_values(counts_a.sum(axis=0)[None])
     full_b = _metric_values(counts_b.sum(axis=0)[None])
     rng = np.random.default_rng(seed)

@@ -26,6 +26,7 @@ class Predictor:
     _tokenizer: object = field(default=None, repr=False)
     max_length: int = 128
     device: str = "cpu"
+    report_threshold: float | None = None  # see metrics.report_predictions; None: a model from before it existed
 
     def predict_scores(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         texts = list(texts)
@@ -65,11 +66,13 @@ def load_trained(path: str | Path, device: str = "cpu") -> Predictor:
     classes = list(info["classes"])
     stored = info.get("thresholds") or {}
     thresholds = {**(stored.get("per_technique") or {}), "global": float(stored.get("global", 0.5))}
+    report_threshold = float(stored["report"]) if isinstance(stored.get("report"), (int, float)) else None
     kind = info.get("kind", "transformer")
     if kind == "baseline":
         from .baseline import BaselineModel
 
-        return Predictor(path, kind, classes, thresholds, info, _model=BaselineModel.load(path))
+        return Predictor(path, kind, classes, thresholds, info, _model=BaselineModel.load(path),
+                         report_threshold=report_threshold)
     from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
     from .training import cls_classifier, mean_pool_classifier
@@ -92,4 +95,4 @@ def load_trained(path: str | Path, device: str = "cpu") -> Predictor:
         raise UserError(f"{path}: the classifier has {model.classifier.out_features} outputs but "
                         f"{MODEL_INFO_FILE} lists {len(classes)} classes")
     return Predictor(path, kind, classes, thresholds, info, _model=model, _tokenizer=tokenizer,
-                     max_length=int(info.get("max_length") or 128), device=device)
+                     max_length=int(info.get("max_length") or 128), device=device, report_threshold=report_threshold)

@@ -644,14 +644,17 @@ def _thresholds_and_evaluation(parts: dict, classes: list[str], val_scores: np.n
     test_true = [set(e.labels) & set(classes) for e in parts["test"]]
     if parts["validation"]:
         global_t, per_tech = metrics.tune_thresholds(val_true, val_scores, classes)
+        report_t = metrics.tune_report_threshold([e.report_id for e in parts["validation"]], val_true, val_scores,
+                                                 classes)
     else:
-        global_t, per_tech = 0.5, {c: 0.5 for c in classes}
-    thresholds = {"global": float(global_t), "per_technique": {c: float(per_tech.get(c, global_t)) for c in classes}}
+        global_t, per_tech, report_t = 0.5, {c: 0.5 for c in classes}, 0.5
+    thresholds = {"global": float(global_t), "per_technique": {c: float(per_tech.get(c, global_t)) for c in classes},
+                  "report": float(report_t)}
     evaluation = None
     if parts["test"]:
         evaluation = metrics.evaluate(test_true, test_scores, classes,
                                       metrics.thresholds_dict(global_t, thresholds["per_technique"]),
-                                      report_ids=[e.report_id for e in parts["test"]])
+                                      report_ids=[e.report_id for e in parts["test"]], report_threshold=report_t)
     return thresholds, evaluation
 
 

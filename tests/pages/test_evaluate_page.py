@@ -67,6 +67,9 @@ def test_headline_figures_match_the_stored_metrics(store, two_runs):
     row = table.iloc[0]
     assert row["f1"] == pytest.approx(per[row["technique"]]["f1"])
     assert row["name"]  # catalog name filled in
+    rule = newest.metrics["document"]["rule"]
+    assert rule.startswith("a report has a technique when its 2 best sentence scores for it add up to more than")
+    assert any(c.value.startswith("Document level") and c.value.endswith(f"; {rule}.") for c in at.caption)
 
 
 def test_threshold_slider_shows_the_curve_scores(store, two_runs):

@@ -169,3 +169,18 @@ def test_demo_corpus_button_imports_the_annotated_reports(open_app, store, share
     stored = store.list_reports()
     assert len(stored) == 2 and all(r.labelled > 0 for r in stored)
     assert list(import_table(at)["result"]) == ["imported", "imported"]
+
+
+def test_the_report_lists_its_techniques_beside_the_models_finding(open_app, store):
+    report_id, ids = add_report(store, labels={3: ("T1003.001",)})
+    add_model(store, ids, {0: {"T1566.001": 0.93}, 2: {"T1055": 0.3}, 4: {"T1055": 0.25}},
+              thresholds={"global": 0.5, "report": 0.5})
+    at = open_app()
+    table = next(df.value for df in at.dataframe if "finding" in df.value.columns)
+    rows = {r["technique"]: r for r in table.to_dict("records")}
+    assert set(rows) == {"T1566.001", "T1055", "T1003.001"}
+    assert rows["T1055"]["finding"] == "found by the model; not labelled yet"
+    assert rows["T1055"]["report evidence"] == "0.55"
+    assert rows["T1003.001"]["finding"] == "labelled; the model does not find it"
+    assert rows["T1003.001"]["report evidence"] == ""
+    assert any("finds 2 technique(s); 2 of them are not labelled" in c.value for c in at.caption)

@@ -1,0 +1,125 @@
+"""One report's techniques at a glance: what analysts labelled beside what a model finds in the report as a whole."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import metrics
+from .annotation import model_threshold
+from .attack import load_catalog
+from .store import UNLABELLED, Store, TrainedModel
+
+LABELLED_AND_FOUND = "labelled, and the model finds it"
+LABELLED_ONLY = "labelled; the model does not find it"
+FOUND_ONLY = "found by the model; not labelled yet"
+SUGGESTED_ONLY = "suggested on a sentence; too little evidence for the report"
+LABELLED = "labelled"
+
+
+@dataclass(frozen=True)
+class ReportTechnique:
+    """One technique of a report: sentences that carry it, and the model's report-level evidence for it."""
+
+    technique: str
+    name: str
+    labelled_sentences: int  # sentences an analyst labelled with it
+    suggested_sentences: int  # sentences the model scores above its threshold for it, answered or not
+    evidence: float | None  # the model's report evidence (metrics.report_evidence); None: no stored scores
+    model_finds: bool  # the model's rule says the report has it
+    agreement: str  # one of the constants above
+
+    @property
+    def needs_review(self) -> bool:
+        """Found by the model but not labelled on any sentence: worth a look before the report is done."""
+        return self.agreement == FOUND_ONLY
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """All techniques of one report, most evidence first, and how the model decided."""
+
+    report_id: int
+    model: TrainedModel | None
+    rule: str
+    sentences_scored: int
+    sentences: int
+    techniques: list[ReportTechnique]
+
+    def table_rows(self) -> list[dict]:
+        """One dict per technique with the column names the Reports page shows (blank, not None, where empty)."""
+        return [{"technique": t.technique, "name": t.name, "labelled sentences": t.labelled_sentences,
+                 "sentences above threshold": t.suggested_sentences,
+                 "report evidence": "" if t.evidence is None else f"{t.evidence:.2f}", "finding": t.agreement}
+                for t in self.techniques]
+
+    def caption(self) -> str:
+        if self.model is None:
+            return "No model: only the analysts' labels are listed. Promote or choose a model to see its findings."
+        if not self.sentences_scored:
+            return (f"Model #{self.model.id} has not scored this report yet: run it over the report to see which "
+                    "techniques it finds.")
+        found = sum(t.model_finds for t in self.techniques)
+        review = sum(t.needs_review for t in self.techniques)
+        return (f"Model #{self.model.id} scored {self.sentences_scored:,} of {self.sentences:,} sentences and finds "
+                f"{found} technique(s); {review} of them are not labelled on any sentence yet. Rule: {self.rule}.")
+
+
+def _agreement(is_labelled: bool, found: bool, has_model: bool) -> str:
+    if is_labelled:
+        if not has_model:
+            return LABELLED
+        return LABELLED_AND_FOUND if found else LABELLED_ONLY
+    return FOUND_ONLY if found else SUGGESTED_ONLY
+
+
+def _report_threshold(model: TrainedModel) -> float | None:
+    value = (model.thresholds or {}).get("report")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def report_summary(store: Store, report_id: int, model_id: int | None = None) -> ReportSummary:
+    """The techniques of ``report_id``: analysts' labels and ``model_id``'s (default: the promoted model's) finding.
+
+    The finding uses the model's stored suggestions (the best ``predict.SUGGESTION_TOP_K`` per sentence with a
+    score of at least ``predict.SUGGESTION_MIN_SCORE``) and its report rule: the two best sentence scores for a
+    technique must add up to more than the model's report threshold. A model without one (an older or imported
+    model) finds a technique when any sentence is above that technique's threshold.
+    """
+    sentences = store.sentences(report_id=report_id)
+    model = store.get_model(model_id) if model_id is not None else store.promoted_model()
+    labelled: dict[str, int] = {}
+    for s in sentences:
+        if s.status != UNLABELLED:
+            for tech in s.labels:
+                labelled[tech] = labelled.get(tech, 0) + 1
+    suggestions = store.suggestions_for([s.id for s in sentences], model_id=model.id) if model else {}
+    scored = {sid: pairs for sid, pairs in suggestions.items() if pairs}
+    techniques = sorted({tech for pairs in scored.values() for tech, _ in pairs})
+    column = {tech: j for j, tech in enumerate(techniques)}
+    scores = np.zeros((len(scored), len(techniques)))
+    for i, pairs in enumerate(scored.values()):
+        for tech, score in pairs:
+            scores[i, column[tech]] = score
+    evidence: dict[str, float] = {}
+    if scored:
+        _, matrix = metrics.report_evidence([report_id] * len(scored), scores)
+        evidence = {tech: float(matrix[0, j]) for tech, j in column.items()}
+    report_threshold = _report_threshold(model) if model else None
+    above = {tech: int((scores[:, j] > model_threshold(model, tech)).sum()) for tech, j in column.items()}
+    if report_threshold is None:
+        finds = {tech for tech, n in above.items() if n}
+    else:
+        finds = {tech for tech, value in evidence.items() if value > report_threshold}
+    catalog = load_catalog()
+    rows = []
+    for tech in set(labelled) | finds | {t for t, n in above.items() if n}:
+        known = catalog.get(tech)
+        found = tech in finds
+        rows.append(ReportTechnique(tech, known.name if known else "", labelled.get(tech, 0), above.get(tech, 0),
+                                    evidence.get(tech), found, _agreement(tech in labelled, found, model is not None)))
+    rows.sort(key=lambda r: (not r.model_finds and not r.labelled_sentences, -(r.evidence or 0.0),
+                             -r.labelled_sentences, r.technique))
+    rule = metrics.report_rule_text(report_threshold) if model else ""
+    return ReportSummary(report_id, model, rule, len(scored), len(sentences), rows)
