@@ -53,9 +53,10 @@ def test_without_a_model_only_labels_are_listed(store):
 
 
 def test_a_model_that_has_not_scored_the_report_says_so(store):
-    report_id, ids = add_report(store)
+    report_id, ids = add_report(store, labels={0: ("T1566.001",)})
     _, other_ids = add_report(store, title="Other", texts=[t.replace("The", "A") for t in TEXTS])
     model_id = add_model(store, other_ids, SCORES, thresholds={"global": 0.5, "report": 0.5})
     summary = rs.report_summary(store, report_id, model_id=model_id)
-    assert summary.techniques == [] and summary.sentences_scored == 0
+    assert [(r.technique, r.agreement) for r in summary.techniques] == [("T1566.001", rs.LABELLED)]
+    assert summary.sentences_scored == 0
     assert "has not scored this report yet" in summary.caption()

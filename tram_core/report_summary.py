@@ -66,9 +66,9 @@ class ReportSummary:
                 f"{found} technique(s); {review} of them are not labelled on any sentence yet. Rule: {self.rule}.")
 
 
-def _agreement(is_labelled: bool, found: bool, has_model: bool) -> str:
+def _agreement(is_labelled: bool, found: bool, model_scored: bool) -> str:
     if is_labelled:
-        if not has_model:
+        if not model_scored:
             return LABELLED
         return LABELLED_AND_FOUND if found else LABELLED_ONLY
     return FOUND_ONLY if found else SUGGESTED_ONLY
@@ -118,7 +118,7 @@ def report_summary(store: Store, report_id: int, model_id: int | None = None) ->
         known = catalog.get(tech)
         found = tech in finds
         rows.append(ReportTechnique(tech, known.name if known else "", labelled.get(tech, 0), above.get(tech, 0),
-                                    evidence.get(tech), found, _agreement(tech in labelled, found, model is not None)))
+                                    evidence.get(tech), found, _agreement(tech in labelled, found, bool(scored))))
     rows.sort(key=lambda r: (not r.model_finds and not r.labelled_sentences, -(r.evidence or 0.0),
                              -r.labelled_sentences, r.technique))
     rule = metrics.report_rule_text(report_threshold) if model else ""
