@@ -12,8 +12,8 @@ from tram_core.app_state import parse_view_params
 from tram_core.store import LABELLED, REVIEWED, UNLABELLED, NotFoundError, Sentence
 
 S = st.session_state
-MODE_SENTENCES = "Sentences"
-MODE_TECHNIQUE = "By technique"
+MODE_SENTENCES = ann.MODE_SENTENCES
+MODE_TECHNIQUE = ann.MODE_TECHNIQUE
 STATUS_NAMES = {ann.STATUS_ALL: "All", UNLABELLED: "Unlabelled", LABELLED: "Labelled", REVIEWED: "Reviewed"}
 ORDER_NAMES = {ann.ORDER_REPORT: "Report order", ann.ORDER_UNCERTAIN: "Uncertain first"}
 SHORTCUTS = "Keys: **S** save & next · **P** previous · **K** skip · **N** no technique · **V** mark reviewed · " \

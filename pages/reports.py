@@ -10,6 +10,7 @@ import streamlit as st
 
 from pages.ui import current_user, get_settings, get_store, literal, show_error
 from tram_core import importer
+from tram_core.annotation import MODE_SENTENCES, STATUS_ALL
 from tram_core.app_state import demo_corpus_dir, import_row
 from tram_core.formats import EXPORT_FORMATS
 from tram_core.report_summary import report_summary
@@ -198,7 +199,21 @@ chosen_model = S.get("rep_model") if any(m.id == S.get("rep_model") for m in tra
 summary = report_summary(store, report.id, model_id=chosen_model)
 st.caption(summary.caption())
 if summary.techniques:
-    st.dataframe(pd.DataFrame(summary.table_rows()), hide_index=True, width="stretch", key="rep_techniques")
+    picked = st.dataframe(pd.DataFrame(summary.table_rows()), hide_index=True, width="stretch", key="rep_techniques",
+                          on_select="rerun", selection_mode="single-row")
+    rows = picked.selection.rows if picked is not None else []
+    if not rows:
+        st.caption("Select a technique to review its sentences in this report on the Annotate page.")
+    else:
+        technique = summary.techniques[rows[0]].technique
+        if st.button(f"Review {technique} in this report", key="rep_review"):
+            # The Annotate page's sentence view, filtered to sentences labelled or suggested with the technique.
+            S.update(ann_report=report.id, ann_tech=technique, ann_mode=MODE_SENTENCES, ann_status=STATUS_ALL,
+                     ann_has_sugg=False, ann_search="")
+            if summary.model is not None:
+                S["ann_model"] = summary.model.id
+            S.pop("ann_sentence", None)
+            st.switch_page("pages/annotate.py", query_params={"report": str(report.id)})
 
 st.subheader("Export", anchor=False)
 ecols = st.columns([2, 2, 2])

@@ -49,9 +49,9 @@ class ReportSummary:
 
     def table_rows(self) -> list[dict]:
         """One dict per technique with the column names the Reports page shows (blank, not None, where empty)."""
-        return [{"technique": t.technique, "name": t.name, "labelled sentences": t.labelled_sentences,
-                 "sentences above threshold": t.suggested_sentences,
-                 "report evidence": "" if t.evidence is None else f"{t.evidence:.2f}", "finding": t.agreement}
+        return [{"Technique": t.technique, "Name": t.name, "Labelled sentences": t.labelled_sentences,
+                 "Sentences above threshold": t.suggested_sentences,
+                 "Report evidence": "" if t.evidence is None else f"{t.evidence:.2f}", "Finding": t.agreement}
                 for t in self.techniques]
 
     def caption(self) -> str:

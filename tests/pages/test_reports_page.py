@@ -176,11 +176,28 @@ def test_the_report_lists_its_techniques_beside_the_models_finding(open_app, sto
     add_model(store, ids, {0: {"T1566.001": 0.93}, 2: {"T1055": 0.3}, 4: {"T1055": 0.25}},
               thresholds={"global": 0.5, "report": 0.5})
     at = open_app()
-    table = next(df.value for df in at.dataframe if "finding" in df.value.columns)
-    rows = {r["technique"]: r for r in table.to_dict("records")}
+    table = next(df.value for df in at.dataframe if "Finding" in df.value.columns)
+    rows = {r["Technique"]: r for r in table.to_dict("records")}
     assert set(rows) == {"T1566.001", "T1055", "T1003.001"}
-    assert rows["T1055"]["finding"] == "found by the model; not labelled yet"
-    assert rows["T1055"]["report evidence"] == "0.55"
-    assert rows["T1003.001"]["finding"] == "labelled; the model does not find it"
-    assert rows["T1003.001"]["report evidence"] == ""
+    assert rows["T1055"]["Finding"] == "found by the model; not labelled yet"
+    assert rows["T1055"]["Report evidence"] == "0.55"
+    assert rows["T1003.001"]["Finding"] == "labelled; the model does not find it"
+    assert rows["T1003.001"]["Report evidence"] == ""
     assert any("finds 2 technique(s); 2 of them are not labelled" in c.value for c in at.caption)
+
+
+def test_a_technique_of_the_report_opens_its_sentences_in_annotate(open_app, store):
+    report_id, ids = add_report(store, labels={3: ("T1003.001",)})
+    model_id = add_model(store, ids, {0: {"T1566.001": 0.93}, 2: {"T1055": 0.3}, 4: {"T1055": 0.25}},
+                         thresholds={"global": 0.5, "report": 0.5})
+    at = open_app()
+    assert any("Select a technique to review" in c.value for c in at.caption)
+    table = next(df for df in at.dataframe if "Finding" in df.value.columns)
+    row = list(table.value["Technique"]).index("T1055")
+    at.session_state["rep_techniques"] = {"selection": {"rows": [row], "columns": []}}
+    at.run()
+    button(at, "Review T1055 in this report").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["ann_tech"] == "T1055" and at.session_state["ann_report"] == report_id
+    assert at.session_state["ann_model"] == model_id
+    assert at.selectbox(key="ann_tech").value == "T1055"  # the Annotate page, filtered to the technique
