@@ -174,11 +174,17 @@ def test_predict_on_a_report_file_splits_it_into_sentences(filled, baseline_mode
     report = tmp_path / "report.txt"
     report.write_text("The actor dumped LSASS memory with procdump. Then the malware downloaded a payload.\n")
     model_dir = filled.get_model(baseline_model).path
-    code, _, _ = run(capsys, "predict", "--model", model_dir, str(report), "-o", str(tmp_path / "o.json"))
+    code, out, _ = run(capsys, "predict", "--model", model_dir, str(report), "-o", str(tmp_path / "o.json"))
     assert code == 0
     result = json.loads((tmp_path / "o.json").read_text())
     assert [r["sentence"] for r in result] == ["The actor dumped LSASS memory with procdump.",
                                                "Then the malware downloaded a payload."]
+    model = filled.get_model(baseline_model)
+    from tram_core.predict import report_findings
+
+    found = report_findings(result, model.classes, model.thresholds["report"])
+    listed = ", ".join(f"{t} ({v:.2f})" for t, v in found) or "none"
+    assert f"the report as a whole: {listed} (a report has a technique when its 2 best" in out
 
 
 def test_worker_once_with_an_empty_queue_exits(store, capsys):

@@ -107,3 +107,15 @@ def test_a_model_is_found_by_id_name_or_folder(filled, baseline_model, tmp_path)
     assert str(predict.resolve_model_path(None, model.path)) == model.path
     with pytest.raises(Exception, match="No trained model"):
         predict.resolve_model_path(filled, "run 404")
+
+
+def test_report_findings_apply_the_report_rule_to_predicted_sentences():
+    from tram_core.predict import report_findings
+
+    results = [{"sentence": "a", "labels": ["T1105"], "scores": {"T1105": 0.7, "T1055": 0.3}},
+               {"sentence": "b", "labels": [], "scores": {"T1055": 0.3, "T1105": 0.1}},
+               {"sentence": "c", "labels": [], "scores": {"T1003": 0.2, "T9999": 0.9}}]  # T9999: not a class
+    classes = ["T1003", "T1055", "T1105"]
+    assert report_findings(results, classes, 0.5) == [("T1105", pytest.approx(0.8)), ("T1055", pytest.approx(0.6))]
+    assert report_findings(results, classes, None) == [("T1105", pytest.approx(0.7))]  # no rule: sentence labels
+    assert report_findings([], classes, 0.5) == []

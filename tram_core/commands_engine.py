@@ -398,13 +398,20 @@ def read_prediction_input(path: Path, settings=None) -> list[str]:
 
 
 def cmd_predict(args) -> int:
-    from tram_core.predict import predict_texts, resolve_model_path
+    from tram_core import metrics
+    from tram_core.predict import load_model, predict_texts, report_findings, resolve_model_path
 
     store = _store(args)
     path = resolve_model_path(store, args.model)
     texts = read_prediction_input(Path(args.input), args.settings)
-    results = predict_texts(path, texts, device=getattr(args.settings, "device", None))
+    predictor = load_model(path, getattr(args.settings, "device", None))
+    results = predict_texts(path, texts, predictor=predictor)
     Path(args.output).write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
     labelled = sum(1 for r in results if r["labels"])
     print(f"{len(results)} sentences, {labelled} with at least one technique, written to {args.output}")
+    if Path(args.input).suffix.lower() != ".json":  # a report file: say what the report shows as a whole
+        threshold = getattr(predictor, "report_threshold", None)
+        found = report_findings(results, predictor.classes, threshold)
+        listed = ", ".join(f"{tech} ({value:.2f})" for tech, value in found) or "none"
+        print(f"the report as a whole: {listed} ({metrics.report_rule_text(threshold)})")
     return 0

@@ -7,6 +7,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from tram_core import metrics
 from tram_core.errors import UserError
 from tram_core.store import UNLABELLED, Store, TrainedModel
 from tram_core.training import ProgressEvent
@@ -116,6 +117,31 @@ def predict_texts(model_path: str | Path, texts: Sequence[str], device: str | No
                 "scores": top_scores(row, classes, k=len(classes), min_score=OUTPUT_MIN_SCORE),
             })
     return out
+
+
+def report_findings(results: Sequence[dict], classes: Sequence[str], report_threshold: float | None
+                    ) -> list[tuple[str, float]]:
+    """Techniques the sentences of ``results`` (predict_texts output, one report) show as a whole, most evidence first.
+
+    With a report threshold: metrics' report rule on the output scores, as ``(technique, evidence)``. Without one
+    (a model from before report thresholds): every technique of any sentence's labels, with its best score.
+    """
+    classes = list(classes)
+    column = {c: j for j, c in enumerate(classes)}
+    scores = np.zeros((len(results), len(classes)))
+    for i, row in enumerate(results):
+        for tech, score in row["scores"].items():
+            if tech in column:
+                scores[i, column[tech]] = score
+    if not len(results):
+        return []
+    if report_threshold is None:
+        labelled = {t for row in results for t in row["labels"]}
+        found = [(c, float(scores[:, column[c]].max())) for c in labelled]
+    else:
+        _, evidence = metrics.report_evidence([0] * len(results), scores)
+        found = [(c, float(evidence[0, j])) for j, c in enumerate(classes) if evidence[0, j] > report_threshold]
+    return sorted(found, key=lambda pair: (-pair[1], pair[0]))
 
 
 def _threshold_map(model: TrainedModel) -> tuple[dict[str, float], float]:
