@@ -63,9 +63,16 @@ def compare(examples, model_dir: Path, baseline_dir: Path, resamples: int) -> No
     test_ids = model.metadata["data"]["sentence_ids"]["test"]
     if baseline.metadata["data"]["sentence_ids"]["test"] != test_ids or baseline.classes != model.classes:
         raise SystemExit(f"{model_dir} and {baseline_dir} were not trained on the same split and classes")
+    # The ids come from the training run's store: check that this import gave the same test split back.
+    counts = model.metadata["data"]["counts"]["test"]
+    missing = [i for i in test_ids if i not in by_id]
+    truth = metrics.label_matrix([by_id[i].labels for i in test_ids if i in by_id], model.classes)
+    if missing or int(truth.sum()) != counts["labels"] or \
+            len({by_id[i].report_id for i in test_ids}) != counts["reports"]:
+        raise SystemExit(f"the corpus imported now is not the one {model_dir} was trained on ({len(missing)} test "
+                         "sentences missing, or other labels): use the same --data and --limit-reports")
     texts = [by_id[i].text for i in test_ids]
     report_ids = [by_id[i].report_id for i in test_ids]
-    truth = metrics.label_matrix([by_id[i].labels for i in test_ids], model.classes)
     column = {c: j for j, c in enumerate(model.classes)}
     predicted, by_report = [], []
     for predictor in (model, baseline):

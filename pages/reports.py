@@ -199,14 +199,15 @@ chosen_model = S.get("rep_model") if any(m.id == S.get("rep_model") for m in tra
 summary = report_summary(store, report.id, model_id=chosen_model)
 st.caption(summary.caption())
 if summary.techniques:
-    picked = st.dataframe(pd.DataFrame(summary.table_rows()), hide_index=True, width="stretch", key="rep_techniques",
-                          on_select="rerun", selection_mode="single-row")
-    rows = picked.selection.rows if picked is not None else []
+    # A new key whenever the rows change, so that a selection never carries over to another report's rows.
+    picked = st.dataframe(pd.DataFrame(summary.table_rows()), hide_index=True, width="stretch",
+                          key=f"rep_techniques_{summary.identity()}", on_select="rerun", selection_mode="single-row")
+    rows = [r for r in (picked.selection.rows if picked is not None else []) if r < len(summary.techniques)]
     if not rows:
         st.caption("Select a technique to review its sentences in this report on the Annotate page.")
     else:
         technique = summary.techniques[rows[0]].technique
-        if st.button(f"Review {technique} in this report", key="rep_review"):
+        if st.button(f"Review {literal(technique)} in this report", key="rep_review"):
             # The Annotate page's sentence view, filtered to sentences labelled or suggested with the technique.
             S.update(ann_report=report.id, ann_tech=technique, ann_mode=MODE_SENTENCES, ann_status=STATUS_ALL,
                      ann_has_sugg=False, ann_search="")

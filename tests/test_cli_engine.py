@@ -179,12 +179,16 @@ def test_predict_on_a_report_file_splits_it_into_sentences(filled, baseline_mode
     result = json.loads((tmp_path / "o.json").read_text())
     assert [r["sentence"] for r in result] == ["The actor dumped LSASS memory with procdump.",
                                                "Then the malware downloaded a payload."]
-    model = filled.get_model(baseline_model)
-    from tram_core.predict import report_findings
-
-    found = report_findings(result, model.classes, model.thresholds["report"])
-    listed = ", ".join(f"{t} ({v:.2f})" for t, v in found) or "none"
-    assert f"the report as a whole: {listed} (a report has a technique when its 2 best" in out
+    threshold = filled.get_model(baseline_model).thresholds["report"]
+    line = next(l for l in out.splitlines() if l.startswith("the report as a whole: "))
+    assert line.endswith(f"add up to more than {threshold:.2f})")
+    # each technique's two best sentence scores in the output file, summed, against the report threshold
+    evidence = {t: sum(sorted((r["scores"].get(t, 0.0) for r in result), reverse=True)[:2])
+                for t in {t for r in result for t in r["scores"]}}
+    expected = sorted(((t, v) for t, v in evidence.items() if v > threshold), key=lambda tv: (-tv[1], tv[0]))
+    assert expected, line  # the toy model finds something in this report
+    listed = ", ".join(f"{t} ({v:.2f})" for t, v in expected) or "none"
+    assert line.startswith(f"the report as a whole: {listed} (")
 
 
 def test_worker_once_with_an_empty_queue_exits(store, capsys):

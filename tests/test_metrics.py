@@ -281,7 +281,8 @@ def test_report_threshold_is_tuned_on_validation_reports():
     scores = np.array([[0.3], [0.3], [0.0], [0.45], [0.0]])
     # evidence: report 1 0.6, report 2 0.45 -> anything in [0.45, 0.6) separates them; ties go nearest 0.5
     assert tune_report_threshold(report_ids, y_true, scores, classes, grid=[0.2, 0.45, 0.5, 0.55, 0.6]) == 0.5
-    assert tune_report_threshold(report_ids, [set()] * 5, scores, classes) == 0.5  # nothing to find
+    assert tune_report_threshold(report_ids, [set()] * 5, scores, classes) is None  # nothing to tune on
+    assert tune_report_threshold(report_ids, y_true, scores * 0, classes) is None  # no threshold finds anything
 
 
 def test_evaluate_scores_reports_by_the_report_rule_when_given():

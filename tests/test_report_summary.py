@@ -31,8 +31,8 @@ def test_the_model_finds_techniques_by_its_report_rule_beside_the_labels(store):
     assert [r.technique for r in summary.techniques][:2] == ["T1566.001", "T1055"]  # most evidence first
     assert rows["T1566.001"].name == "Spearphishing Attachment"
     assert summary.caption() == (
-        f"Model #{summary.model.id} scored 5 of {len(TEXTS)} sentences and finds 2 technique(s); 2 of them are not "
-        "labelled on any sentence yet. Rule: a report has a technique when its 2 best sentence scores for it add up "
+        f"Model #{summary.model.id} has suggestions for 5 of {len(TEXTS)} sentences and finds 2 technique(s); 2 of "
+        "them are not labelled on any sentence yet. Rule: a report has a technique when its 2 best sentence scores for it add up "
         "to more than 0.50.")
 
 
@@ -59,4 +59,4 @@ def test_a_model_that_has_not_scored_the_report_says_so(store):
     summary = rs.report_summary(store, report_id, model_id=model_id)
     assert [(r.technique, r.agreement) for r in summary.techniques] == [("T1566.001", rs.LABELLED)]
     assert summary.sentences_scored == 0
-    assert "has not scored this report yet" in summary.caption()
+    assert "has no suggestions for this report yet" in summary.caption()

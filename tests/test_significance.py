@@ -42,7 +42,8 @@ def test_a_clearly_better_model_is_ahead_in_every_resample():
 def test_identical_predictions_differ_by_nothing():
     report_ids, truth, a, _ = _random_case()
     for diff in paired_bootstrap(report_ids, truth, a, a.copy(), resamples=200).values():
-        assert (diff.difference_low, diff.difference_high, diff.a_ahead) == (0.0, 0.0, 0.0)
+        assert (diff.difference_low, diff.difference_high, diff.a_ahead, diff.tied) == (0.0, 0.0, 0.0, 1.0)
+        assert "ahead in 0.0% (tied in 100.0%) of 200 resamples" in diff.line()
         assert diff.ratio == pytest.approx(1.0)
 
 
@@ -56,6 +57,7 @@ def test_a_lead_from_one_report_is_not_called_sure():
     b[:20] = ~truth[:20]  # report 0: B gets every sentence wrong
     micro = paired_bootstrap(report_ids, truth, a, b, resamples=4000, seed=1)["micro_f1"]
     assert 0.58 < micro.a_ahead < 0.72  # 1 - 0.9 ** 10 = 0.65
+    assert micro.a_ahead + micro.tied == 1.0  # B is never ahead
     assert micro.difference_low == 0.0
 
 

@@ -196,6 +196,15 @@ def test_baseline_trains_through_the_same_function(tmp_path):
     assert scores.shape == (1, 2) and scores[0, 0] > scores[0, 1]
 
 
+def test_without_validation_reports_no_report_threshold_is_stored(tmp_path):
+    """Nothing to tune it on: the model keeps the union rule instead of an untuned report threshold."""
+    options = TrainOptions(base="baseline", min_count=1, seed=3, validation_fraction=0.0, test_fraction=0.0)
+    result = train_model(toy_examples(), options, settings_for(tmp_path), tmp_path / "all")
+    info = json.loads((result.model_dir / MODEL_INFO_FILE).read_text())
+    assert "report" not in info["thresholds"] and info["thresholds"]["global"] == 0.5
+    assert load_trained(result.model_dir).report_threshold is None
+
+
 def test_recipe_fills_unset_options_and_bad_choices_are_named():
     from tram_core.training import RECIPES, recipe_for, resolve_options
 

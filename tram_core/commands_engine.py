@@ -409,7 +409,8 @@ def cmd_predict(args) -> int:
     Path(args.output).write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
     labelled = sum(1 for r in results if r["labels"])
     print(f"{len(results)} sentences, {labelled} with at least one technique, written to {args.output}")
-    if Path(args.input).suffix.lower() != ".json":  # a report file: say what the report shows as a whole
+    # Anything but a JSON list is one report file that read_prediction_input split: say what it shows as a whole.
+    if Path(args.input).suffix.lower() != ".json":
         threshold = getattr(predictor, "report_threshold", None)
         found = report_findings(results, predictor.classes, threshold)
         listed = ", ".join(f"{tech} ({value:.2f})" for tech, value in found) or "none"

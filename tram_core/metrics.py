@@ -83,6 +83,11 @@ def _prf(tp, fp, fn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return precision, recall, f1
 
 
+def precision_recall_f1(tp, fp, fn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 from counts (scalars or arrays), 0 wherever a denominator is 0."""
+    return _prf(tp, fp, fn)
+
+
 def label_matrix(label_sets: Sequence[Iterable[str]], classes: Sequence[str]) -> np.ndarray:
     """(n, len(classes)) boolean matrix; labels outside ``classes`` are ignored (as MultiLabelBinarizer drops them)."""
     index = {c: j for j, c in enumerate(classes)}
@@ -306,8 +311,12 @@ def _truth_by_report(report_ids: Sequence[int], y_true: Sequence[Iterable[str]],
 
 
 def tune_report_threshold(report_ids: Sequence[int], y_true: Sequence[Iterable[str]], scores: np.ndarray,
-                          classes: Sequence[str], grid: Sequence[float] | None = None) -> float:
-    """The grid value with the best report-level micro-F1 on validation reports (ties: nearest 0.5; none: 0.5)."""
+                          classes: Sequence[str], grid: Sequence[float] | None = None) -> float | None:
+    """The grid value with the best report-level micro-F1 on validation reports (ties: nearest 0.5).
+
+    None when there is nothing to tune on (no true technique, or no grid value finds one): such a model keeps the
+    union rule (any sentence above its technique's threshold) rather than an untuned report threshold.
+    """
     scores = _check_scores(scores, classes)
     if len(y_true) != scores.shape[0]:
         raise ValueError(f"{len(y_true)} label sets but {scores.shape[0]} score rows")
@@ -316,9 +325,9 @@ def tune_report_threshold(report_ids: Sequence[int], y_true: Sequence[Iterable[s
     by_report = _truth_by_report(report_ids, y_true, set(classes))
     truth = label_matrix([by_report[r] for r in reports], classes)
     if not truth.any():
-        return DEFAULT_THRESHOLD
+        return None
     f1 = micro_f1_on_grid(truth, evidence, grid_arr)
-    return DEFAULT_THRESHOLD if f1.max() <= 0 else _pick(f1, grid_arr, DEFAULT_THRESHOLD)
+    return None if f1.max() <= 0 else _pick(f1, grid_arr, DEFAULT_THRESHOLD)
 
 
 def report_rule_text(report_threshold: float | None) -> str:

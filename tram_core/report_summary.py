@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,9 +44,14 @@ class ReportSummary:
     report_id: int
     model: TrainedModel | None
     rule: str
-    sentences_scored: int
+    sentences_scored: int  # sentences with at least one stored suggestion of the model
     sentences: int
     techniques: list[ReportTechnique]
+
+    def identity(self) -> str:
+        """Report, model and listed techniques in one short string: changes whenever the table's rows do."""
+        listed = ",".join(t.technique for t in self.techniques)
+        return f"{self.report_id}-{self.model.id if self.model else 0}-{zlib.crc32(listed.encode()):08x}"
 
     def table_rows(self) -> list[dict]:
         """One dict per technique with the column names the Reports page shows (blank, not None, where empty)."""
@@ -58,12 +64,13 @@ class ReportSummary:
         if self.model is None:
             return "No model: only the analysts' labels are listed. Promote or choose a model to see its findings."
         if not self.sentences_scored:
-            return (f"Model #{self.model.id} has not scored this report yet: run it over the report to see which "
-                    "techniques it finds.")
+            return (f"Model #{self.model.id} has no suggestions for this report yet: run it over the report to see "
+                    "which techniques it finds.")
         found = sum(t.model_finds for t in self.techniques)
         review = sum(t.needs_review for t in self.techniques)
-        return (f"Model #{self.model.id} scored {self.sentences_scored:,} of {self.sentences:,} sentences and finds "
-                f"{found} technique(s); {review} of them are not labelled on any sentence yet. Rule: {self.rule}.")
+        return (f"Model #{self.model.id} has suggestions for {self.sentences_scored:,} of {self.sentences:,} "
+                f"sentences and finds {found} technique(s); {review} of them are not labelled on any sentence yet. "
+                f"Rule: {self.rule}.")
 
 
 def _agreement(is_labelled: bool, found: bool, model_scored: bool) -> str:
@@ -86,6 +93,10 @@ def report_summary(store: Store, report_id: int, model_id: int | None = None) ->
     score of at least ``predict.SUGGESTION_MIN_SCORE``) and its report rule: the two best sentence scores for a
     technique must add up to more than the model's report threshold. A model without one (an older or imported
     model) finds a technique when any sentence is above that technique's threshold.
+
+    Scores below ``SUGGESTION_MIN_SCORE`` are not stored, so a technique whose second-best sentence scored under
+    0.05 can fall short here while ``predict`` on the report file finds it (by at most 0.05 of evidence). The
+    threshold was tuned on labelled reports and is applied here to every sentence of the report.
     """
     sentences = store.sentences(report_id=report_id)
     model = store.get_model(model_id) if model_id is not None else store.promoted_model()

@@ -8,7 +8,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 from scipy import sparse
 
-from .metrics import _prf
+from .metrics import precision_recall_f1
 
 METRICS = ("micro_f1", "macro_f1", "doc_micro_f1")
 
@@ -17,7 +17,8 @@ METRICS = ("micro_f1", "macro_f1", "doc_micro_f1")
 class PairedDifference:
     """Model A against model B on one metric: full-sample values, and bootstrap intervals of A - B and A / B.
 
-    ``a_ahead`` is the share of resamples in which A scored strictly higher than B. ``ratio_low``/``ratio_high``
+    ``a_ahead`` is the share of resamples in which A scored strictly higher than B, ``tied`` the share with equal
+    scores (B is ahead in the rest). ``ratio_low``/``ratio_high``
     are None when B scored 0 in some resample.
     """
 
@@ -29,6 +30,7 @@ class PairedDifference:
     ratio_low: float | None
     ratio_high: float | None
     a_ahead: float
+    tied: float
     resamples: int
     reports: int
     confidence: float
@@ -47,11 +49,12 @@ class PairedDifference:
     def line(self, a_name: str = "A", b_name: str = "B") -> str:
         """One printable line, e.g. ``micro_f1: 0.525 vs 0.452, +0.073 [+0.041, +0.104], 1.16x [1.09x, 1.24x], ...``."""
         ratio = "" if self.ratio is None else f", {self.ratio:.2f}x"
+        tied = f" (tied in {100 * self.tied:.1f}%)" if self.tied else ""
         if self.ratio is not None and self.ratio_low is not None and self.ratio_high is not None:
             ratio += f" [{self.ratio_low:.2f}x, {self.ratio_high:.2f}x]"
         return (f"{self.metric}: {a_name} {self.a:.3f} vs {b_name} {self.b:.3f}, difference {self.difference:+.3f} "
                 f"[{self.difference_low:+.3f}, {self.difference_high:+.3f}]{ratio}; {a_name} ahead in "
-                f"{100 * self.a_ahead:.1f}% of {self.resamples} resamples of {self.reports} reports "
+                f"{100 * self.a_ahead:.1f}%{tied} of {self.resamples} resamples of {self.reports} reports "
                 f"({100 * self.confidence:.0f}% intervals)")
 
 
@@ -82,9 +85,9 @@ def _counts_per_report(membership: sparse.csr_matrix, truth: np.ndarray, predict
 def _metric_values(counts: np.ndarray) -> dict[str, np.ndarray]:
     """Metrics from pooled counts of shape (resamples, 6, techniques); one value per resample."""
     tp, fp, fn, doc_tp, doc_fp, doc_fn = (counts[:, i, :] for i in range(6))
-    micro = _prf(tp.sum(axis=1), fp.sum(axis=1), fn.sum(axis=1))[2]
-    macro = _prf(tp, fp, fn)[2].mean(axis=1) if tp.shape[1] else np.zeros(len(tp))
-    doc_micro = _prf(doc_tp.sum(axis=1), doc_fp.sum(axis=1), doc_fn.sum(axis=1))[2]
+    micro = precision_recall_f1(tp.sum(axis=1), fp.sum(axis=1), fn.sum(axis=1))[2]
+    macro = precision_recall_f1(tp, fp, fn)[2].mean(axis=1) if tp.shape[1] else np.zeros(len(tp))
+    doc_micro = precision_recall_f1(doc_tp.sum(axis=1), doc_fp.sum(axis=1), doc_fn.sum(axis=1))[2]
     return {"micro_f1": micro, "macro_f1": macro, "doc_micro_f1": doc_micro}
 
 
@@ -154,5 +157,5 @@ def paired_bootstrap(
         out[metric] = PairedDifference(
             metric=metric, a=float(full_a[metric][0]), b=float(full_b[metric][0]),
             difference_low=float(low), difference_high=float(high), ratio_low=ratio_low, ratio_high=ratio_high,
-            a_ahead=float((a > b).mean()), resamples=int(resamples), reports=len(reports), confidence=confidence)
+            a_ahead=float((a > b).mean()), tied=float((a == b).mean()), resamples=int(resamples), reports=len(reports), confidence=confidence)
     return out

@@ -647,9 +647,10 @@ def _thresholds_and_evaluation(parts: dict, classes: list[str], val_scores: np.n
         report_t = metrics.tune_report_threshold([e.report_id for e in parts["validation"]], val_true, val_scores,
                                                  classes)
     else:
-        global_t, per_tech, report_t = 0.5, {c: 0.5 for c in classes}, 0.5
-    thresholds = {"global": float(global_t), "per_technique": {c: float(per_tech.get(c, global_t)) for c in classes},
-                  "report": float(report_t)}
+        global_t, per_tech, report_t = 0.5, {c: 0.5 for c in classes}, None
+    thresholds = {"global": float(global_t), "per_technique": {c: float(per_tech.get(c, global_t)) for c in classes}}
+    if report_t is not None:  # none tuned: the model keeps the union rule (see metrics.tune_report_threshold)
+        thresholds["report"] = float(report_t)
     evaluation = None
     if parts["test"]:
         evaluation = metrics.evaluate(test_true, test_scores, classes,

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.test_annotation import add_model, add_report
 from tram_core.app_state import escape_markdown
+from tram_core.report_summary import report_summary
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 REPORT_TEXT = (
@@ -194,10 +195,29 @@ def test_a_technique_of_the_report_opens_its_sentences_in_annotate(open_app, sto
     assert any("Select a technique to review" in c.value for c in at.caption)
     table = next(df for df in at.dataframe if "Finding" in df.value.columns)
     row = list(table.value["Technique"]).index("T1055")
-    at.session_state["rep_techniques"] = {"selection": {"rows": [row], "columns": []}}
+    key = f"rep_techniques_{report_summary(store, report_id).identity()}"
+    at.session_state[key] = {"selection": {"rows": [row], "columns": []}}
     at.run()
     button(at, "Review T1055 in this report").click().run()
     assert not at.exception, at.exception
     assert at.session_state["ann_tech"] == "T1055" and at.session_state["ann_report"] == report_id
     assert at.session_state["ann_model"] == model_id
     assert at.selectbox(key="ann_tech").value == "T1055"  # the Annotate page, filtered to the technique
+
+
+def test_a_selected_technique_does_not_carry_over_to_another_report(open_app, store):
+    first_id, first_ids = add_report(store, title="First")
+    second_id, second_ids = add_report(store, title="Second", texts=["A short one about spearphishing."])
+    add_model(store, first_ids + second_ids, {0: {"T1566.001": 0.93}, 2: {"T1055": 0.9}, 6: {"T1003.001": 0.9}},
+              thresholds={"global": 0.5, "report": 0.5})
+    at = open_app()
+    at.session_state["rep_selected"] = first_id
+    at.run()
+    key = f"rep_techniques_{report_summary(store, first_id).identity()}"
+    at.session_state[key] = {"selection": {"rows": [1], "columns": []}}
+    at.run()
+    assert any(b.label.startswith("Review ") for b in at.button)
+    at.session_state["rep_selected"] = second_id
+    at.run()
+    assert not at.exception, at.exception
+    assert not any(b.label.startswith("Review ") for b in at.button)  # the second report starts unselected
