@@ -8,6 +8,7 @@ report-level F1, wall time, and the model/baseline ratios, then a paired bootstr
 (significance.paired_bootstrap): the interval of each difference and ratio, and how often the model is ahead.
 
     python benchmarks/quality.py --compare DIR         # rescore models kept with --keep DIR, no training
+    python benchmarks/quality.py --test-data NEW/*.mjson  # train on the corpus, test on never-seen labelled reports
 
     python benchmarks/quality.py                       # full corpus, recipe defaults (CPU: tens of minutes)
     python benchmarks/quality.py --limit-reports 40 --epochs 2
@@ -37,6 +38,24 @@ def import_corpus(store, data: Path, limit: int | None) -> int:
     for path in files:
         import_path(store, path, "quality-benchmark", ImportOptions(roll_up_to=TRAM_CLASSES))
     return len(files)
+
+
+def import_test_data(store, paths: list[Path]) -> list[int]:
+    """Import labelled report files (or every file in the folders given) as the test set; their report ids."""
+    from tram_core.attack import TRAM_CLASSES
+    from tram_core.formats import ImportOptions
+    from tram_core.importer import import_path
+
+    files = [f for p in paths for f in (sorted(x for x in p.iterdir() if x.is_file()) if p.is_dir() else [p])]
+    report_ids: list[int] = []
+    already = 0
+    for path in files:
+        result = import_path(store, path, "never-seen", ImportOptions(roll_up_to=TRAM_CLASSES))
+        report_ids += [o.report_id for o in result.outcomes]
+        already += result.duplicates
+    print(f"test data: {len(set(report_ids))} reports from {len(files)} files"
+          + (f" ({already} already in the corpus: held out of training)" if already else ""), flush=True)
+    return sorted(set(report_ids))
 
 
 def summary(name: str, evaluation: dict, wall_s: float) -> dict:
@@ -104,6 +123,9 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, default=None,
                         help="skip training: bootstrap the models kept in this --keep folder")
     parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples of the test reports")
+    parser.add_argument("--test-data", type=Path, nargs="+", default=None,
+                        help="labelled report files or folders (any format the importer reads) to test on: both "
+                             "models train and validate on the corpus and are scored on these reports only")
     args = parser.parse_args()
 
     from tram_core.settings import load_settings
@@ -115,6 +137,7 @@ def main() -> None:
     store = Store.from_settings(settings)
     t0 = time.time()
     n_files = import_corpus(store, args.data, args.limit_reports)
+    test_reports = import_test_data(store, args.test_data) if args.test_data else None
     examples = store.examples()
     positives = sum(1 for e in examples if e.labels)
     print(f"imported {n_files} reports, {len(examples)} sentences ({positives} with a technique) in "
@@ -137,7 +160,7 @@ def main() -> None:
         return progress
 
     rows = []
-    common = dict(min_count=args.min_count, threads=args.threads, seed=args.seed)
+    common = dict(min_count=args.min_count, threads=args.threads, seed=args.seed, test_reports=test_reports)
     if args.only != "model":
         t0 = time.time()
         base_result = train_model(examples, TrainOptions(base="baseline", **common), settings,

@@ -64,6 +64,18 @@ def test_train_queues_the_given_options(store, capsys):
     assert len(options["classes"]) == 50 and options["classes"][0] == "T1003.001"
 
 
+def test_fixed_test_reports_are_queued_and_bad_ones_refused(filled, capsys):
+    report_ids = [r.id for r in filled.list_reports()]
+    code, out, _ = run(capsys, "train", "--base", "baseline", "--test-reports", f"{report_ids[0]}, {report_ids[1]}")
+    assert code == 0
+    assert filled.get_job(1).params["options"]["test_reports"] == report_ids[:2]
+    code, _, err = run(capsys, "train", "--base", "baseline", "--test-reports", "3,x")
+    assert code == 2 and "--test-reports: 'x' is not a report id" in err
+    code, _, err = run(capsys, "train", "--base", "baseline", "--test-reports", f"{report_ids[0]},9999")
+    assert code == 2 and "Test report(s) 9999 do not exist" in err
+    assert len(filled.list_jobs()) == 1
+
+
 def test_a_class_file_with_an_unknown_technique_is_refused(store, capsys, tmp_path):
     classes = tmp_path / "classes.txt"
     classes.write_text("T1105\nT9999\n")

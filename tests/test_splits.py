@@ -95,3 +95,25 @@ def test_real_tram_reports_split_near_the_asked_fractions(shared_data):
     assert len(split.train_reports) + len(split.validation_reports) + len(split.test_reports) == len(report_ids)
     assert abs(len(split.validation) / len(examples) - 0.15) < 0.05
     assert abs(len(split.test) / len(examples) - 0.15) < 0.05
+
+
+def test_fixed_test_reports_are_the_whole_test_side():
+    examples = make_examples(SIZES)
+    split = grouped_split(examples, seed=13, test=0.5, test_reports=[105, 101, 105])  # test fraction ignored
+    assert split.test_reports == [101, 105]
+    assert split.test == sorted(e.sentence_id for e in examples if e.report_id in (101, 105))
+    assert not {101, 105} & (set(split.train_reports) | set(split.validation_reports))
+    assert split.validation_reports  # the other reports still give a validation side
+    assert split == grouped_split(examples, seed=13, test_reports=[101, 105])  # reproducible
+    assert DataSplit.from_dict(json.loads(json.dumps(split.to_dict()))) == split
+
+
+@pytest.mark.parametrize("test_reports, message", [
+    ([], "The list of test reports is empty"),
+    ([101, 999, 998], "Test report(s) 998, 999 have no labelled sentences"),
+    ([100, 101], "Every report with labelled sentences is a test report"),
+])
+def test_bad_fixed_test_reports_are_named(test_reports, message):
+    with pytest.raises(SplitError) as caught:
+        grouped_split(make_examples([10, 12]), test_reports=test_reports)
+    assert message in str(caught.value)

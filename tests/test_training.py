@@ -196,6 +196,16 @@ def test_baseline_trains_through_the_same_function(tmp_path):
     assert scores.shape == (1, 2) and scores[0, 0] > scores[0, 1]
 
 
+def test_fixed_test_reports_are_what_the_model_is_scored_on(tmp_path):
+    options = TrainOptions(base="baseline", min_count=1, seed=3, test_reports=[2, 7])
+    result = train_model(toy_examples(), options, settings_for(tmp_path), tmp_path / "fixed")
+    info = json.loads((result.model_dir / MODEL_INFO_FILE).read_text())
+    assert result.split.test_reports == [2, 7]
+    assert info["data"]["counts"]["test"]["reports"] == 2 and info["data"]["counts"]["test"]["sentences"] == 24
+    assert info["options"]["test_reports"] == [2, 7]
+    assert info["evaluation"]["document"]["reports"] == 2
+
+
 def test_without_validation_reports_no_report_threshold_is_stored(tmp_path):
     """Nothing to tune it on: the model keeps the union rule instead of an untuned report threshold."""
     options = TrainOptions(base="baseline", min_count=1, seed=3, validation_fraction=0.0, test_fraction=0.0)

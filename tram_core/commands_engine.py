@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                            help=help_text + " (default: the base model's recipe)")
     train.add_argument("--classes", default=None,
                        help="label space: 'tram50' (TRAM's 50), 'corpus' (by --min-count) or a file of IDs")
+    train.add_argument("--test-reports", default=None, metavar="IDS",
+                       help="report ids held out as the test set, comma-separated (instead of --test-fraction): "
+                            "the same test reports keep runs comparable")
     train.add_argument("--wait", action="store_true", help="follow the job with a progress bar until it ends")
     train.set_defaults(handler=cmd_train)
 
@@ -100,7 +103,7 @@ def read_class_list(spec: str | None) -> list[str] | None:
     return ids
 
 
-_SPECIAL_TRAIN_OPTIONS = {"base", "classes"}
+_SPECIAL_TRAIN_OPTIONS = {"base", "classes", "test_reports"}
 
 
 def _training_option_fields() -> list[tuple[str, type, str]]:
@@ -130,7 +133,23 @@ def _train_options(args) -> dict:
     classes = read_class_list(args.classes)
     if classes is not None:
         options["classes"] = classes
+    if getattr(args, "test_reports", None):
+        options["test_reports"] = parse_report_ids(args.test_reports)
     return options
+
+
+def parse_report_ids(text: str) -> list[int]:
+    """'3, 7,12' -> [3, 7, 12]; anything but positive whole numbers is refused, naming the bad item."""
+    ids = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        if not item.isdigit() or int(item) < 1:
+            raise UserError(f"--test-reports: '{item[:40]}' is not a report id (a positive whole number)")
+        ids.append(int(item))
+    if not ids:
+        raise UserError("--test-reports names no report id")
+    return ids
 
 
 def _pct(value) -> str:

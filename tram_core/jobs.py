@@ -151,8 +151,18 @@ def train_options(params: dict):
 
 
 def submit_training(store: Store, options: Any, user: str) -> int:
-    """Queue a training job with ``options`` (TrainOptions or a dict of its fields); returns the job id."""
-    return store.create_job("train", {"options": _options_dict(options)}, user)
+    """Queue a training job with ``options`` (TrainOptions or a dict of its fields); returns the job id.
+
+    Test reports that are not in the store are refused here, not later in the worker.
+    """
+    values = _options_dict(options)
+    if values.get("test_reports") is not None:
+        known = {r.id for r in store.list_reports()}
+        missing = [r for r in values["test_reports"] if r not in known]
+        if missing:
+            raise JobError(f"Test report(s) {', '.join(map(str, missing))} do not exist; see the Reports page "
+                           "or 'python -m tram_core reports' for report ids")
+    return store.create_job("train", {"options": values}, user)
 
 
 def submit_prediction(store: Store, model_id: int, report_id: int | None, user: str) -> int:

@@ -47,13 +47,20 @@ class DataSplit:
         return cls(**{k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in data.items()})
 
 
-def grouped_split(examples: Sequence[Example], seed: int = 13, validation: float = 0.15, test: float = 0.15) -> DataSplit:
+def grouped_split(examples: Sequence[Example], seed: int = 13, validation: float = 0.15, test: float = 0.15,
+                  test_reports: Sequence[int] | None = None) -> DataSplit:
     """Split ``examples`` by report into roughly the asked fractions of sentences.
 
     Reports are shuffled with ``seed`` and each goes, in turn, to the side that is least full relative to its
     target (ties: train, then validation, then test), so train is never empty and two reports already give a
     train and a validation side. A side asked for 0 gets nothing.
+
+    ``test_reports``: exactly these reports are the test side (``test`` is ignored) and the other reports are
+    split into train and validation, ``validation`` being their share of those reports' sentences. A fixed test
+    set keeps runs comparable, and lets a model be scored on reports chosen as unseen.
     """
+    if test_reports is not None:
+        return _split_with_fixed_test(examples, seed, validation, sorted(set(test_reports)))
     for name, value in (("validation", validation), ("test", test)):
         if not 0 <= value < 1:
             raise SplitError(f"The {name} fraction must be at least 0 and below 1, got {value}.")
@@ -91,4 +98,26 @@ def grouped_split(examples: Sequence[Example], seed: int = 13, validation: float
         validation_reports=sorted(assigned["validation"]),
         test_reports=sorted(assigned["test"]),
         fractions={"validation": validation, "test": test},
+    )
+
+
+def _split_with_fixed_test(examples: Sequence[Example], seed: int, validation: float, test_reports: list[int]
+                           ) -> DataSplit:
+    if not test_reports:
+        raise SplitError("The list of test reports is empty: name at least one report id, or use a test fraction.")
+    present = {e.report_id for e in examples}
+    absent = [r for r in test_reports if r not in present]
+    if absent:
+        raise SplitError(f"Test report(s) {', '.join(map(str, absent))} have no labelled sentences to test on: "
+                         "label them first, or leave them out of the test reports.")
+    held = set(test_reports)
+    rest = [e for e in examples if e.report_id not in held]
+    if not rest:
+        raise SplitError("Every report with labelled sentences is a test report: no report is left to train on.")
+    inner = grouped_split(rest, seed=seed, validation=validation, test=0.0)
+    return DataSplit(
+        train=inner.train, validation=inner.validation,
+        test=sorted(e.sentence_id for e in examples if e.report_id in held),
+        seed=seed, train_reports=inner.train_reports, validation_reports=inner.validation_reports,
+        test_reports=list(test_reports), fractions={"validation": validation, "test_reports": list(test_reports)},
     )

@@ -67,6 +67,9 @@ class TrainOptions:
     dropout: float = field(default=0.1, metadata={"help": "Dropout before the classifier head."})
     validation_fraction: float = field(default=0.15, metadata={"help": "Share of reports held out for validation."})
     test_fraction: float = field(default=0.15, metadata={"help": "Share of reports held out for the final test."})
+    test_reports: list[int] | None = field(default=None, metadata={
+        "help": "Report ids held out as the test set instead of test_fraction: the same test reports keep runs "
+                "comparable."})
     device: str | None = field(default=None, metadata={"help": "'auto', 'cpu' or 'cuda'; None uses the settings."})
     threads: int | None = field(default=None, metadata={"help": "CPU threads for torch; None uses every core."})
     bf16: str = field(default="auto", metadata={
@@ -602,7 +605,7 @@ def train_model(examples: list, options: TrainOptions, settings, output_dir: Pat
         raise UserError("No labelled sentences to train on: label some sentences first")
     classes = choose_classes(examples, options.min_count, options.classes)
     split = splits.grouped_split(examples, seed=options.seed, validation=options.validation_fraction,
-                                 test=options.test_fraction)
+                                 test=options.test_fraction, test_reports=options.test_reports)
     by_id = {ex.sentence_id: ex for ex in examples}
     parts = {name: [by_id[i] for i in getattr(split, name)] for name in ("train", "validation", "test")}
     if not parts["train"]:
