@@ -151,7 +151,8 @@ else:
         st.caption("Pick at least one more run.")
     elif len(picked) >= 2:
         try:
-            result = compare_runs([RunMetrics(f"#{i}", by_id[i].metrics) for i in picked], which=basis)
+            result = compare_runs([RunMetrics.of_model(f"#{i}", by_id[i]) for i in picked], which=basis)
+            (st.caption if result.same_test_set else st.warning)(result.test_set_note)
             st.markdown("**Headline scores** (Δ = this run minus the first)")
             st.dataframe(result.summary, hide_index=True, key="evaluate_compare_summary",
                          column_config={c: st.column_config.NumberColumn(format="%.3f")

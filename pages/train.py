@@ -188,6 +188,13 @@ if advanced:
         for i, field in enumerate(advanced):
             _field_widget(field, adv_columns[i % 3])
 
+report_names = train_form.test_report_choices(store)
+test_reports = st.multiselect(
+    "Test reports (optional)", list(report_names), format_func=report_names.get, key="train_test_reports",
+    placeholder="None: the test fraction picks reports at random (by seed)",
+    help="Hold out exactly these reports as the test set; the other reports are split into training and "
+         "validation. Runs with the same test reports can be compared.")
+
 if st.button("Start training", type="primary", key="train_start"):
     try:
         if space_error is not None:
@@ -196,7 +203,8 @@ if st.button("Start training", type="primary", key="train_start"):
             st.error(f"Cannot start: {overview.problem}")
         else:
             spec = train_form.base_spec(choice, typed)
-            options = train_form.build_options(spec, values, recipe, min_count=min_count, classes=fixed)
+            options = train_form.build_options(spec, values, recipe, min_count=min_count, classes=fixed,
+                                               test_reports=test_reports)
             job_id = jobs.submit_training(store, options, current_user())
             started = jobs.ensure_worker_running(settings) if worker_autostart() else False
             running = store.list_jobs(limit=1, status=JOB_RUNNING, kind="train")

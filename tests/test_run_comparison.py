@@ -52,3 +52,20 @@ def test_needs_two_distinct_runs():
         compare_runs([RunMetrics("A", sample_metrics())])
     with pytest.raises(ValueError, match="must differ"):
         compare_runs([RunMetrics("A", sample_metrics()), RunMetrics("A", sample_metrics(1))])
+
+
+def test_the_comparison_says_whether_the_runs_share_their_test_sentences(store):
+    same = [RunMetrics("#1", sample_metrics(0), frozenset({1, 2, 3})),
+            RunMetrics("#2", sample_metrics(2), frozenset({3, 2, 1}))]
+    result = compare_runs(same)
+    assert result.same_test_set is True
+    assert result.test_set_note == "All runs were scored on the same 3 test sentences."
+    differ = compare_runs([same[0], RunMetrics("#3", sample_metrics(2), frozenset({1, 2, 3, 4}))])
+    assert differ.same_test_set is False
+    assert "different test sentences (#1: 3, #3: 4)" in differ.test_set_note
+    unknown = compare_runs([same[0], RunMetrics("#4", sample_metrics(2))])
+    assert unknown.same_test_set is None and "did not record their test split" in unknown.test_set_note
+    # from stored model records, as the Evaluate page builds them
+    model_id = store.add_model("run", "baseline", "/nowhere", "baseline", ["T1105"], {"global": 0.5},
+                               sample_metrics(0), {"split": {"test": [5, 6]}})
+    assert RunMetrics.of_model("#x", store.get_model(model_id)).test_sentences == frozenset({5, 6})

@@ -17,6 +17,14 @@ class RunMetrics:
 
     label: str
     metrics: Mapping[str, Any]
+    test_sentences: frozenset[int] | None = None  # the run's test split; None: not recorded
+
+    @classmethod
+    def of_model(cls, label: str, model: Any) -> "RunMetrics":
+        """From a stored model record: its metrics and the test sentence ids of its recorded split."""
+        split = ((getattr(model, "options", None) or {}).get("split")) or {}
+        test = split.get("test")
+        return cls(label, getattr(model, "metrics", None) or {}, frozenset(test) if test else None)
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,8 @@ class RunComparison:
     which: str
     per_technique: pd.DataFrame
     summary: pd.DataFrame
+    test_set_note: str = ""
+    same_test_set: bool | None = None  # None: some run did not record its test split
 
     @property
     def reference(self) -> str:
@@ -79,4 +89,18 @@ def compare_runs(runs: Sequence[RunMetrics], which: str = "at_tuned") -> RunComp
     summary = pd.DataFrame(summary_rows)
     for col in [c for c in summary.columns if c != "run"]:
         summary[f"Δ {col}"] = summary[col] - summary[col].iloc[0]
-    return RunComparison(tuple(labels), which, per_technique, summary)
+    same, note = _test_set_note(runs)
+    return RunComparison(tuple(labels), which, per_technique, summary, note, same)
+
+
+def _test_set_note(runs: Sequence[RunMetrics]) -> tuple[bool | None, str]:
+    """Whether the runs were scored on the same test sentences, and a line saying so."""
+    if any(r.test_sentences is None for r in runs):
+        return None, "Some runs did not record their test split: their scores may come from different sentences."
+    reference = runs[0].test_sentences
+    if all(r.test_sentences == reference for r in runs):
+        return True, f"All runs were scored on the same {len(reference):,} test sentences."
+    sizes = ", ".join(f"{r.label}: {len(r.test_sentences):,}" for r in runs)
+    return False, (f"The runs were scored on different test sentences ({sizes}), so the differences mix the models "
+                   "with the data. Train with the same test reports (Train page, 'Test reports') to compare like "
+                   "with like.")

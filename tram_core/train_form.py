@@ -26,7 +26,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 MAIN_FIELDS = ("epochs", "learning_rate", "head_learning_rate", "batch_size", "max_length", "negatives_ratio",
                "loss", "pos_weight", "seed")
-FORM_SKIPS = ("base", "classes", "min_count")
+FORM_SKIPS = ("base", "classes", "min_count", "test_reports")
 BASELINE_FIELDS = ("seed", "validation_fraction", "test_fraction")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 _TECHNIQUE_ID = re.compile(r"T\d{4}(?:\.\d{3})?", re.IGNORECASE)
@@ -232,12 +232,21 @@ def fixed_classes(label_space: str, pasted: str = "", catalog=None) -> list[str]
     raise UserError(f"Unknown label space '{label_space}'; use one of {', '.join(LABEL_SPACES)}")
 
 
+def test_report_choices(store) -> dict[int, str]:
+    """Reports that have answered sentences (a test report needs labels), as ``{id: "#id title"}``, in id order."""
+    return {r.id: f"#{r.id} {r.title[:80]}" for r in sorted(store.list_reports(), key=lambda r: r.id) if r.answered}
+
+
 def build_options(base: str, values: Mapping[str, Any], recipe: Mapping[str, Any], min_count: int = 10,
-                  classes: Sequence[str] | None = None) -> TrainOptions:
-    """TrainOptions from the form: a value equal to the recipe default stays None (the run resolves it)."""
+                  classes: Sequence[str] | None = None, test_reports: Sequence[int] | None = None) -> TrainOptions:
+    """TrainOptions from the form: a value equal to the recipe default stays None (the run resolves it).
+
+    ``test_reports``: the reports held out as the test set (none picked: the test fraction decides).
+    """
     known = {f.name for f in dataclasses.fields(TrainOptions)}
     data: dict[str, Any] = {"base": base, "min_count": int(min_count),
-                            "classes": list(classes) if classes else None}
+                            "classes": list(classes) if classes else None,
+                            "test_reports": sorted(set(test_reports)) if test_reports else None}
     for name, value in values.items():
         if name not in known or name in FORM_SKIPS:
             continue

@@ -122,6 +122,9 @@ def test_compare_two_runs_shows_the_difference_table(store, two_runs):
     summary = _frame_with(at, "Δ micro_f1").set_index("run")
     assert summary.loc[f"#{second.id}", "Δ micro_f1"] == pytest.approx(
         second.metrics["at_tuned"]["micro_f1"] - first.metrics["at_tuned"]["micro_f1"])
+    # split seeds 13 and 5 hold out different reports: the page warns that the test sentences differ
+    assert first.options["split"]["test"] != second.options["split"]["test"]
+    assert any("different test sentences" in w.value for w in at.warning)
 
 
 def test_threshold_chart_follows_the_chosen_technique(store, two_runs):

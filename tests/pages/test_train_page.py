@@ -76,6 +76,19 @@ def test_start_submits_a_job_with_the_chosen_options(store):
     assert job.created_by
 
 
+def test_picked_test_reports_go_into_the_job(store):
+    fill_store(store, reports=4, per_technique=4)
+    at = _page().run()
+    reports = sorted(r.id for r in store.list_reports())
+    picker = at.multiselect(key="train_test_reports")
+    assert picker.options == [f"#{r} {store.get_report(r).title}" for r in reports]
+    at = picker.set_value([reports[2], reports[0]]).run()
+    at = at.button(key="train_start").click().run()
+    assert not at.exception and not at.error
+    [job] = store.list_jobs()
+    assert job.params["options"]["test_reports"] == [reports[0], reports[2]]
+
+
 def test_baseline_tram50_and_a_second_start_is_queued(store):
     fill_store(store, reports=4, per_technique=4)
     at = _pick_base(_page().run(), "TF-IDF")
