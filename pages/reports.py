@@ -223,13 +223,20 @@ scope = ecols[1].radio("What", ["This report", "All reports"], key="rep_scope", 
 with_unlabelled = ecols[2].checkbox("Include unlabelled sentences", key="rep_unlabelled",
                                     disabled=fmt not in ("tram-multilabel", "csv"),
                                     help="Unlabelled rows are marked 'unlabelled' so nobody reads them as negatives.")
-export_key = (fmt, scope, report.id if scope == "This report" else None, with_unlabelled)
+findings_possible = fmt == "navigator" and scope == "This report" and summary.model is not None
+with_findings = ecols[2].checkbox(
+    "Add the model's findings", key="rep_findings", disabled=not findings_possible,
+    help="A Navigator layer of this report: also the techniques the model above finds in the report that no "
+         "sentence is labelled with yet, in their own colour.") and findings_possible
+export_key = (fmt, scope, report.id if scope == "This report" else None, with_unlabelled, with_findings,
+              summary.model.id if summary.model else None)
 if st.button("Prepare the export", key="rep_prepare"):
     from tram_core.formats import export_data
 
     try:
-        S["rep_export"] = (export_key, *export_data(store, fmt, report.id if scope == "This report" else None,
-                                                    include_unlabelled=with_unlabelled))
+        S["rep_export"] = (export_key, *export_data(
+            store, fmt, report.id if scope == "This report" else None, include_unlabelled=with_unlabelled,
+            model_findings=with_findings, model_id=summary.model.id if summary.model else None))
     except Exception as exc:  # noqa: BLE001
         show_error(exc, "Export failed")
 if S.get("rep_export") and S["rep_export"][0] == export_key:

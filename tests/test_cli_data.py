@@ -210,3 +210,20 @@ def test_real_subprocess_exit_codes(tmp_path, files, shared_data):
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
     store = Store(f"sqlite:///{tmp_path / 'home' / 'tram.sqlite3'}")
     assert [r.title for r in store.list_reports()] == ["Threat Advisory: 3CX Softphone Supply Chain Compromise"]
+
+
+def test_export_a_report_layer_with_the_models_findings(tram_home, capsys, store, tmp_path):
+    from tests.test_annotation import add_model, add_report
+
+    report_id, ids = add_report(store, labels={3: ("T1003.001",)})
+    model_id = add_model(store, ids, {0: {"T1566.001": 0.93}}, thresholds={"global": 0.5, "report": 0.5},
+                         promote=False)
+    out_file = tmp_path / "layer.json"
+    code, _, err = run(capsys, "export", "-f", "navigator", "--report", str(report_id), "--model-findings",
+                       "-o", str(out_file))
+    assert code == 2 and "No model to add findings from" in err  # none promoted, none named
+    code, _, _ = run(capsys, "export", "-f", "navigator", "--report", str(report_id), "--model-findings",
+                     "--model", str(model_id), "-o", str(out_file))
+    assert code == 0
+    entries = {t["techniqueID"]: t for t in json.loads(out_file.read_text())["techniques"]}
+    assert entries["T1566.001"]["comment"].startswith(f"found by model #{model_id} run-1, not labelled yet")

@@ -535,3 +535,32 @@ def test_tram_report_export_carries_the_promoted_models_suggestions(store, tmp_p
     imported = next(m for m in other.list_models() if m.name == "scibert-run-3")
     assert other.suggestions_for([again.id], model_id=imported.id)[again.id] == [("T1055", pytest.approx(0.875))]
     assert corpus(other) == corpus(store)
+
+
+def test_a_report_layer_can_add_the_models_findings_in_their_own_colour(store):
+    from tests.test_annotation import TEXTS, add_model, add_report
+    from tram_core.formats import NAVIGATOR_MODEL_COLOR
+    from tram_core.errors import UserError
+
+    report_id, ids = add_report(store, labels={3: ("T1003.001",)})
+    with pytest.raises(UserError, match="No model to add findings from"):
+        export_data(store, "navigator", report_id=report_id, model_findings=True)
+    add_model(store, ids, {0: {"T1566.001": 0.93}, 2: {"T1055": 0.3}, 4: {"T1055": 0.25}, 3: {"T1003.001": 0.9}},
+              thresholds={"global": 0.5, "report": 0.5})
+    plain = json.loads(export_data(store, "navigator", report_id=report_id)[0])
+    assert [t["techniqueID"] for t in plain["techniques"] if "score" in t] == ["T1003.001"]
+    layer = json.loads(export_data(store, "navigator", report_id=report_id, model_findings=True)[0])
+    entries = {t["techniqueID"]: t for t in layer["techniques"]}
+    assert set(entries) == {"T1003", "T1003.001", "T1055", "T1566", "T1566.001"}  # parents expand their subs
+    assert entries["T1003.001"]["score"] == 1 and "color" not in entries["T1003.001"]  # labelled: on the gradient
+    finding = entries["T1055"]
+    assert finding["color"] == NAVIGATOR_MODEL_COLOR and "score" not in finding
+    assert finding["comment"].splitlines() == [
+        "found by model #1 run-1, not labelled yet: report evidence 0.55",
+        f"- {TEXTS[2]} (score 0.30)", f"- {TEXTS[4]} (score 0.25)"]
+    assert {"label": "found by the model, not labelled yet", "color": NAVIGATOR_MODEL_COLOR} in layer["legendItems"]
+    assert {"name": "model findings", "value": "2"} in layer["metadata"]
+    with pytest.raises(UserError, match="Navigator layer of one report"):
+        export_data(store, "csv", report_id=report_id, model_findings=True)
+    with pytest.raises(UserError, match="Navigator layer of one report"):
+        export_data(store, "navigator", model_findings=True)

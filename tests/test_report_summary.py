@@ -25,6 +25,7 @@ def test_the_model_finds_techniques_by_its_report_rule_beside_the_labels(store):
     assert rows["T1566.001"].agreement == rs.FOUND_ONLY and rows["T1566.001"].needs_review
     assert rows["T1055"].model_finds and rows["T1055"].evidence == pytest.approx(0.55)
     assert rows["T1055"].suggested_sentences == 0  # no single sentence above 0.5, yet the report has it
+    assert rows["T1055"].best_sentences == ((ids[2], 0.30), (ids[4], 0.25))
     assert rows["T1003.001"].agreement == rs.LABELLED_ONLY and rows["T1003.001"].labelled_sentences == 1
     assert not rows["T1041"].model_finds and rows["T1041"].suggested_sentences == 1
     assert rows["T1041"].agreement == rs.SUGGESTED_ONLY

@@ -44,6 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--report", type=int, default=None, metavar="ID", help="only this report (default: all)")
     p.add_argument("--include-unlabelled", action="store_true",
                    help="also write unlabelled sentences, marked with status 'unlabelled' (multi-label and csv)")
+    p.add_argument("--model-findings", action="store_true",
+                   help="navigator layer of one --report: also the techniques the model finds there that no "
+                        "sentence is labelled with, in their own colour")
+    p.add_argument("--model", type=int, default=None, metavar="ID",
+                   help="the model whose findings to add (default: the promoted model)")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write ('-' for stdout)")
     p.set_defaults(handler=cmd_export)
 
@@ -163,7 +168,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     store = _store(args)
     content, suggested = export_data(store, args.format, report_id=args.report,
-                                     include_unlabelled=args.include_unlabelled)
+                                     include_unlabelled=args.include_unlabelled,
+                                     model_findings=args.model_findings, model_id=args.model)
     if args.output == "-":
         sys.stdout.buffer.write(content)
         sys.stdout.flush()

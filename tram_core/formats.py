@@ -48,6 +48,7 @@ _RETIRED_RANGE = (1224, 1479)  # PRE-ATT&CK (retired in ATT&CK v8) and ATT&CK fo
 
 # ATT&CK Navigator layer format written by export_data(..., "navigator").
 NAVIGATOR_VERSIONS = {"attack": "18", "navigator": "5.1.0", "layer": "4.5"}
+NAVIGATOR_MODEL_COLOR = "#66b1ffff"  # techniques a model finds in a report that no sentence is labelled with
 NAVIGATOR_COMMENT_SENTENCES = 5
 NAVIGATOR_COMMENT_CHARS = 240
 
@@ -852,7 +853,28 @@ def _report_export(store: Store, report_id: int) -> dict:
     }
 
 
-def _navigator_layer(store: Store, name: str, description: str, report_id: int | None) -> dict:
+def _model_findings(store: Store, report_id: int, model_id: int | None) -> tuple[str, list[tuple[str, str]]]:
+    """The model's name and, per technique it finds in the report that no sentence is labelled with, a comment."""
+    from tram_core.report_summary import report_summary  # here: report_summary imports this module's neighbours
+
+    summary = report_summary(store, report_id, model_id)
+    if summary.model is None:
+        raise UserError("No model to add findings from: promote a model, or leave the model's findings out")
+    texts = {s.id: s.text for s in store.sentences(report_id=report_id)}
+    found = []
+    for row in summary.techniques:
+        if not row.needs_review:
+            continue
+        lines = [f"found by model #{summary.model.id} {summary.model.name}, not labelled yet: report evidence "
+                 f"{row.evidence:.2f}"]
+        lines += [f"- {_truncate(texts.get(sid, ''), NAVIGATOR_COMMENT_CHARS)} (score {score:.2f})"
+                  for sid, score in row.best_sentences]
+        found.append((row.technique, "\n".join(lines)))
+    return f"#{summary.model.id} {summary.model.name}", found
+
+
+def _navigator_layer(store: Store, name: str, description: str, report_id: int | None,
+                     findings: list[tuple[str, str]] | None = None) -> dict:
     catalog = load_catalog()
     examples = store.examples(include_unlabelled=False, report_id=report_id)
     by_technique: dict[str, list[str]] = {}
@@ -861,14 +883,16 @@ def _navigator_layer(store: Store, name: str, description: str, report_id: int |
             by_technique.setdefault(tech, []).append(ex.text)
     techniques = []
     parents_to_expand = set()
-    for tid in sorted(by_technique, key=_id_sort):
-        texts = by_technique[tid]
-        shown_id = tid
-        note = ""
+
+    def shown(tid: str, how: str) -> tuple[str, str]:
         tech = catalog.get(tid)
         if tech is not None and tech.revoked and tech.replaced_by:
-            shown_id = tech.replaced_by
-            note = f"labelled as {tid}, which ATT&CK revoked in favour of {tech.replaced_by}\n"
+            return tech.replaced_by, f"{how} as {tid}, which ATT&CK revoked in favour of {tech.replaced_by}\n"
+        return tid, ""
+
+    for tid in sorted(by_technique, key=_id_sort):
+        texts = by_technique[tid]
+        shown_id, note = shown(tid, "labelled")
         comment_lines = [_truncate(t, NAVIGATOR_COMMENT_CHARS) for t in texts[:NAVIGATOR_COMMENT_SENTENCES]]
         if len(texts) > NAVIGATOR_COMMENT_SENTENCES:
             comment_lines.append(f"(and {len(texts) - NAVIGATOR_COMMENT_SENTENCES} more sentences)")
@@ -878,13 +902,21 @@ def _navigator_layer(store: Store, name: str, description: str, report_id: int |
         })
         if "." in shown_id:
             parents_to_expand.add(parent_of(shown_id))
-    # Merge entries that now share an ID (a revoked ID and its replacement both labelled).
+    for tid, comment in findings or []:  # no score: drawn in their own colour, not on the labelled gradient
+        shown_id, note = shown(tid, "found")
+        techniques.append({
+            "techniqueID": shown_id, "color": NAVIGATOR_MODEL_COLOR, "comment": note + comment, "enabled": True,
+            "metadata": [{"name": "source", "value": "model"}], "links": [], "showSubtechniques": False,
+        })
+        if "." in shown_id:
+            parents_to_expand.add(parent_of(shown_id))
+    # Merge entries that now share an ID (a revoked ID and its replacement both labelled); labels win over findings.
     merged: dict[str, dict] = {}
     for entry in techniques:
         current = merged.get(entry["techniqueID"])
         if current is None:
             merged[entry["techniqueID"]] = entry
-        else:
+        elif "score" in current and "score" in entry:
             current["score"] += entry["score"]
             current["comment"] += "\n" + entry["comment"]
     for parent in sorted(parents_to_expand):
@@ -910,9 +942,10 @@ def _navigator_layer(store: Store, name: str, description: str, report_id: int |
         "legendItems": [
             {"label": "labelled in 1 sentence", "color": "#ffe766ff"},
             {"label": f"labelled in {max_score} sentences", "color": "#ff6666ff"},
-        ],
+        ] + ([{"label": "found by the model, not labelled yet", "color": NAVIGATOR_MODEL_COLOR}] if findings else []),
         "metadata": [{"name": "generated by", "value": "TRAM dashboard"},
-                     {"name": "labelled sentences", "value": str(len(examples))}],
+                     {"name": "labelled sentences", "value": str(len(examples))}]
+        + ([{"name": "model findings", "value": str(len(findings))}] if findings else []),
         "links": [],
         "showTacticRowBackground": False,
         "tacticRowBackground": "#dddddd",
@@ -936,14 +969,20 @@ def _truncate(text: str, limit: int) -> str:
 
 
 def export_data(store: Store, fmt: str, report_id: int | None = None,
-                include_unlabelled: bool = False) -> tuple[bytes, str]:
+                include_unlabelled: bool = False, model_findings: bool = False,
+                model_id: int | None = None) -> tuple[bytes, str]:
     """Export one report (``report_id``) or the whole corpus as ``fmt``; returns (content, suggested filename).
 
     tram-multilabel and csv hold labelled and reviewed sentences (a row's ``status`` says which); with
     ``include_unlabelled`` they add unlabelled rows, marked ``"status": "unlabelled"`` so nobody reads them as
     negatives. tram-report holds every sentence (one report as an object, the corpus as a list). navigator is an
-    ATT&CK Navigator layer scoring each technique by the number of sentences labelled with it.
+    ATT&CK Navigator layer scoring each technique by the number of sentences labelled with it; for one report and
+    with ``model_findings`` it adds, in their own colour, the techniques that ``model_id`` (default: the promoted
+    model) finds in the report by its report rule and no sentence is labelled with (report_summary).
     """
+    if model_findings and (fmt != "navigator" or report_id is None):
+        raise UserError("The model's findings go into a Navigator layer of one report: choose the navigator "
+                        "format and a report")
     if fmt not in EXPORT_FORMATS:
         raise UserError(f"Unknown export format '{fmt}'; use one of {', '.join(EXPORT_FORMATS)}")
     title = "corpus"
@@ -971,8 +1010,12 @@ def export_data(store: Store, fmt: str, report_id: int | None = None,
     # navigator
     if report_id is not None:
         report = store.get_report(report_id)
-        layer = _navigator_layer(store, report.title[:100], f"Techniques labelled in '{report.title}' (TRAM)",
-                                 report_id)
+        description = f"Techniques labelled in '{report.title}' (TRAM)"
+        findings = None
+        if model_findings:
+            model_name, findings = _model_findings(store, report_id, model_id)
+            description += f", and techniques model {model_name} finds there that are not labelled yet"
+        layer = _navigator_layer(store, report.title[:100], description, report_id, findings)
     else:
         layer = _navigator_layer(store, "TRAM corpus", "Techniques labelled in every TRAM report", None)
     return _json_bytes(layer), f"{stem}-navigator-layer.json"

@@ -30,6 +30,7 @@ class ReportTechnique:
     evidence: float | None  # the model's report evidence (metrics.report_evidence); None: no stored scores
     model_finds: bool  # the model's rule says the report has it
     agreement: str  # one of the constants above
+    best_sentences: tuple[tuple[int, float], ...] = ()  # (sentence id, score) of the model's two best, best first
 
     @property
     def needs_review(self) -> bool:
@@ -113,6 +114,11 @@ def report_summary(store: Store, report_id: int, model_id: int | None = None) ->
     for i, pairs in enumerate(scored.values()):
         for tech, score in pairs:
             scores[i, column[tech]] = score
+    sentence_ids = list(scored)
+    best: dict[str, tuple[tuple[int, float], ...]] = {}
+    for tech, j in column.items():
+        order = np.argsort(-scores[:, j], kind="stable")[:metrics.REPORT_TOP_K]
+        best[tech] = tuple((sentence_ids[i], float(scores[i, j])) for i in order if scores[i, j] > 0)
     evidence: dict[str, float] = {}
     if scored:
         _, matrix = metrics.report_evidence([report_id] * len(scored), scores)
@@ -129,7 +135,8 @@ def report_summary(store: Store, report_id: int, model_id: int | None = None) ->
         known = catalog.get(tech)
         found = tech in finds
         rows.append(ReportTechnique(tech, known.name if known else "", labelled.get(tech, 0), above.get(tech, 0),
-                                    evidence.get(tech), found, _agreement(tech in labelled, found, bool(scored))))
+                                    evidence.get(tech), found, _agreement(tech in labelled, found, bool(scored)),
+                                    best.get(tech, ())))
     rows.sort(key=lambda r: (not r.model_finds and not r.labelled_sentences, -(r.evidence or 0.0),
                              -r.labelled_sentences, r.technique))
     rule = metrics.report_rule_text(report_threshold) if model else ""

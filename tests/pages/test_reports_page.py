@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -221,3 +222,17 @@ def test_a_selected_technique_does_not_carry_over_to_another_report(open_app, st
     at.run()
     assert not at.exception, at.exception
     assert not any(b.label.startswith("Review ") for b in at.button)  # the second report starts unselected
+
+
+def test_the_navigator_export_can_add_the_models_findings(open_app, store):
+    report_id, ids = add_report(store, labels={3: ("T1003.001",)})
+    add_model(store, ids, {0: {"T1566.001": 0.93}}, thresholds={"global": 0.5, "report": 0.5})
+    at = open_app()
+    assert at.checkbox(key="rep_findings").disabled  # only for a Navigator layer
+    at.selectbox(key="rep_fmt").set_value("navigator").run()
+    at.checkbox(key="rep_findings").check().run()
+    button(at, "Prepare the export").click().run()
+    assert not at.exception, at.exception
+    layer = json.loads(at.session_state["rep_export"][1])
+    colours = {t["techniqueID"]: t.get("color") for t in layer["techniques"]}
+    assert colours["T1566.001"] and not colours["T1003.001"]
