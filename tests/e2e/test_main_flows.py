@@ -164,5 +164,14 @@ def test_import_annotate_train_evaluate(browser_ready, shared_data, tmp_path, ti
             assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 1
             assert "Traceback" not in page.content()
             _shot(page, "4-evaluate")
+
+            # Reports: the report's techniques, labelled ones listed, and what the new model has to say about it.
+            page.goto(f"{url}/reports")
+            wait_for_app(page)
+            page.get_by_text("Techniques in this report").wait_for()
+            page.get_by_text("has no suggestions for this report yet").or_(page.get_by_text("has suggestions for")) \
+                .first.wait_for()
+            assert "Traceback" not in page.content()
+            _shot(page, "5-report-techniques")
     finally:
         _stop_workers(home)
