@@ -206,15 +206,21 @@ if summary.techniques:
     if not rows:
         st.caption("Select a technique to review its sentences in this report on the Annotate page.")
     else:
-        technique = summary.techniques[rows[0]].technique
-        if st.button(f"Review {literal(technique)} in this report", key="rep_review"):
-            # The Annotate page's sentence view, filtered to sentences labelled or suggested with the technique.
-            S.update(ann_report=report.id, ann_tech=technique, ann_mode=MODE_SENTENCES, ann_status=STATUS_ALL,
+        row = summary.techniques[rows[0]]
+        if st.button(f"Review {literal(row.technique)} in this report", key="rep_review"):
+            # The Annotate page's sentence view, filtered to sentences labelled or suggested with the technique,
+            # opened at the model's best sentence for it (or the first match when the model has none).
+            S.update(ann_report=report.id, ann_tech=row.technique, ann_mode=MODE_SENTENCES, ann_status=STATUS_ALL,
                      ann_has_sugg=False, ann_search="")
             if summary.model is not None:
                 S["ann_model"] = summary.model.id
-            S.pop("ann_sentence", None)
-            st.switch_page("pages/annotate.py", query_params={"report": str(report.id)})
+            link = {"report": str(report.id)}
+            if row.best_sentences:
+                S["ann_sentence"] = row.best_sentences[0][0]
+                link["sentence"] = str(row.best_sentences[0][0])
+            else:
+                S.pop("ann_sentence", None)
+            st.switch_page("pages/annotate.py", query_params=link)
 
 st.subheader("Export", anchor=False)
 ecols = st.columns([2, 2, 2])

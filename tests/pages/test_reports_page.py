@@ -204,6 +204,8 @@ def test_a_technique_of_the_report_opens_its_sentences_in_annotate(open_app, sto
     assert at.session_state["ann_tech"] == "T1055" and at.session_state["ann_report"] == report_id
     assert at.session_state["ann_model"] == model_id
     assert at.selectbox(key="ann_tech").value == "T1055"  # the Annotate page, filtered to the technique
+    assert at.session_state["ann_sentence"] == ids[2]  # ... at the model's best sentence for it (0.30)
+    assert any(c.value.startswith("Sentence 3 of 6 in the report · 1 of 2 matching") for c in at.caption)
 
 
 def test_a_selected_technique_does_not_carry_over_to_another_report(open_app, store):
