@@ -89,7 +89,7 @@ def compare(examples, model_dir: Path, baseline_dir: Path, resamples: int) -> No
     if missing or int(truth.sum()) != counts["labels"] or \
             len({by_id[i].report_id for i in test_ids}) != counts["reports"]:
         raise SystemExit(f"the corpus imported now is not the one {model_dir} was trained on ({len(missing)} test "
-                         "sentences missing, or other labels): use the same --data and --limit-reports")
+                         "sentences missing, or other labels): use the same --data, --limit-reports and --test-data")
     texts = [by_id[i].text for i in test_ids]
     report_ids = [by_id[i].report_id for i in test_ids]
     column = {c: j for j, c in enumerate(model.classes)}

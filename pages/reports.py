@@ -229,13 +229,14 @@ scope = ecols[1].radio("What", ["This report", "All reports"], key="rep_scope", 
 with_unlabelled = ecols[2].checkbox("Include unlabelled sentences", key="rep_unlabelled",
                                     disabled=fmt not in ("tram-multilabel", "csv"),
                                     help="Unlabelled rows are marked 'unlabelled' so nobody reads them as negatives.")
-findings_possible = fmt == "navigator" and scope == "This report" and summary.model is not None
+findings_possible = fmt == "navigator" and scope == "This report" and bool(summary.sentences_scored)
 with_findings = ecols[2].checkbox(
     "Add the model's findings", key="rep_findings", disabled=not findings_possible,
     help="A Navigator layer of this report: also the techniques the model above finds in the report that no "
          "sentence is labelled with yet, in their own colour.") and findings_possible
+# Any new label or suggestion changes the key, so a prepared file is never offered after the data moved on.
 export_key = (fmt, scope, report.id if scope == "This report" else None, with_unlabelled, with_findings,
-              summary.model.id if summary.model else None)
+              summary.identity(), store.label_event_watermark())
 if st.button("Prepare the export", key="rep_prepare"):
     from tram_core.formats import export_data
 

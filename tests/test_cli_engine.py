@@ -69,11 +69,14 @@ def test_fixed_test_reports_are_queued_and_bad_ones_refused(filled, capsys):
     code, out, _ = run(capsys, "train", "--base", "baseline", "--test-reports", f"{report_ids[0]}, {report_ids[1]}")
     assert code == 0
     assert filled.get_job(1).params["options"]["test_reports"] == report_ids[:2]
-    code, _, err = run(capsys, "train", "--base", "baseline", "--test-reports", "3,x")
-    assert code == 2 and "--test-reports: 'x' is not a report id" in err
+    for bad in ("x", "²", "0"):
+        code, _, err = run(capsys, "train", "--base", "baseline", "--test-reports", f"3,{bad}")
+        assert code == 2 and f"--test-reports: '{bad}' is not a report id" in err
     code, _, err = run(capsys, "train", "--base", "baseline", "--test-reports", f"{report_ids[0]},9999")
     assert code == 2 and "Test report(s) 9999 do not exist" in err
     assert len(filled.list_jobs()) == 1
+    with pytest.raises(jobs.JobError, match="The list of test reports is empty"):
+        jobs.submit_training(filled, {"base": "baseline", "test_reports": []}, "ana")
 
 
 def test_a_class_file_with_an_unknown_technique_is_refused(store, capsys, tmp_path):

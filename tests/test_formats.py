@@ -560,6 +560,9 @@ def test_a_report_layer_can_add_the_models_findings_in_their_own_colour(store):
         f"- {TEXTS[2]} (score 0.30)", f"- {TEXTS[4]} (score 0.25)"]
     assert {"label": "found by the model, not labelled yet", "color": NAVIGATOR_MODEL_COLOR} in layer["legendItems"]
     assert {"name": "model findings", "value": "2"} in layer["metadata"]
+    other_id, _ = add_report(store, title="Not scored", texts=[t.upper() for t in TEXTS])
+    with pytest.raises(UserError, match=f"Model #1 has no suggestions for report {other_id} yet"):
+        export_data(store, "navigator", report_id=other_id, model_findings=True)
     with pytest.raises(UserError, match="Navigator layer of one report"):
         export_data(store, "csv", report_id=report_id, model_findings=True)
     with pytest.raises(UserError, match="Navigator layer of one report"):

@@ -63,6 +63,8 @@ def test_the_comparison_says_whether_the_runs_share_their_test_sentences(store):
     differ = compare_runs([same[0], RunMetrics("#3", sample_metrics(2), frozenset({1, 2, 3, 4}))])
     assert differ.same_test_set is False
     assert "different test sentences (#1: 3, #3: 4)" in differ.test_set_note
+    untested = compare_runs([same[0], RunMetrics("#5", sample_metrics(2), frozenset())])
+    assert untested.same_test_set is False and untested.test_set_note.startswith("#5 had no test set")
     unknown = compare_runs([same[0], RunMetrics("#4", sample_metrics(2))])
     assert unknown.same_test_set is None and "did not record their test split" in unknown.test_set_note
     # from stored model records, as the Evaluate page builds them

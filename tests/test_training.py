@@ -237,3 +237,20 @@ def test_every_loss_rewards_the_right_answer(loss):
     fn = make_loss(loss, torch.full((2,), 3.0))
     targets = torch.tensor([[1.0, 0.0]])
     assert fn(torch.tensor([[4.0, -4.0]]), targets) < fn(torch.tensor([[-4.0, 4.0]]), targets)
+
+
+def test_a_run_from_a_trained_model_keeps_its_test_reports_and_refuses_its_training_reports(tmp_path, store):
+    from tram_core.training import _test_reports_for
+
+    examples = toy_examples()
+    parent = train_model(examples, TrainOptions(base="baseline", min_count=1, seed=3), settings_for(tmp_path),
+                         tmp_path / "parent")
+    model_id = store.add_model("parent", "baseline", str(parent.model_dir), "baseline", parent.classes,
+                               dict(parent.thresholds), {}, {})
+    continuing = TrainOptions(base=f"trained:{model_id}")
+    assert _test_reports_for(continuing, examples, store) == parent.split.test_reports
+    learnt = parent.split.train_reports[0]
+    with pytest.raises(UserError, match=rf"Test report\(s\) {learnt} were training or validation data of model"):
+        _test_reports_for(TrainOptions(base=f"trained:{model_id}", test_reports=[learnt]), examples, store)
+    fresh = TrainOptions(base="embedded", test_reports=[learnt])  # not a continuation: taken as given
+    assert _test_reports_for(fresh, examples, store) == [learnt]

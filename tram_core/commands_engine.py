@@ -144,7 +144,7 @@ def parse_report_ids(text: str) -> list[int]:
     for item in (part.strip() for part in text.split(",")):
         if not item:
             continue
-        if not item.isdigit() or int(item) < 1:
+        if not (item.isascii() and item.isdigit()) or int(item) < 1:
             raise UserError(f"--test-reports: '{item[:40]}' is not a report id (a positive whole number)")
         ids.append(int(item))
     if not ids:

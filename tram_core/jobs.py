@@ -157,6 +157,8 @@ def submit_training(store: Store, options: Any, user: str) -> int:
     """
     values = _options_dict(options)
     if values.get("test_reports") is not None:
+        if not values["test_reports"]:
+            raise JobError("The list of test reports is empty: name at least one report id, or leave it out")
         known = {r.id for r in store.list_reports()}
         missing = [r for r in values["test_reports"] if r not in known]
         if missing:

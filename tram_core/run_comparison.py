@@ -24,7 +24,7 @@ class RunMetrics:
         """From a stored model record: its metrics and the test sentence ids of its recorded split."""
         split = ((getattr(model, "options", None) or {}).get("split")) or {}
         test = split.get("test")
-        return cls(label, getattr(model, "metrics", None) or {}, frozenset(test) if test else None)
+        return cls(label, getattr(model, "metrics", None) or {}, frozenset(test) if test is not None else None)
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,9 @@ def _test_set_note(runs: Sequence[RunMetrics]) -> tuple[bool | None, str]:
     """Whether the runs were scored on the same test sentences, and a line saying so."""
     if any(r.test_sentences is None for r in runs):
         return None, "Some runs did not record their test split: their scores may come from different sentences."
+    untested = [r.label for r in runs if not r.test_sentences]
+    if untested:
+        return False, f"{', '.join(untested)} had no test set (trained on every report): there is nothing to compare."
     reference = runs[0].test_sentences
     if all(r.test_sentences == reference for r in runs):
         return True, f"All runs were scored on the same {len(reference):,} test sentences."

@@ -604,8 +604,9 @@ def train_model(examples: list, options: TrainOptions, settings, output_dir: Pat
     if not examples:
         raise UserError("No labelled sentences to train on: label some sentences first")
     classes = choose_classes(examples, options.min_count, options.classes)
+    test_reports = _test_reports_for(options, examples, store)
     split = splits.grouped_split(examples, seed=options.seed, validation=options.validation_fraction,
-                                 test=options.test_fraction, test_reports=options.test_reports)
+                                 test=options.test_fraction, test_reports=test_reports)
     by_id = {ex.sentence_id: ex for ex in examples}
     parts = {name: [by_id[i] for i in getattr(split, name)] for name in ("train", "validation", "test")}
     if not parts["train"]:
@@ -628,6 +629,35 @@ def train_model(examples: list, options: TrainOptions, settings, output_dir: Pat
         raise
     result.model_dir = output_dir
     return result
+
+
+def _test_reports_for(options: TrainOptions, examples: list, store) -> list[int] | None:
+    """The test reports of a run; a run that continues from a trained model never tests on what that model learnt.
+
+    From ``trained:<id>`` without test reports of its own, the run keeps the parent's test reports (those that
+    still have labelled sentences), so the two runs compare like with like. Given test reports that hold
+    sentences the parent trained or validated on are refused.
+    """
+    spec = options.base or ""
+    if not spec.startswith("trained:") or store is None or not spec[len("trained:"):].isdecimal():
+        return options.test_reports
+    try:
+        record = store.get_model(int(spec[len("trained:"):]))
+        parent = (_read_model_info(Path(record.path)) or {}).get("data", {}).get("sentence_ids", {}) \
+            if record.path else {}
+    except (OSError, ValueError, UserError):
+        return options.test_reports  # resolving the base says what is wrong with it
+    report_of = {e.sentence_id: e.report_id for e in examples}
+    if options.test_reports is None:
+        kept = sorted({report_of[i] for i in parent.get("test", []) if i in report_of})
+        return kept or None
+    learnt = set(parent.get("train", [])) | set(parent.get("validation", []))
+    overlap = sorted({report_of[i] for i in learnt if report_of.get(i) in set(options.test_reports)})
+    if overlap:
+        raise UserError(f"Test report(s) {', '.join(map(str, overlap))} were training or validation data of model "
+                        f"#{record.id}, which this run continues from: its scores on them would be inflated. Pick "
+                        "other test reports, or leave them out to keep that model's test reports.")
+    return options.test_reports
 
 
 def _split_snapshot(split, parts: dict, classes: list[str]) -> dict:
