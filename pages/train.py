@@ -194,6 +194,7 @@ test_reports = st.multiselect(
     placeholder="None: the test fraction picks reports at random (by seed)",
     help="Hold out exactly these reports as the test set; the other reports are split into training and "
          "validation. Runs with the same test reports can be compared.")
+st.caption(train_form.test_reports_note(choice.spec, test_reports, store))
 
 if st.button("Start training", type="primary", key="train_start"):
     try:

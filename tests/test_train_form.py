@@ -79,3 +79,15 @@ def test_data_overview_counts_and_reasons(store):
     assert high.classes == () and len(high.under_minimum) == 3 and "No technique has 13" in high.problem
     fixed = train_form.data_overview(store, classes=["T1105", "T1566.001"])
     assert fixed.classes == ("T1105", "T1566.001") and fixed.without_examples == ("T1566.001",)
+
+
+def test_the_form_says_which_reports_a_run_is_tested_on(store):
+    from tram_core.train_form import test_reports_note
+
+    model_id = store.add_model("run", "transformer", "/nowhere", "embedded", ["T1105"], {"global": 0.5}, {},
+                               {"split": {"test_reports": [4, 9]}})
+    assert test_reports_note("embedded", [3, 5], store).startswith("The run is tested on the 2 picked report(s)")
+    assert test_reports_note(f"trained:{model_id}", [], store).startswith(
+        f"Continuing from model #{model_id}: the run keeps its 2 test report(s)")
+    assert test_reports_note("embedded", [], store).startswith("The test fraction picks")
+    assert test_reports_note("trained:999", [], store).startswith("The test fraction picks")  # no such model

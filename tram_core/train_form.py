@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from tram_core.attack import TRAM_CLASSES
 from tram_core.errors import UserError
+from tram_core.store import NotFoundError
 from tram_core.training import CLASS_WEIGHTINGS, LOSSES, POOLINGS, RECIPES, TrainOptions, recipe_for
 
 LABEL_SPACES = {
@@ -235,6 +236,22 @@ def fixed_classes(label_space: str, pasted: str = "", catalog=None) -> list[str]
 def test_report_choices(store) -> dict[int, str]:
     """Reports that have answered sentences (a test report needs labels), as ``{id: "#id title"}``, in id order."""
     return {r.id: f"#{r.id} {r.title[:80]}" for r in sorted(store.list_reports(), key=lambda r: r.id) if r.answered}
+
+
+def test_reports_note(spec: str, picked: Sequence[int], store) -> str:
+    """Which reports a run from the form will be tested on, in words (see training._test_reports_for)."""
+    if picked:
+        return f"The run is tested on the {len(picked)} picked report(s) only; the others train and validate it."
+    if spec.startswith("trained:") and spec[len("trained:"):].isdecimal():
+        model_id = int(spec[len("trained:"):])
+        try:
+            tested = ((store.get_model(model_id).options or {}).get("split") or {}).get("test_reports") or []
+        except NotFoundError:
+            tested = []
+        if tested:
+            return (f"Continuing from model #{model_id}: the run keeps its {len(tested)} test report(s), so the two "
+                    "runs compare like with like. Test reports that model trained on are refused.")
+    return "The test fraction picks the test reports at random, by the seed."
 
 
 def build_options(base: str, values: Mapping[str, Any], recipe: Mapping[str, Any], min_count: int = 10,
