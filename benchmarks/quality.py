@@ -176,9 +176,9 @@ def main() -> None:
                          out_root / "model", progress=printer(args.base), store=store)
     rows.append(summary(args.base, result.metrics, time.time() - t0))
     info = json.loads((result.model_dir / "tram_model.json").read_text())
-    test_reports = len({e.report_id for e in examples if e.sentence_id in set(result.split.test)})
+    n_test_reports = len({e.report_id for e in examples if e.sentence_id in set(result.split.test)})
     print(f"classes: {len(result.classes)}; split seed {result.split.seed}; test sentences "
-          f"{len(result.split.test)} from {test_reports} reports; best epoch {info.get('best_epoch')}; thresholds global "
+          f"{len(result.split.test)} from {n_test_reports} reports; best epoch {info.get('best_epoch')}; thresholds global "
           f"{result.thresholds['global']:.2f}")
     print("recipe:", json.dumps({k: info["options"][k] for k in (
         "pooling", "epochs", "learning_rate", "head_learning_rate", "batch_size", "max_length", "negatives_ratio",

@@ -229,7 +229,7 @@ else:
         run_history.history_display(history),
         hide_index=True,
         column_order=["run", "status", "base model", "data", "duration", "micro-F1 (tuned)", "macro-F1 (tuned)",
-                      "evaluate", "promoted", "model", "started", "by", "message"],
+                      "report-F1", "evaluate", "promoted", "model", "started", "by", "message"],
         column_config={
             "evaluate": st.column_config.LinkColumn("evaluate", display_text="open"),
             "promoted": st.column_config.CheckboxColumn("promoted"),

@@ -114,7 +114,10 @@ def test_models_and_promote(filled, baseline_model, capsys):
     code, out, _ = run(capsys, "models")
     model = filled.get_model(baseline_model)
     assert code == 0 and model.name in out and "*" not in out.splitlines()[1]
-    assert f"{model.metrics['at_tuned']['micro_f1']:.3f}" in out
+    line = next(l for l in out.splitlines() if model.name in l)
+    assert line.split()[1:4] == [f"{model.metrics['at_tuned']['micro_f1']:.3f}",
+                                 f"{model.metrics['at_tuned']['macro_f1']:.3f}",
+                                 f"{model.metrics['document']['micro_f1']:.3f}"]
 
     code, out, _ = run(capsys, "promote", str(baseline_model))
     assert code == 0 and "promoted" in out

@@ -27,7 +27,8 @@ def test_report_holds_headline_figures_tables_and_charts(catalog):
     assert catalog.get("T1566.001").name in page
     assert "Tuned global threshold: 0.300" in page
     assert "macro F1 0.676; a report has a technique when any of its sentences is above" in page  # no report rule
-    metrics["document"]["rule"] = "a report has a technique when its 2 best sentence scores for it add up to more than 0.60"
+    metrics["document"]["rule"] = ("a report has a technique when its 2 best sentence scores for it add up to more "
+                                   "than 0.60")
     assert "more than 0.60.</p>" in build_evaluation_report("Run 3", metrics, [], catalog=catalog)
     specs = _specs(page)
     assert len(specs) == 5  # F1 bars, P/R scatter, threshold curve, loss by epoch, documents

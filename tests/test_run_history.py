@@ -47,10 +47,11 @@ def test_history_row_and_queue(store, tmp_path):
     assert run_history.active_run(store).id == waiting
     shown = run_history.history_display(run_history.run_history(store)).set_index("run")
     assert shown.loc[done, "micro-F1 (tuned)"] == f"{sample_metrics()['at_tuned']['micro_f1']:.3f}"
+    assert shown.loc[done, "report-F1"] == f"{sample_metrics()['document']['micro_f1']:.3f}"
     assert shown.loc[done, "evaluate"] == f"./?model={model_id}" and shown.loc[done, "model"] == f"#{model_id}"
     # a queued run has no scores, model, start or message yet: blank cells, never the word "None"
-    assert list(shown.loc[waiting, ["micro-F1 (tuned)", "macro-F1 (tuned)", "model", "evaluate", "started",
-                                    "message", "duration"]]) == [""] * 7
+    assert list(shown.loc[waiting, ["micro-F1 (tuned)", "macro-F1 (tuned)", "report-F1", "model", "evaluate",
+                                    "started", "message", "duration"]]) == [""] * 8
     assert "None" not in shown.astype(str).to_string()
     model = store.get_model(model_id)
     assert run_history.model_history(model) == sample_history()

@@ -290,13 +290,14 @@ def cmd_models(args) -> int:
     if not models:
         print("no trained models yet: `python -m tram_core train --wait`")
         return 0
-    print(f"{'':1} {'id':>4}  {'micro-F1':>8} {'macro-F1':>8}  {'kind':<11}  name")
+    print(f"{'':1} {'id':>4}  {'micro-F1':>8} {'macro-F1':>8} {'report-F1':>9}  {'kind':<11}  name")
     for model in models:
         scores = jobs.key_scores(model.metrics)
         mark = "*" if model.promoted else ""
-        print(f"{mark:1} {model.id:>4}  {_pct(scores['micro_f1']):>8} {_pct(scores['macro_f1']):>8}  "
-              f"{model.kind:<11}  {model.name}")
-    print("scores: test split at tuned thresholds; * = promoted (source of suggestions)")
+        print(f"{mark:1} {model.id:>4}  {_pct(scores['micro_f1']):>8} {_pct(scores['macro_f1']):>8} "
+              f"{_pct(scores['report_f1']):>9}  {model.kind:<11}  {model.name}")
+    print("scores: test split at tuned thresholds (report-F1: each test report's techniques as a set); "
+          "* = promoted (source of suggestions)")
     return 0
 
 

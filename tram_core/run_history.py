@@ -134,18 +134,19 @@ def run_history(store, limit: int = 100) -> pd.DataFrame:
             "duration": duration_text(_job_duration(job)),
             "micro-F1 (tuned)": scores.get("micro_f1"),
             "macro-F1 (tuned)": scores.get("macro_f1"),
+            "report-F1": scores.get("report_f1"),
             "model": model.id if model else None,
             "promoted": bool(model.promoted) if model else False,
             "by": job.created_by,
             "message": job.message,
         })
     return pd.DataFrame(rows, columns=["run", "status", "base model", "data", "started", "duration",
-                                       "micro-F1 (tuned)", "macro-F1 (tuned)", "model", "promoted", "by",
-                                       "message"])
+                                       "micro-F1 (tuned)", "macro-F1 (tuned)", "report-F1", "model", "promoted",
+                                       "by", "message"])
 
 
 HISTORY_TEXT_COLUMNS = ("base model", "data", "duration", "by", "message")
-HISTORY_SCORE_COLUMNS = ("micro-F1 (tuned)", "macro-F1 (tuned)")
+HISTORY_SCORE_COLUMNS = ("micro-F1 (tuned)", "macro-F1 (tuned)", "report-F1")
 
 
 def history_display(history: pd.DataFrame) -> pd.DataFrame:
