@@ -8,9 +8,8 @@ from dataclasses import asdict
 import pandas as pd
 import streamlit as st
 
-from pages.ui import current_user, get_settings, get_store, literal, show_error
+from pages.ui import current_user, get_settings, get_store, literal, open_in_annotate, show_error
 from tram_core import importer
-from tram_core.annotation import MODE_SENTENCES, STATUS_ALL
 from tram_core.app_state import demo_corpus_dir, import_row
 from tram_core.formats import EXPORT_FORMATS
 from tram_core.report_summary import report_summary
@@ -159,9 +158,7 @@ st.caption(f"{report.sentences:,} sentences · {report.labelled:,} labelled · {
 open_col, predict_col, delete_col = st.columns(3)
 with open_col:
     if st.button("Open in Annotate", type="primary", key="rep_open"):
-        S["ann_report"] = report.id
-        S.pop("ann_sentence", None)
-        st.switch_page("pages/annotate.py", query_params={"report": str(report.id)})
+        open_in_annotate(report.id)
 
 with predict_col:
     trained = store.list_models(include_imported=False)
@@ -208,19 +205,9 @@ if summary.techniques:
     else:
         row = summary.techniques[rows[0]]
         if st.button(f"Review {literal(row.technique)} in this report", key="rep_review"):
-            # The Annotate page's sentence view, filtered to sentences labelled or suggested with the technique,
-            # opened at the model's best sentence for it (or the first match when the model has none).
-            S.update(ann_report=report.id, ann_tech=row.technique, ann_mode=MODE_SENTENCES, ann_status=STATUS_ALL,
-                     ann_has_sugg=False, ann_search="")
-            if summary.model is not None:
-                S["ann_model"] = summary.model.id
-            link = {"report": str(report.id)}
-            if row.best_sentences:
-                S["ann_sentence"] = row.best_sentences[0][0]
-                link["sentence"] = str(row.best_sentences[0][0])
-            else:
-                S.pop("ann_sentence", None)
-            st.switch_page("pages/annotate.py", query_params=link)
+            # Sentences labelled or suggested with the technique, from the model's best sentence for it.
+            open_in_annotate(report.id, row.technique, row.best_sentences[0][0] if row.best_sentences else None,
+                             summary.model.id if summary.model else None)
 
 st.subheader("Export", anchor=False)
 ecols = st.columns([2, 2, 2])

@@ -6,6 +6,7 @@ import gc
 
 import streamlit as st
 
+from tram_core.annotation import MODE_SENTENCES, STATUS_ALL
 from tram_core.app_state import clean_user_name, default_user_name, escape_markdown
 from tram_core.attack import Catalog, load_catalog
 from tram_core.errors import is_user_error
@@ -94,3 +95,23 @@ def show_error(exc: BaseException, doing: str = "") -> None:
 def literal(text: str) -> str:
     """Report or user text made safe for st.markdown (shown literally, never as Markdown or HTML)."""
     return escape_markdown(text)
+
+
+def open_in_annotate(report_id: int, technique: str | None = None, sentence_id: int | None = None,
+                     model_id: int | None = None) -> None:
+    """Switch to the Annotate page on a report: its sentence view, optionally filtered to one technique and opened
+    at one sentence, with one model's suggestions."""
+    S = st.session_state
+    S["ann_report"] = report_id
+    if technique is not None:
+        S.update(ann_tech=technique, ann_mode=MODE_SENTENCES, ann_status=STATUS_ALL, ann_has_sugg=False,
+                 ann_search="")
+    if model_id is not None:
+        S["ann_model"] = model_id
+    link = {"report": str(report_id)}
+    if sentence_id is not None:
+        S["ann_sentence"] = sentence_id
+        link["sentence"] = str(sentence_id)
+    else:
+        S.pop("ann_sentence", None)
+    st.switch_page("pages/annotate.py", query_params=link)
