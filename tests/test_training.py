@@ -252,5 +252,7 @@ def test_a_run_from_a_trained_model_keeps_its_test_reports_and_refuses_its_train
     learnt = parent.split.train_reports[0]
     with pytest.raises(UserError, match=rf"Test report\(s\) {learnt} were training or validation data of model"):
         _test_reports_for(TrainOptions(base=f"trained:{model_id}", test_reports=[learnt]), examples, store)
+    missing = TrainOptions(base="trained:999", test_reports=[learnt])  # resolving the base will say what is wrong
+    assert _test_reports_for(missing, examples, store) == [learnt]
     fresh = TrainOptions(base="embedded", test_reports=[learnt])  # not a continuation: taken as given
     assert _test_reports_for(fresh, examples, store) == [learnt]

@@ -638,6 +638,8 @@ def _test_reports_for(options: TrainOptions, examples: list, store) -> list[int]
     still have labelled sentences), so the two runs compare like with like. Given test reports that hold
     sentences the parent trained or validated on are refused.
     """
+    from .store import StoreError
+
     spec = options.base or ""
     if not spec.startswith("trained:") or store is None or not spec[len("trained:"):].isdecimal():
         return options.test_reports
@@ -645,7 +647,7 @@ def _test_reports_for(options: TrainOptions, examples: list, store) -> list[int]
         record = store.get_model(int(spec[len("trained:"):]))
         parent = (_read_model_info(Path(record.path)) or {}).get("data", {}).get("sentence_ids", {}) \
             if record.path else {}
-    except (OSError, ValueError, UserError):
+    except (OSError, ValueError, UserError, StoreError):
         return options.test_reports  # resolving the base says what is wrong with it
     report_of = {e.sentence_id: e.report_id for e in examples}
     if options.test_reports is None:
