@@ -213,23 +213,15 @@ link = parse_view_params(st.query_params.to_dict())
 link_key = (link.report, link.sentence)
 if link_key != (None, None) and link_key != S.get("ann_link_seen"):
     S["ann_link_seen"] = link_key
-    if link.sentence is not None:
-        try:
-            target = store.get_sentence(link.sentence)
-            if link.report is not None and target.report_id != link.report:
-                st.warning(f"Sentence {link.sentence} belongs to report {target.report_id}, not {link.report}; "
-                           f"opened it in report {target.report_id}.")
-            S["ann_report"], S["ann_sentence"] = target.report_id, target.id
-        except NotFoundError:
-            st.warning(f"The link's sentence {link.sentence} does not exist.")
-            if link.report in titles:
-                S["ann_report"] = link.report
-    elif link.report is not None:
-        if link.report in titles:
-            S["ann_report"] = link.report
-            S.pop("ann_sentence", None)
-        else:
-            st.warning(f"The link's report {link.report} does not exist; showing another report.")
+    target = ann.link_target(store, link.report, link.sentence, titles)
+    for warning in target.warnings:
+        st.warning(warning)
+    if target.report_id is not None:
+        S["ann_report"] = target.report_id
+    if target.sentence_id is not None:
+        S["ann_sentence"] = target.sentence_id
+    elif target.clear_sentence:
+        S.pop("ann_sentence", None)
 
 if S.get("ann_report") not in titles:
     S["ann_report"] = next(iter(titles))

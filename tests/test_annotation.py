@@ -314,3 +314,20 @@ def test_picker_search_and_technique_view_order(catalog):
     order = ann.technique_view_choices(catalog, {"T1055": 3, "T1003.001": 7, "T1105": 3})
     assert order[:3] == ["T1003.001", "T1055", "T1105"]  # most labelled first, ties by ID
     assert len(order) == len(ann.technique_choices(catalog)) and len(set(order)) == len(order)
+
+
+def test_a_deep_link_opens_a_sentence_in_its_own_report_and_names_what_is_missing(store):
+    report_id, ids = add_report(store)
+    other_id, other_ids = add_report(store, title="Other", texts=["One sentence here.", "And another one."])
+    known = [report_id, other_id]
+    assert ann.link_target(store, report_id, ids[2], known) == ann.LinkTarget(report_id, ids[2], False)
+    moved = ann.link_target(store, report_id, other_ids[1], known)
+    assert (moved.report_id, moved.sentence_id) == (other_id, other_ids[1])
+    assert moved.warnings == (f"Sentence {other_ids[1]} belongs to report {other_id}, not {report_id}; opened it "
+                              f"in report {other_id}.",)
+    assert ann.link_target(store, other_id, None, known) == ann.LinkTarget(other_id, None, True)
+    assert ann.link_target(store, other_id, 99999, known) == ann.LinkTarget(
+        other_id, None, False, ("The link's sentence 99999 does not exist.",))
+    assert ann.link_target(store, 777, None, known) == ann.LinkTarget(
+        None, None, False, ("The link's report 777 does not exist; showing another report.",))
+    assert ann.link_target(store, None, None, known) == ann.LinkTarget(None, None, False)

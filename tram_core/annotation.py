@@ -312,6 +312,38 @@ def _model_or_promoted(store: Store, model_id: int | None) -> TrainedModel | Non
     return store.promoted_model()
 
 
+@dataclass(frozen=True)
+class LinkTarget:
+    """Where an Annotate deep link leads: a report and a sentence to open (None: keep the current one)."""
+
+    report_id: int | None
+    sentence_id: int | None
+    clear_sentence: bool  # open the report at its first matching sentence, not at the one open before
+    warnings: tuple[str, ...] = ()
+
+
+def link_target(store: Store, report: int | None, sentence: int | None, report_ids: Iterable[int]) -> LinkTarget:
+    """What ``?report=R&sentence=S`` opens: a sentence opens in its own report (with a warning when the link named
+    another one); a missing sentence or report is named in a warning and the link's usable part is kept."""
+    known = set(report_ids)
+    if sentence is not None:
+        try:
+            target = store.get_sentence(sentence)
+        except NotFoundError:
+            return LinkTarget(report if report in known else None, None, False,
+                              (f"The link's sentence {sentence} does not exist.",))
+        warnings = ()
+        if report is not None and target.report_id != report:
+            warnings = (f"Sentence {sentence} belongs to report {target.report_id}, not {report}; opened it in "
+                        f"report {target.report_id}.",)
+        return LinkTarget(target.report_id, target.id, False, warnings)
+    if report is None:
+        return LinkTarget(None, None, False)
+    if report in known:
+        return LinkTarget(report, None, True)
+    return LinkTarget(None, None, False, (f"The link's report {report} does not exist; showing another report.",))
+
+
 def resolve_start(queue: ReportQueue, requested: int | None, flt: SentenceFilter,
                   order: str = ORDER_REPORT) -> tuple[int | None, str]:
     """The sentence to open: the requested one when it is in the report, else the first matching one.
