@@ -309,3 +309,10 @@ def test_document_scores_take_report_level_predictions():
     assert (rows[2]["tp"], rows[2]["fp"], rows[2]["fn"]) == (0, 0, 1)  # a report left out predicts nothing
     with pytest.raises(ValueError, match="needs sentence predictions or predictions per report"):
         document_scores([1], [set()], None)
+
+
+def test_score_matrix_puts_each_rows_scores_in_column_order():
+    from tram_core.metrics import score_matrix
+
+    matrix = score_matrix([{"T1105": 0.7, "T9999": 0.9}, {}, {"T1005": 0.2}], ["T1005", "T1105"])
+    assert matrix.tolist() == [[0.0, 0.7], [0.0, 0.0], [0.2, 0.0]]  # T9999 is not a column: ignored

@@ -279,6 +279,19 @@ REPORT_TOP_K = 2
 REPORT_GRID: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 40))  # 0.05 .. 1.95
 
 
+def score_matrix(score_maps: Sequence[Mapping[str, float]], columns: Sequence[str]) -> np.ndarray:
+    """(rows, columns) scores from one ``{technique: score}`` map per row (stored suggestions, predict output);
+    techniques outside ``columns`` are ignored, and one a row lacks scores 0 there."""
+    index = {c: j for j, c in enumerate(columns)}
+    matrix = np.zeros((len(score_maps), len(index)))
+    for i, scores in enumerate(score_maps):
+        for technique, score in scores.items():
+            j = index.get(technique)
+            if j is not None:
+                matrix[i, j] = score
+    return matrix
+
+
 def report_evidence(report_ids: Sequence[int], scores: np.ndarray) -> tuple[list[int], np.ndarray]:
     """Reports in first-seen order, and per report and column the sum of the REPORT_TOP_K highest sentence scores."""
     scores = np.asarray(scores, dtype=float)

@@ -127,14 +127,10 @@ def report_findings(results: Sequence[dict], classes: Sequence[str], report_thre
     (a model from before report thresholds): every technique of any sentence's labels, with its best score.
     """
     classes = list(classes)
-    column = {c: j for j, c in enumerate(classes)}
-    scores = np.zeros((len(results), len(classes)))
-    for i, row in enumerate(results):
-        for tech, score in row["scores"].items():
-            if tech in column:
-                scores[i, column[tech]] = score
     if not len(results):
         return []
+    column = {c: j for j, c in enumerate(classes)}
+    scores = metrics.score_matrix([row["scores"] for row in results], classes)
     if report_threshold is None:
         labelled = {t for row in results for t in row["labels"]}
         found = [(c, float(scores[:, column[c]].max())) for c in labelled]

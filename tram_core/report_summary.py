@@ -110,10 +110,7 @@ def report_summary(store: Store, report_id: int, model_id: int | None = None) ->
     scored = {sid: pairs for sid, pairs in suggestions.items() if pairs}
     techniques = sorted({tech for pairs in scored.values() for tech, _ in pairs})
     column = {tech: j for j, tech in enumerate(techniques)}
-    scores = np.zeros((len(scored), len(techniques)))
-    for i, pairs in enumerate(scored.values()):
-        for tech, score in pairs:
-            scores[i, column[tech]] = score
+    scores = metrics.score_matrix([dict(pairs) for pairs in scored.values()], techniques)
     sentence_ids = list(scored)
     best: dict[str, tuple[tuple[int, float], ...]] = {}
     for tech, j in column.items():
