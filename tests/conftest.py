@@ -13,6 +13,10 @@ SHARED_DATA = Path(os.environ.get("TRAM_SHARED_DATA", REPO_ROOT.parent / "shared
 STRICT = os.environ.get("TRAM_STRICT_TESTS") == "1"
 
 
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "slow: starts real worker subprocesses (deselect with -m 'not slow')")
+
+
 def skip_or_fail(reason: str) -> None:
     """Skip with ``reason`` on a user's machine; fail in CI (TRAM_STRICT_TESTS=1), where nothing may be skipped."""
     if STRICT:

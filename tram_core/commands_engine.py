@@ -45,6 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     cancel.set_defaults(handler=cmd_cancel)
 
     models = sub.add_parser("models", help="list trained models with their key scores")
+    models.add_argument("--check", action="store_true",
+                        help="compare the models folder with the model rows: list folders without a row, rows "
+                             "without their folder and stale .partial folders; exit 1 when they disagree (only "
+                             "reports: a worker start repairs)")
     models.set_defaults(handler=cmd_models)
 
     promote = sub.add_parser("promote", help="make a model the source of suggestions (and queue fresh suggestions)")
@@ -286,6 +290,8 @@ def cmd_models(args) -> int:
     from tram_core import jobs
 
     store = _store(args)
+    if getattr(args, "check", False):
+        return cmd_models_check(store, args.settings)
     models = store.list_models(include_imported=False)
     if not models:
         print("no trained models yet: `python -m tram_core train --wait`")
@@ -298,6 +304,23 @@ def cmd_models(args) -> int:
               f"{_pct(scores['report_f1']):>9}  {model.kind:<11}  {model.name}")
     print("scores: test split at tuned thresholds (report-F1: each test report's techniques as a set); "
           "* = promoted (source of suggestions)")
+    return 0
+
+
+def cmd_models_check(store, settings) -> int:
+    """``models --check``: one line per disagreement between the models folder and the model rows; 1 if any."""
+    from tram_core.model_folders import check_lines
+
+    lines = check_lines(store, settings.models_dir)
+    for line in lines:
+        print(line)
+    if lines:
+        print(f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in {settings.models_dir}: the next "
+              "`python -m tram_core worker` start removes stale and unrecordable folders and records complete "
+              "ones whose training job is known; a model row without its folder stays until the folder is "
+              "restored or the model deleted")
+        return 1
+    print(f"model folders in {settings.models_dir} and model rows agree")
     return 0
 
 
@@ -410,7 +433,7 @@ def read_prediction_input(path: Path, settings=None) -> list[str]:
     from tram_core.sentences import split_sentences
 
     max_bytes = getattr(settings, "max_upload_bytes", None) if settings is not None else None
-    extracted = extract_file(path, max_bytes=max_bytes)
+    extracted = extract_file(path, max_bytes=max_bytes, **({"limits": settings.limits} if settings is not None else {}))
     texts = [span.text for span in split_sentences(extracted.text)]
     if not texts:
         raise UserError(f"{path}: no sentences found in the extracted text")

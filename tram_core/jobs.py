@@ -6,7 +6,8 @@ jobs one at a time per device, writes phase, step/total, epoch, loss, validation
 (at least every ``HEARTBEAT_INTERVAL_S`` seconds, from a thread, even during a long step), stops between steps
 when a cancel is requested, and records the trained model. A worker that dies leaves a job whose heartbeat goes
 stale; ``mark_stale_jobs`` (run by every worker and by ``worker_state``) fails it. Labels and saved models are
-never touched by a failing job.
+never touched by a failing job. A starting worker tidies what a killed one left in the models folder
+(model_folders).
 """
 
 from __future__ import annotations
@@ -437,6 +438,17 @@ def _model_kind(model_dir: Path) -> str:
         return "transformer"
 
 
+def training_record_options(job: Job, examples: int, reports: int, label_event_id: int | None, history: list,
+                            split: dict | None) -> dict:
+    """The ``options`` of the model row a training job records: its queued options plus what it trained on."""
+    record = {**job.params.get("options", {}), "examples": examples, "reports": reports}
+    if label_event_id is not None:
+        record["label_event_id"] = label_event_id
+    record["history"] = list(history or [])
+    record["split"] = split
+    return record
+
+
 def run_training_job(store: Store, settings, job: Job) -> int:
     """Train as ``job`` asks and record the model; returns the model id. Raises on failure or cancel."""
     from tram_core.training import TrainingCancelled, train_model
@@ -452,9 +464,11 @@ def run_training_job(store: Store, settings, job: Job) -> int:
     store.update_job_progress(job.id, phase="preparing", step=0, total=0,
                               message=f"{len(examples)} labelled sentences from "
                                       f"{len({e.report_id for e in examples})} reports")
+    reports = len({e.report_id for e in examples})
+    provenance = {"id": job.id, "label_event_id": watermark, "examples": len(examples), "reports": reports}
     try:
         result = train_model(examples, options, settings, output_dir, progress=reporter,
-                             should_cancel=reporter.should_cancel, store=store)
+                             should_cancel=reporter.should_cancel, store=store, provenance=provenance)
     except TrainingCancelled as exc:
         shutil.rmtree(output_dir, ignore_errors=True)
         raise JobCancelled(str(exc)) from exc
@@ -464,14 +478,8 @@ def run_training_job(store: Store, settings, job: Job) -> int:
     reporter.flush()
     model_dir = Path(result.model_dir)
     base = str(getattr(options, "base", "") or "")
-    record_options = {
-        **job.params.get("options", {}),
-        "examples": len(examples),
-        "reports": len({e.report_id for e in examples}),
-        "label_event_id": watermark,
-        "history": list(result.history or []),
-        "split": _split_dict(result.split),
-    }
+    record_options = training_record_options(job, len(examples), reports, watermark, list(result.history or []),
+                                             _split_dict(result.split))
     model_id = store.add_model(model_name(job.id, base), _model_kind(model_dir), str(model_dir), base,
                                list(result.classes), dict(result.thresholds), dict(result.metrics),
                                record_options, job.id)
@@ -573,6 +581,12 @@ def run_worker(settings, once: bool = False, poll_s: float = 1.0, device: str | 
     store.register_worker(name, os.getpid(), socket.gethostname(), device)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_system_exit)
+    try:
+        from tram_core.model_folders import reconcile_model_folders
+
+        reconcile_model_folders(store, settings.models_dir, log=say, worker=name)
+    except Exception as exc:  # noqa: BLE001 - tidying the models folder must never keep the worker from starting
+        say(f"model folders not reconciled: {_one_line(exc)}")
     say(f"worker {name} on {device}: waiting for jobs in {store.display_url}")
     ran = 0
     try:
@@ -590,6 +604,9 @@ def run_worker(settings, once: bool = False, poll_s: float = 1.0, device: str | 
                 if once:
                     break
                 if should_retrain_quick_model(store):
+                    if quick_model_in_pickle_format(quick_model(store)):
+                        say("the quick model was saved in the old pickle format, which is never loaded: "
+                            "retraining it")
                     try:
                         with Heartbeat(store, name, None):
                             model_id = retrain_quick_model(store, settings)
@@ -622,18 +639,22 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def process_gone(host: str, pid: int) -> bool:
+    """True when ``pid`` ran on this host and no longer exists; a process on another host cannot be checked."""
+    return host == socket.gethostname() and not _pid_alive(pid)
+
+
+def job_worker_gone(job: Job) -> bool:
+    """True when the worker that claimed ``job`` ('host:pid', maybe with ' (foreground)') ran here and has exited."""
+    found = re.match(r"^(.*):(\d+)(?: \(foreground\))?$", job.worker or "")
+    return bool(found) and process_gone(found.group(1), int(found.group(2)))
+
+
 def live_workers(store: Store) -> list[WorkerInfo]:
     """Workers whose heartbeat is fresh (and, on this host, whose process exists)."""
     cutoff = utcnow() - timedelta(seconds=stale_after_s())
-    host = socket.gethostname()
-    out = []
-    for info in store.list_workers():
-        if info.heartbeat_at < cutoff:
-            continue
-        if info.host == host and not _pid_alive(info.pid):
-            continue
-        out.append(info)
-    return out
+    return [info for info in store.list_workers()
+            if info.heartbeat_at >= cutoff and not process_gone(info.host, info.pid)]
 
 
 def ensure_worker_running(settings) -> bool:
@@ -735,7 +756,8 @@ def should_retrain_quick_model(store: Store) -> bool:
     Never while a model other than a quick one is promoted (its suggestions are the ones shown). Otherwise: when
     at least 10 sentences carry techniques and there is no quick model yet, or when enough label changes
     happened since the last quick model (or since a failed try): ``quick_model_every()`` (50), or a tenth of the
-    labelled sentences when that is more, so a large corpus is not refitted every few minutes.
+    labelled sentences when that is more, so a large corpus is not refitted every few minutes. A quick model
+    saved in the old pickle format (which is refused when loaded) is retrained as soon as it may be.
     """
     promoted = store.promoted_model()
     if promoted is not None and not promoted.options.get("quick"):
@@ -749,9 +771,18 @@ def should_retrain_quick_model(store: Store) -> bool:
     if failed_at is not None and watermark - int(failed_at) < every:
         return False
     last = quick_model(store)
-    if last is None:
+    if last is None or quick_model_in_pickle_format(last):
         return True
     return watermark - int(last.options.get("label_event_id", 0)) >= every
+
+
+def quick_model_in_pickle_format(model: TrainedModel | None) -> bool:
+    """Whether ``model`` is a quick model whose folder holds the old pickled baseline (never loaded; retrain it)."""
+    if model is None or not model.options.get("quick") or not model.path:
+        return False
+    from tram_core.baseline import saved_with_pickle
+
+    return saved_with_pickle(model.path)
 
 
 def retrain_quick_model(store: Store, settings, user: str = "worker") -> int:

@@ -582,12 +582,15 @@ def training_step(model, optimizer, scheduler, loss_fn, input_ids, attention_mas
 
 def train_model(examples: list, options: TrainOptions, settings, output_dir: Path,
                 progress: Callable[[ProgressEvent], None] | None = None,
-                should_cancel: Callable[[], bool] | None = None, store=None) -> TrainResult:
+                should_cancel: Callable[[], bool] | None = None, store=None,
+                provenance: dict | None = None) -> TrainResult:
     """Train a multi-label classifier on ``examples`` and save it to ``output_dir`` (written whole or not at all).
 
     Splits by report (splits.grouped_split), trains with the base model's recipe (options override it), keeps the
     best epoch on validation, tunes global and per-technique thresholds on validation, evaluates on test and
-    writes the model folder with tram_model.json.
+    writes the model folder with tram_model.json. ``provenance`` (the job that asked: its id, label watermark,
+    counts) goes into tram_model.json under ``job`` with the split, so a folder whose job died before recording
+    it can still be recorded (model_folders).
     """
     from . import splits
 
@@ -622,6 +625,12 @@ def train_model(examples: list, options: TrainOptions, settings, output_dir: Pat
                                         timings, started)
         if cancelled():
             raise TrainingCancelled("training was cancelled")
+        if provenance is not None:
+            # Written before the rename: a worker killed between the rename and the model row leaves a folder
+            # that names its job.
+            info = json.loads((tmp_dir / MODEL_INFO_FILE).read_text())
+            info["job"] = {**provenance, "split": split.to_dict()}
+            _write_info(tmp_dir, info)
         emit(ProgressEvent("saving", 1, 1, message=f"saved to {output_dir}"))
         os.replace(tmp_dir, output_dir)
     except BaseException:
