@@ -8,6 +8,7 @@ import streamlit as st
 
 from pages.ui import get_catalog, get_store, literal, show_error
 from tram_core import charts, run_history
+from tram_core.csv_cells import frame_csv_bytes
 from tram_core.evaluation_report import build_evaluation_report
 from tram_core.metrics import report_rule_text
 from tram_core.run_comparison import RunMetrics, compare_runs
@@ -94,7 +95,7 @@ st.dataframe(
     column_config={name: st.column_config.NumberColumn(format="%.3f") for name in ("precision", "recall", "f1")},
     key="evaluate_table",
 )
-st.download_button("Scores as CSV", data=table.to_csv(index=False).encode("utf-8"),
+st.download_button("Scores as CSV", data=frame_csv_bytes(table),
                    file_name=f"model-{model.id}-{which}-scores.csv", mime="text/csv", on_click="ignore")
 
 # --------------------------------------------------------------------------------------------------- charts

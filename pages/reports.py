@@ -10,8 +10,9 @@ import streamlit as st
 
 from pages.ui import current_user, get_settings, get_store, literal, open_in_annotate, show_error
 from tram_core import importer
-from tram_core.app_state import demo_corpus_dir, import_row
-from tram_core.formats import EXPORT_FORMATS
+from tram_core.app_state import batch_rows, demo_corpus_dir, import_row
+from tram_core.errors import is_user_error
+from tram_core.formats import EXPORT_FORMATS, ImportOptions
 from tram_core.report_summary import report_summary
 
 S = st.session_state
@@ -35,23 +36,27 @@ if S.get("rep_deleted"):
 # --------------------------------------------------------------------------------------------------- import
 
 
-def run_imports(items: list[tuple[str, object]]) -> None:
-    """Import ``(name, thunk)`` pairs one by one with a progress bar; the results table stays on the page."""
-    rows = []
-    bar = st.progress(0.0, text=f"Importing {len(items)} item(s)…") if len(items) > 1 else None
-    for i, (name, run) in enumerate(items, start=1):
-        try:
-            rows.append(import_row(name, run()))
-        except Exception as exc:  # noqa: BLE001 - every failure is a row and an error line naming the file
-            rows.append(import_row(name, error=exc))
+def run_imports(sources: list[tuple[str, object]]) -> None:
+    """Read every ``(name, prepare)`` source with a progress bar, then store the readable ones in one transaction."""
+    bar = st.progress(0.0, text=f"Reading {len(sources)} item(s)…") if len(sources) > 1 else None
+
+    def read(i: int, name: str, error: str | None) -> None:
         if bar is not None:
-            bar.progress(i / len(items), text=f"Imported {i} of {len(items)}: {literal(name)}")
-    S["rep_import_rows"] = rows
+            bar.progress(i / len(sources), text=f"Read {i} of {len(sources)}: {literal(name)}")
+
+    try:
+        batch = importer.import_batch(store, sources, user, skip_bad_files=True, on_prepared=read)
+        S["rep_import_rows"] = batch_rows(batch)
+    except Exception as exc:  # noqa: BLE001 - storing failed: nothing was stored, every item says why
+        if not is_user_error(exc):
+            raise
+        S["rep_import_rows"] = [import_row(name, error=exc) for name, _ in sources]
 
 
 def upload_items(files) -> list[tuple[str, object]]:
-    return [(f.name, lambda f=f: importer.import_bytes(store, f.getvalue(), f.name, user,
-                                                        max_bytes=settings.max_upload_bytes)) for f in files]
+    options = ImportOptions(limits=settings.limits)
+    return [(f.name, lambda f=f: importer.prepare_bytes(f.getvalue(), f.name, options,
+                                                         max_bytes=settings.max_upload_bytes)) for f in files]
 
 
 upload_tab, paste_tab, url_tab = st.tabs(["Upload files", "Paste text", "From a URL"])
@@ -75,7 +80,7 @@ with paste_tab:
                 st.warning("Paste the report's text first.")
             else:
                 name = title.strip() or "Pasted text"
-                run_imports([(name, lambda: importer.import_text(store, text, name, user))])
+                run_imports([(name, lambda: importer.prepare_text(text, name, settings.limits))])
 with url_tab:
     with st.form("rep_url"):
         url = st.text_input("Address of a report (web page or PDF)", key="rep_url_value",
@@ -85,7 +90,7 @@ with url_tab:
                 st.error(f"'{literal(url.strip()[:200])}' is not a web address; it must start with http:// or https://")
             else:
                 with st.spinner(f"Fetching {literal(url.strip())}…"):
-                    run_imports([(url.strip(), lambda: importer.import_url(store, url.strip(), user, settings))])
+                    run_imports([(url.strip(), lambda: importer.prepare_url(url.strip(), settings))])
 
 rows = S.get("rep_import_rows")
 if rows:
@@ -118,7 +123,8 @@ if not reports:
         files = sorted(demo.glob("*.mjson"))
         st.caption(f"A demo corpus of {len(files)} annotated reports (TRAM 2's MAT files) is available at {literal(str(demo))}.")
         if st.button(f"Load the demo corpus ({len(files)} reports)", type="primary"):
-            run_imports([(f.name, lambda f=f: importer.import_path(store, f, user)) for f in files])
+            run_imports([(f.name, lambda f=f: importer.prepare_path(f, ImportOptions(limits=settings.limits)))
+                         for f in files])
             st.rerun()
     st.stop()
 

@@ -60,11 +60,21 @@ def test_one_bad_file_exits_2_with_one_line_naming_it(tram_home, capsys, files, 
     assert store.corpus_counts()["sentences"] == 0
 
 
-def test_several_files_one_bad_imports_the_others_and_exits_1(tram_home, capsys, files, store):
+def test_several_files_one_bad_imports_nothing_and_exits_2(tram_home, capsys, files, store):
     code, out, err = run(capsys, "import", str(files["good"]), str(files["bad"]), str(files["text"]))
+    assert code == 2 and out == ""
+    assert "error: bad.json: row 2: unknown technique 'T9999'" in err
+    assert "nothing imported: 1 of 3 files could not be read (--skip-bad-files imports the others)" in err
+    assert store.list_reports() == []
+
+
+def test_skip_bad_files_imports_the_others_and_exits_1(tram_home, capsys, files, store):
+    code, out, err = run(capsys, "import", "--skip-bad-files", str(files["good"]), str(files["bad"]),
+                         str(files["text"]))
     assert code == 1
-    assert "bad.json: FAILED: bad.json:" in err
-    assert "2 of 3 files imported: 2 reports created, 0 duplicates, 5 sentences, 3 labelled; failed: bad.json" in out
+    assert "error: bad.json:" in err
+    assert ("2 of 3 files imported in one transaction: 2 reports created, 0 duplicates, 5 sentences, 3 labelled; "
+            "skipped files: bad.json") in out
     assert {r.title for r in store.list_reports()} == {"Good", "notes"}
 
 
@@ -93,7 +103,7 @@ def test_import_real_mjson_with_roll_up(tram_home, capsys, shared_data, store):
     paths = [str(shared_data / "tram2" / "mjson" / name) for name in SMALL_MJSON]
     code, out, _ = run(capsys, "import", "--roll-up-tram50", *paths)
     assert code == 0
-    assert "2 of 2 files imported: 2 reports created" in out
+    assert "2 of 2 files imported in one transaction: 2 reports created" in out
     counts = store.corpus_counts()
     assert counts["reports"] == 2 and counts["labelled"] > 0 and counts["with_technique"] > 0
     labels = set(store.technique_counts())
@@ -104,7 +114,9 @@ def test_import_a_folder(tram_home, capsys, files, store):
     folder = files["good"].parent
     (folder / "ignored.png").write_bytes(b"\x89PNG")
     code, out, err = run(capsys, "import", str(folder))
-    assert code == 1  # bad.json fails, good.json and notes.txt import; the .png is not picked up
+    assert code == 2 and store.list_reports() == []  # bad.json fails, so nothing is imported
+    code, out, err = run(capsys, "import", "--skip-bad-files", str(folder))
+    assert code == 1  # good.json and notes.txt import; the .png is not picked up
     assert "2 of 3 files imported" in out and "ignored.png" not in out + err
     code, _, err = run(capsys, "import", str(folder / "empty-folder-does-not-exist"))
     assert code == 2 and "no such file" in err
@@ -200,11 +212,14 @@ def test_real_subprocess_exit_codes(tmp_path, files, shared_data):
     env = {**os.environ, "TRAM_HOME": str(tmp_path / "home"), "PYTHONPATH": str(REPO_ROOT)}
     env.pop("TRAM_DATABASE_URL", None)
     mjson = shared_data / "tram2" / "mjson" / SMALL_MJSON[0]
-    ok = subprocess.run([sys.executable, "-m", "tram_core", "import", str(mjson), str(files["bad"])],
+    none = subprocess.run([sys.executable, "-m", "tram_core", "import", str(mjson), str(files["bad"])],
+                          capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=120)
+    assert none.returncode == 2 and "nothing imported" in none.stderr and "Traceback" not in none.stderr
+    ok = subprocess.run([sys.executable, "-m", "tram_core", "import", "--skip-bad-files", str(mjson), str(files["bad"])],
                         capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=120)
     assert ok.returncode == 1, ok.stderr
     assert f"{mjson.name}: created report 1" in ok.stdout and "1 of 2 files imported" in ok.stdout
-    assert "bad.json: FAILED" in ok.stderr
+    assert "error: bad.json:" in ok.stderr
     bad = subprocess.run([sys.executable, "-m", "tram_core", "import", str(files["bad"])],
                          capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr

@@ -396,7 +396,7 @@ def test_csv_with_bom_titles_and_negatives(store):
 
 
 def test_csv_bad_input(store):
-    with pytest.raises(DatasetError, match="labels.csv: line 1: the header needs columns 'sentence' and 'labels'"):
+    with pytest.raises(DatasetError, match="labels.csv: line 1: the header needs a 'sentence' column"):
         load(store, b"text,label\nx,T1055\n", "labels.csv")
     with pytest.raises(DatasetError, match="header but no rows"):
         load(store, b"sentence,labels\n", "labels.csv")
@@ -407,6 +407,83 @@ def test_csv_bad_input(store):
     assert "row 3 (line 4): 'sentence' is empty" in message
     assert "row 4 (line 5): 3 fields but the header has 2" in message
     assert store.corpus_counts()["sentences"] == 0
+
+
+def test_csv_without_a_labels_column_imports_unlabelled_sentences_with_a_warning(store):
+    content = "doc_title,sentence\nR1,It ran whoami.\nR1,It dumped LSASS.\nR2,Nothing here.\n"
+    result = load(store, content.encode("utf-8"), "plain.csv")
+    assert corpus(store) == [
+        ("R1", "It ran whoami.", (), UNLABELLED),
+        ("R1", "It dumped LSASS.", (), UNLABELLED),
+        ("R2", "Nothing here.", (), UNLABELLED),
+    ]
+    assert "no 'labels' column: 3 sentences imported as unlabelled" in result.warnings
+    assert store.corpus_counts()["labelled"] == 0
+
+
+def test_csv_with_a_labels_column_keeps_an_empty_cell_as_no_technique(store):
+    result = load(store, b"sentence,labels\nIt ran whoami.,T1033\nNothing here.,\n", "labels.csv")
+    assert corpus(store) == [("labels", "It ran whoami.", ("T1033",), LABELLED),
+                             ("labels", "Nothing here.", (), LABELLED)]
+    assert not any("'labels' column" in w for w in result.warnings)
+
+
+def test_csv_without_a_labels_column_honours_a_status_it_states(store):
+    result = load(store, b"sentence,status\nChecked: no technique.,reviewed\nNot looked at.,\n", "plain.csv")
+    assert corpus(store) == [("plain", "Checked: no technique.", (), REVIEWED),
+                             ("plain", "Not looked at.", (), UNLABELLED)]
+    assert "no 'labels' column: 1 sentence imported as unlabelled" in result.warnings
+
+
+FORMULA_SENTENCES = ['=HYPERLINK("http://x","y")', "+cmd", "-2+3", "@SUM(A1)", "\tstart"]
+
+
+def _report_of(store: Store, title: str, rows: list[tuple[str, tuple[str, ...]]]) -> None:
+    from tram_core.store import NewSentence
+
+    text, sentences = "", []
+    for sentence, labels in rows:
+        start = len(text)
+        text += sentence + "\n"
+        sentences.append(NewSentence(sentence, start, start + len(sentence), labels, LABELLED))
+    store.add_report(title, text, sentences, user="tester")
+
+
+def test_csv_export_quotes_formula_cells_and_import_restores_them(store, tmp_path):
+    import pandas as pd
+
+    rows = [(text, ("T1059",) if i % 2 else ()) for i, text in enumerate(FORMULA_SENTENCES)]
+    rows += [("'=already quoted", ()), ("'plain quote", ()), ("Plain - text", ())]
+    _report_of(store, "=cmd|' /C calc'!A0", rows)
+    content, filename = export_data(store, "csv")
+
+    frame = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False)
+    sentences = list(frame["sentence"])
+    for original in FORMULA_SENTENCES:
+        assert "'" + original in sentences  # the text intact after the quote: a spreadsheet shows it, runs nothing
+    assert "''=already quoted" in sentences and "'plain quote" in sentences and "Plain - text" in sentences
+    assert set(frame["doc_title"]) == {"'=cmd|' /C calc'!A0"}
+    assert not any(str(cell).startswith(tuple("=+-@\t\r")) for cell in frame.to_numpy().ravel())
+
+    other = fresh_store(tmp_path)
+    load(other, content, filename)
+    assert corpus(other) == corpus(store)
+    assert [ex.text for ex in other.examples()][:len(FORMULA_SENTENCES)] == FORMULA_SENTENCES
+
+
+def test_spreadsheet_safe_cells_and_their_inverse():
+    from tram_core.csv_cells import frame_csv_bytes, spreadsheet_safe, unquote_cell
+
+    for text in FORMULA_SENTENCES + ["\rcr", "'=x", "''+y", "'plain", "plain", "", "a=b"]:
+        assert unquote_cell(spreadsheet_safe(text)) == text
+    assert spreadsheet_safe("-2+3") == "'-2+3" and spreadsheet_safe("plain") == "plain"
+    assert spreadsheet_safe(-0.5) == -0.5  # numbers stay numbers
+    assert unquote_cell("'plain") == "'plain"  # only a quote before a formula character is ours to take off
+
+    import pandas as pd
+
+    frame = pd.DataFrame({"technique": ["=1+1", "T1055"], "f1": [-0.25, float("nan")]})
+    assert frame_csv_bytes(frame).decode() == "technique,f1\n'=1+1,-0.25\nT1055,\n"
 
 
 # --------------------------------------------------------------------------------------------------- exports

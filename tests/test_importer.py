@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import http.server
 import json
 import threading
@@ -159,6 +160,9 @@ def local_server():
 
 def test_import_url_from_a_local_server(store, settings, local_server):
     url = f"{local_server}/report.html"
+    with pytest.raises(UserError, match=r"refused: 127\.0\.0\.1 is a loopback address"):  # not allowed by default
+        import_url(store, url, "tester", settings)
+    settings = dataclasses.replace(settings, url_allowed_networks=("127.0.0.1/32",))
     result = import_url(store, url, "tester", settings)
     outcome = result.outcomes[0]
     assert result.kind == "url" and outcome.title == "Local Advisory"

@@ -12,6 +12,7 @@ import docx
 import pytest
 from pypdf import PdfWriter
 
+from tram_core.limits import InputLimits
 from tram_core.errors import UserError, is_user_error
 from tram_core.ingest import (
     SUPPORTED_EXTENSIONS,
@@ -256,7 +257,8 @@ def test_over_the_size_limit_says_size_and_limit(tmp_path):
     path.write_bytes(data)
     with pytest.raises(IngestError, match=r"big\.txt: 3\.0 MB is over the size limit of 1\.0 MB"):
         extract_file(path, max_bytes=1024 * 1024)
-    assert extract_file(path, max_bytes=4 * 1024 * 1024).text.startswith("xxx")
+    roomy = InputLimits(max_text_chars=4 * 1024 * 1024)
+    assert extract_file(path, max_bytes=4 * 1024 * 1024, limits=roomy).text.startswith("xxx")
 
 
 def test_missing_file_and_user_error_kind(tmp_path):
@@ -267,6 +269,9 @@ def test_missing_file_and_user_error_kind(tmp_path):
 
 
 # --- URLs -------------------------------------------------------------------------------------------------------
+
+
+LOCAL = ("127.0.0.1/32",)  # the test server; URL fetching refuses loopback unless allowed
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -317,7 +322,7 @@ def server():
 
 
 def test_fetch_html_page(server):
-    extracted = fetch_url(f"{server}/report", timeout_s=5)
+    extracted = fetch_url(f"{server}/report", timeout_s=5, allowed_networks=LOCAL)
     assert extracted.source == f"{server}/report"
     assert extracted.title == "Lazarus returns | Vendor blog"
     assert "The macro ran cmd.exe /c whoami." in sentences_of(extracted)
@@ -325,19 +330,19 @@ def test_fetch_html_page(server):
 
 
 def test_fetch_text_uses_the_declared_charset(server):
-    extracted = fetch_url(f"{server}/notes.txt", timeout_s=5)
+    extracted = fetch_url(f"{server}/notes.txt", timeout_s=5, allowed_networks=LOCAL)
     assert extracted.text == "Caf\u00e9 \u201cnotes\u201d."
 
 
 def test_fetch_http_error(server):
     with pytest.raises(IngestError, match=r"/missing: the server answered HTTP 404"):
-        fetch_url(f"{server}/missing", timeout_s=5)
+        fetch_url(f"{server}/missing", timeout_s=5, allowed_networks=LOCAL)
 
 
 def test_fetch_timeout(server):
     started = time.monotonic()
     with pytest.raises(IngestError, match=r"/slow: timed out after 0\.5 s"):
-        fetch_url(f"{server}/slow", timeout_s=0.5)
+        fetch_url(f"{server}/slow", timeout_s=0.5, allowed_networks=LOCAL)
     assert time.monotonic() - started < 2.5
 
 
@@ -348,14 +353,14 @@ def test_fetch_over_the_size_limit(server, path):
         "/big-stream": r"/big-stream: the download is over the size limit of 50,000 bytes \(stopped after",
     }[path]
     with pytest.raises(IngestError, match=expected):
-        fetch_url(f"{server}{path}", timeout_s=5, max_bytes=50_000)
+        fetch_url(f"{server}{path}", timeout_s=5, max_bytes=50_000, allowed_networks=LOCAL)
 
 
 def test_fetch_scanned_pdf_and_unsupported_type_name_the_url(server):
     with pytest.raises(IngestError, match=rf"^{server}/scan: no extractable text"):
-        fetch_url(f"{server}/scan", timeout_s=5)
+        fetch_url(f"{server}/scan", timeout_s=5, allowed_networks=LOCAL)
     with pytest.raises(IngestError, match=r"/sheet: unsupported content type 'application/vnd.ms-excel'"):
-        fetch_url(f"{server}/sheet", timeout_s=5)
+        fetch_url(f"{server}/sheet", timeout_s=5, allowed_networks=LOCAL)
 
 
 def test_fetch_unreachable_and_bad_urls():
@@ -365,6 +370,6 @@ def test_fetch_unreachable_and_bad_urls():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(IngestError, match=rf"127\.0\.0\.1:{port}/x: could not connect"):
-        fetch_url(f"http://127.0.0.1:{port}/x", timeout_s=2)
+        fetch_url(f"http://127.0.0.1:{port}/x", timeout_s=2, allowed_networks=LOCAL)
     with pytest.raises(IngestError, match=r"ftp://example\.com/a: not an http\(s\) URL"):
         fetch_url("ftp://example.com/a")

@@ -124,6 +124,23 @@ def test_filters_by_status_technique_and_text(store):
     assert [s.position for s in store.sentences(search="CMD.EXE")] == [0]
 
 
+def test_text_search_takes_percent_and_underscore_literally(store):
+    texts = ["Uptime was 100% all year.", "Uptime was 1000 days.", "The a_b flag was set.", "The axb flag was set.",
+             "A back\\slash path."]
+    text, sentences = "", []
+    for sentence in texts:
+        start = len(text)
+        text += sentence + " "
+        sentences.append(NewSentence(sentence, start, start + len(sentence)))
+    store.add_report("Wildcards", text, sentences, user="ana")
+    assert [s.text for s in store.sentences(search="100%")] == [texts[0]]
+    assert [s.text for s in store.sentences(search="a_b")] == [texts[2]]
+    assert [s.text for s in store.sentences(search="%")] == [texts[0]]
+    assert [s.text for s in store.sentences(search="_")] == [texts[2]]
+    assert [s.text for s in store.sentences(search="back\\slash")] == [texts[4]]
+    assert len(store.sentences(search="UPTIME")) == 2  # still case-insensitive
+
+
 def test_concurrent_writers_do_not_lose_labels(settings):
     first = Store.from_settings(settings)
     out = first.add_report("A", TEXT, _sentences(), user="ana")

@@ -129,3 +129,9 @@ def import_row(name: str, result=None, error: BaseException | None = None) -> Im
     if len(result.warnings) > 3:
         message += f"; and {len(result.warnings) - 3} more warnings"
     return ImportRow(name, outcome, created, result.sentences, result.labelled, result.duplicates, message)
+
+
+def batch_rows(batch) -> list[ImportRow]:
+    """The results table of one import action (an importer.BatchResult): the stored files, then the refused ones."""
+    rows = [import_row(result.source, result) for result in batch.results]
+    return rows + [ImportRow(name, "failed", message=message) for name, message in batch.failures]

@@ -31,13 +31,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int | None] = args.handler
-    args.settings = load_settings()
     if args.user is None:
         import getpass
         import os
 
         args.user = os.environ.get("TRAM_USER") or getpass.getuser()
     try:
+        args.settings = load_settings()  # inside the try: a bad environment variable is one line, not a traceback
         return int(handler(args) or 0)
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from tram_core.errors import is_user_error
 
 
 def _store(args: argparse.Namespace):
@@ -20,12 +19,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "import", help="import datasets and reports",
         description="Import dataset files (TRAM multi-label / single-label / report JSON, MAT .mjson, CSV) and "
-                    "report documents (.pdf .docx .html .htm .txt .md). Every row of a dataset is checked first; "
-                    "a file with a bad row imports nothing unless --skip-bad-rows. A report already stored is not "
-                    "stored again. Exit code: 0 all imported, 1 some files failed, 2 bad input.",
+                    "report documents (.pdf .docx .html .htm .txt .md). Every file and every row is read and checked "
+                    "first, then everything is stored in one transaction: a bad file or row means nothing is "
+                    "imported, unless --skip-bad-files or --skip-bad-rows. A report already stored is not stored "
+                    "again. Exit code: 0 all imported, 1 some files skipped, 2 nothing imported.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="files to import (folders: every supported file in them)")
     p.add_argument("--skip-bad-rows", action="store_true", help="import the good rows and report how many were skipped")
+    p.add_argument("--skip-bad-files", action="store_true",
+                   help="import the files that can be read and list the others (exit code 1); without it, one bad "
+                        "file means nothing is imported")
     p.add_argument("--roll-up-tram50", action="store_true",
                    help="roll sub-techniques up to their parent where the parent is one of TRAM's 50 classes "
                         "(T1027.002 -> T1027), as TRAM's own exports did")
@@ -108,13 +111,15 @@ def import_options(args: argparse.Namespace):
         roll_up = TRAM_CLASSES
     if args.roll_up_to:
         roll_up = tuple(dict.fromkeys((roll_up or ()) + technique_ids([args.roll_up_to])))
-    return ImportOptions(skip_bad_rows=args.skip_bad_rows, roll_up_to=roll_up)
+    limits = getattr(getattr(args, "settings", None), "limits", None)
+    return ImportOptions(skip_bad_rows=args.skip_bad_rows, roll_up_to=roll_up,
+                         **({"limits": limits} if limits is not None else {}))
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from tram_core.importer import import_path
+    from tram_core.importer import import_batch, prepare_path
 
     options = import_options(args)
     files = _expand(args.paths)
@@ -122,42 +127,40 @@ def cmd_import(args: argparse.Namespace) -> int:
         print("error: no supported files found in " + ", ".join(args.paths), file=sys.stderr)
         return 2
     store = _store(args)
-    multi = len(files) > 1
-    failed: list[str] = []
-    totals = {"created": 0, "duplicates": 0, "sentences": 0, "labelled": 0, "skipped": 0, "warnings": 0}
-    bar = tqdm(files, unit="file", desc="importing", file=sys.stderr, disable=None if multi else True, leave=False)
-    for path in bar:
-        try:
-            result = import_path(store, path, args.user, options)
-        except Exception as exc:
-            if not is_user_error(exc):
-                raise
-            if not multi:
-                raise
-            failed.append(path.name)
-            tqdm.write(f"{path.name}: FAILED: {exc}", file=sys.stderr)
-            continue
-        totals["created"] += result.reports_created
-        totals["duplicates"] += result.duplicates
-        totals["sentences"] += result.sentences
-        totals["labelled"] += result.labelled
-        totals["skipped"] += result.skipped_rows
-        totals["warnings"] += len(result.warnings)
-        tqdm.write(f"{path.name}: {result.summary()}", file=sys.stdout)
-        for warning in result.warnings:
-            tqdm.write(f"  warning: {warning}", file=sys.stdout)
+    max_bytes = args.settings.max_upload_bytes
+    bar = tqdm(total=len(files), unit="file", desc="reading", file=sys.stderr, disable=None if len(files) > 1 else True,
+               leave=False)
+
+    def read(i: int, name: str, error: str | None) -> None:
+        bar.update(1)
+        if error is not None:
+            tqdm.write(f"error: {error}", file=sys.stderr)
+
+    batch = import_batch(store, [(p.name, lambda p=p: prepare_path(p, options, max_bytes)) for p in files],
+                         args.user, skip_bad_files=args.skip_bad_files, on_prepared=read)
     bar.close()
-    if multi:
-        line = (f"{len(files) - len(failed)} of {len(files)} files imported: {totals['created']} reports created, "
-                f"{totals['duplicates']} duplicates, {totals['sentences']} sentences, {totals['labelled']} labelled")
-        if totals["skipped"]:
-            line += f", {totals['skipped']} bad rows skipped"
-        if failed:
-            line += f"; failed: {', '.join(failed)}"
+    if batch.failures and not batch.stored:
+        if len(files) > 1:  # one file: its error line says it all
+            hint = "" if args.skip_bad_files else " (--skip-bad-files imports the others)"
+            print(f"nothing imported: {len(batch.failures)} of {len(files)} files could not be read{hint}",
+                  file=sys.stderr)
+        return 2
+    for result in batch.results:
+        print(f"{result.source}: {result.summary()}")
+        for warning in result.warnings:
+            print(f"  warning: {warning}")
+    if len(files) > 1:
+        results = batch.results
+        line = (f"{len(results)} of {len(files)} files imported in one transaction: "
+                f"{sum(r.reports_created for r in results)} reports created, {sum(r.duplicates for r in results)} "
+                f"duplicates, {sum(r.sentences for r in results)} sentences, {sum(r.labelled for r in results)} labelled")
+        skipped = sum(r.skipped_rows for r in results)
+        if skipped:
+            line += f", {skipped} bad rows skipped"
+        if batch.failures:
+            line += f"; skipped files: {', '.join(name for name, _ in batch.failures)}"
         print(line)
-    if failed:
-        return 2 if len(failed) == len(files) else 1
-    return 0
+    return 1 if batch.failures else 0
 
 
 # --------------------------------------------------------------------------------------------------- export

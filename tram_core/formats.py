@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from tram_core.attack import TECHNIQUE_ID, Catalog, UnknownTechniqueError, load_catalog, parent_of
+from tram_core.csv_cells import csv_bytes, unquote_cell
 from tram_core.errors import UserError
+from tram_core.limits import DEFAULT_LIMITS, InputLimits, LimitError, json_depth_and_strings
 from tram_core.sentences import split_sentences
 from tram_core.store import (
     LABELLED,
@@ -24,6 +26,7 @@ from tram_core.store import (
     SENTENCE_STATUSES,
     UNLABELLED,
     ImportOutcome,
+    NewReport,
     NewSentence,
     NewSuggestion,
     Store,
@@ -59,6 +62,7 @@ class ImportOptions:
 
     skip_bad_rows: bool = False
     roll_up_to: tuple[str, ...] | None = None
+    limits: InputLimits = DEFAULT_LIMITS  # how far one file may expand (settings.limits)
 
 
 @dataclass
@@ -129,16 +133,7 @@ class DatasetError(UserError):
         super().__init__(message)
 
 
-@dataclass
-class ParsedReport:
-    """One report ready for ``Store.add_report``: offsets of every sentence point into ``text``."""
-
-    title: str
-    text: str
-    sentences: list[NewSentence]
-    source: str = ""
-    suggestions: list[NewSuggestion] = field(default_factory=list)
-    suggestion_model: str | None = None
+ParsedReport = NewReport  # one report ready for ``Store.add_reports``: offsets of every sentence point into ``text``
 
 
 @dataclass
@@ -240,13 +235,27 @@ def _decode(data: bytes, source: str) -> str:
         raise DatasetError(source, [f"not UTF-8 text (byte {exc.start})"]) from exc
 
 
-def load_json(data: bytes, source: str) -> Any:
-    """Parse JSON bytes, or raise ``DatasetError`` saying where the JSON breaks."""
+def load_json(data: bytes, source: str, limits: InputLimits = DEFAULT_LIMITS) -> Any:
+    """Parse JSON bytes, or raise ``DatasetError`` saying where the JSON breaks.
+
+    Also refused, each with one line: nesting past the limit (Python's parser itself gives up with a
+    RecursionError near 1,000 levels), integers too long to convert, and lone surrogates in strings.
+    """
     text = _decode(data, source)
     try:
-        return json.loads(text)
+        obj = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DatasetError(source, [f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]) from exc
+        reason = exc.msg[:-3] if exc.msg.endswith(" at") else exc.msg  # "Invalid control character at"
+        raise DatasetError(source, [f"not valid JSON: {reason} at line {exc.lineno} column {exc.colno}"]) from exc
+    except RecursionError:
+        raise LimitError(f"{source}: nested deeper than the limit of {limits.max_nesting} levels "
+                         "(the setting is TRAM_MAX_NESTING)") from None
+    except ValueError as exc:
+        if "digits" in str(exc):  # Python refuses to convert integers of over 4,300 digits
+            raise DatasetError(source, ["not valid JSON for TRAM: a number with more than 4,300 digits"]) from None
+        raise DatasetError(source, [f"not valid JSON: {str(exc)[:120]}"]) from None
+    json_depth_and_strings(obj, source, limits)
+    return obj
 
 
 def detect_json_kind(obj: Any) -> str | None:
@@ -612,6 +621,7 @@ def parse_mjson(obj: Any, source: str, catalog: Catalog, options: ImportOptions)
         raise DatasetError(source, ["missing 'signal' (the report text)" if signal is None else "'signal' must be text"])
     if not signal.strip():
         raise DatasetError(source, ["'signal' (the report text) is empty"])
+    options.limits.check_text(len(signal), source)  # before the splitter runs over it
     asets = obj.get("asets")
     if not isinstance(asets, list):
         raise DatasetError(source, ["missing 'asets' (the annotations)" if asets is None else "'asets' must be a list"])
@@ -636,9 +646,12 @@ def parse_mjson(obj: Any, source: str, catalog: Catalog, options: ImportOptions)
         for k, annot in enumerate(annots, start=1):
             row = ("span", a, k)
             where = f"span {k} of aset '{kind}'"
-            if (not isinstance(annot, list) or len(annot) < 2 or not all(isinstance(x, int) for x in annot[:2])
+            if (not isinstance(annot, list) or not 2 <= len(annot) <= 3
+                    or not all(isinstance(x, int) and not isinstance(x, bool) for x in annot[:2])
+                    or (len(annot) == 3 and not isinstance(annot[2], str))
                     or not 0 <= annot[0] < annot[1] <= len(signal)):
-                checker.problem(row, where, f"expected [start, end] within the text (0-{len(signal)}), got {annot!r}")
+                checker.problem(row, where, f"expected [start, end] or [start, end, \"note\"] within the text "
+                                            f"(0-{len(signal)}), got {_short_repr(annot)}")
                 continue
             start, end = annot[0], annot[1]
             if match:
@@ -698,7 +711,9 @@ def parse_csv(data: bytes, source: str, catalog: Catalog, options: ImportOptions
     """CSV with a header ``sentence,labels`` (labels separated by ';'), optional ``doc_title`` and ``status``.
 
     Column order is free and names are case-insensitive; a UTF-8 byte order mark is fine; empty labels make a
-    labelled negative (unless ``status`` says ``unlabelled``).
+    labelled negative (unless ``status`` says ``unlabelled``). Without a ``labels`` column, rows are unlabelled
+    (unless ``status`` says otherwise), with a warning. A cell's leading ``'`` before a formula character, which
+    spreadsheet-safe exports add (csv_cells), is taken off.
     """
     text = _decode(data, source)
     try:
@@ -709,11 +724,13 @@ def parse_csv(data: bytes, source: str, catalog: Catalog, options: ImportOptions
     if not header:
         raise DatasetError(source, ["the file is empty"])
     columns = [h.strip().lower() for h in header]
-    missing = [c for c in ("sentence", "labels") if c not in columns]
-    if missing:
-        raise DatasetError(source, [f"line 1: the header needs columns 'sentence' and 'labels' "
-                                    f"(missing {', '.join(missing)}; found {', '.join(columns) or 'none'})"])
+    if "sentence" not in columns:
+        raise DatasetError(source, [f"line 1: the header needs a 'sentence' column, and 'labels' for labelled rows "
+                                    f"(found {', '.join(columns) or 'none'})"])
     idx = {name: columns.index(name) for name in ("sentence", "labels", "doc_title", "status") if name in columns}
+    # No labels column says nothing about techniques: such rows are unlabelled, not answered "no technique".
+    has_labels_column = "labels" in idx
+    unlabelled_for_lack_of_column = 0
     checker = _RowChecker(source, catalog, options)
     rows = []
     n = 0
@@ -726,14 +743,15 @@ def parse_csv(data: bytes, source: str, catalog: Catalog, options: ImportOptions
             if len(values) > len(columns):
                 checker.problem(n, where, f"{len(values)} fields but the header has {len(columns)}")
                 continue
-            values = values + [""] * (len(columns) - len(values))
+            values = [unquote_cell(v) for v in values] + [""] * (len(columns) - len(values))
             text_value = values[idx["sentence"]]
             if not text_value.strip():
                 checker.problem(n, where, "'sentence' is empty")
                 continue
             labels = []
             dropped = False
-            for raw in re.split(r"[;,\s]+", values[idx["labels"]]):  # ';' as agreed; ',' and spaces forgiven
+            labels_cell = values[idx["labels"]] if has_labels_column else ""
+            for raw in re.split(r"[;,\s]+", labels_cell):  # ';' as agreed; ',' and spaces forgiven
                 if raw.strip():
                     tid = checker.technique(raw, n, where)
                     if tid == OTHER_DOMAIN:
@@ -741,6 +759,9 @@ def parse_csv(data: bytes, source: str, catalog: Catalog, options: ImportOptions
                     elif tid is not None:
                         labels.append(tid)
             status_raw = values[idx["status"]].strip() if "status" in idx else ""
+            defaulted_to_unlabelled = not has_labels_column and not status_raw
+            if defaulted_to_unlabelled:
+                status_raw = UNLABELLED
             status = _status_field(status_raw or None, bool(labels), n, where, checker)
             if dropped and not labels:
                 status = UNLABELLED
@@ -748,10 +769,15 @@ def parse_csv(data: bytes, source: str, catalog: Catalog, options: ImportOptions
                 continue
             title = values[idx["doc_title"]].strip() if "doc_title" in idx else ""
             rows.append((title or None, text_value, tuple(sorted(set(labels))), status))
+            unlabelled_for_lack_of_column += defaulted_to_unlabelled
     except csv.Error as exc:
         raise DatasetError(source, [f"line {reader.line_num}: not valid CSV: {exc}"]) from exc
     if n == 0:
         raise DatasetError(source, ["the file has a header but no rows"])
+    if unlabelled_for_lack_of_column:
+        plural = "s" if unlabelled_for_lack_of_column != 1 else ""
+        checker.warnings.append(f"no 'labels' column: {unlabelled_for_lack_of_column} sentence{plural} imported "
+                                "as unlabelled")
     warnings, skipped = checker.finish()
     reports = _group_by_title(rows, _stem(source), checker) if rows else []
     return ParsedDataset(KIND_CSV, reports, _merge_warnings(warnings, checker), skipped)
@@ -792,18 +818,20 @@ def parse_json_object(obj: Any, filename: str, catalog: Catalog | None = None,
 
 
 def store_dataset(store: Store, parsed: ParsedDataset, source: str, user: str) -> ImportResult:
-    """Store every parsed report (a report already stored is reported as a duplicate, not stored again)."""
-    outcomes = []
+    """Store every parsed report in one transaction (a report already stored is a duplicate, not stored again)."""
     for report in parsed.reports:
-        outcomes.append(store.add_report(
-            report.title, report.text, report.sentences, source=report.source or source, user=user,
-            suggestions=report.suggestions, suggestion_model=report.suggestion_model,
-        ))
+        report.source = report.source or source
+    outcomes = store.add_reports(parsed.reports, user)
     return ImportResult(source=source, kind=parsed.kind, outcomes=outcomes, warnings=list(parsed.warnings),
                         skipped_rows=parsed.skipped_rows)
 
 
 # --------------------------------------------------------------------------------------------------- exports
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _slug(text: str, limit: int = 60) -> str:
@@ -1001,12 +1029,9 @@ def export_data(store: Store, fmt: str, report_id: int | None = None,
             rows = [{"sentence": ex.text, "labels": list(ex.labels), "doc_title": ex.doc_title, "status": ex.status}
                     for ex in examples]
             return _json_bytes(rows), f"{stem}-multilabel.json"
-        buffer = io.StringIO(newline="")
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["doc_title", "sentence", "labels", "status"])
-        for ex in examples:
-            writer.writerow([ex.doc_title, ex.text, ";".join(ex.labels), ex.status])
-        return buffer.getvalue().encode("utf-8"), f"{stem}.csv"
+        # Cells a spreadsheet would run as formulas get a leading ' (csv_cells); parse_csv takes it off again.
+        rows = ([ex.doc_title, ex.text, ";".join(ex.labels), ex.status] for ex in examples)
+        return csv_bytes(["doc_title", "sentence", "labels", "status"], rows), f"{stem}.csv"
     if fmt == "tram-report":
         if report_id is not None:
             return _json_bytes(_report_export(store, report_id)), f"{stem}.json"

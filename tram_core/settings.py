@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tram_core.limits import DEFAULT_LIMITS, InputLimits, limits_from_env
+
+from tram_core.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,8 @@ class Settings:
     offline: bool = False
     max_upload_bytes: int = 50 * 1024 * 1024
     url_timeout_s: float = 20.0
+    url_allowed_networks: tuple[str, ...] = ()  # CIDRs a URL import may reach besides the public internet
+    limits: InputLimits = DEFAULT_LIMITS  # how far one imported file may expand
     extra: dict = field(default_factory=dict)
 
     @property
@@ -38,6 +45,25 @@ class Settings:
     def ensure_dirs(self) -> None:
         for path in (self.home, self.models_dir, self.cache_dir):
             path.mkdir(parents=True, exist_ok=True)
+
+
+class SettingsError(UserError):
+    """An environment variable holds a value TRAM cannot use; the message names the variable."""
+
+
+def parse_allowed_networks(value: str, variable: str = "TRAM_URL_ALLOW_NETWORKS") -> tuple[str, ...]:
+    """Comma-separated CIDRs (``10.20.0.0/16,127.0.0.1/32``) as normalized strings; a bad one names ``variable``."""
+    networks: list[str] = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item)))
+        except ValueError as exc:
+            raise SettingsError(
+                f"{variable}: {item!r} is not a network in CIDR form such as 10.20.0.0/16 ({exc})"
+            ) from None
+    return tuple(networks)
 
 
 def _truthy(value: str | None) -> bool:
@@ -58,4 +84,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         offline=offline,
         max_upload_bytes=int(env.get("TRAM_MAX_UPLOAD_MB", "50")) * 1024 * 1024,
         url_timeout_s=float(env.get("TRAM_URL_TIMEOUT_S", "20")),
+        url_allowed_networks=parse_allowed_networks(env.get("TRAM_URL_ALLOW_NETWORKS", "")),
+        limits=limits_from_env(env),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable, Iterator, Sequence
 
@@ -205,6 +205,18 @@ class NewSuggestion:
     sentence_position: int
     technique_id: str
     score: float
+
+
+@dataclass
+class NewReport:
+    """A report about to be stored: offsets of every sentence point into ``text``."""
+
+    title: str
+    text: str
+    sentences: list[NewSentence]
+    source: str = ""
+    suggestions: list[NewSuggestion] = field(default_factory=list)
+    suggestion_model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -416,6 +428,25 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def _check_new_report(report: NewReport) -> None:
+    """Refuse a report that cannot be stored, before any write: no text, bad offsets or status, invalid Unicode."""
+    title, text = report.title, report.text
+    if not text.strip():
+        raise StoreError(f"Report '{title}' has no text")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise StoreError(f"Report '{title[:80]}': invalid character (a lone surrogate) at character {exc.start}") from None
+    for i, sent in enumerate(report.sentences):
+        if not (0 <= sent.start <= sent.end <= len(text)):
+            raise StoreError(f"Sentence {i} of '{title}' has offsets {sent.start}-{sent.end} outside the text")
+        if sent.status not in SENTENCE_STATUSES:
+            raise StoreError(f"Sentence {i} of '{title}' has unknown status '{sent.status}'")
+    for sug in report.suggestions:
+        if not 0 <= sug.sentence_position < len(report.sentences):
+            raise StoreError(f"A suggestion of '{title}' points at sentence {sug.sentence_position}, which it lacks")
+
+
 def _sentence(row: SentenceRow, labels: Iterable[str] = ()) -> Sentence:
     return Sentence(
         id=row.id,
@@ -483,68 +514,77 @@ class Store:
 
         A report whose text is already stored is not stored again: the outcome says which report it is.
         """
-        if not text.strip():
-            raise StoreError(f"Report '{title}' has no text")
-        for i, sent in enumerate(sentences):
-            if not (0 <= sent.start <= sent.end <= len(text)):
-                raise StoreError(f"Sentence {i} of '{title}' has offsets {sent.start}-{sent.end} outside the text")
-            if sent.status not in SENTENCE_STATUSES:
-                raise StoreError(f"Sentence {i} of '{title}' has unknown status '{sent.status}'")
-        digest = content_hash(text)
+        report = NewReport(title, text, list(sentences), source, list(suggestions), suggestion_model)
+        return self.add_reports([report], user)[0]
+
+    def add_reports(self, reports: Sequence[NewReport], user: str = "") -> list[ImportOutcome]:
+        """Store many reports in ONE transaction: all of them or, on any error or a killed process, none.
+
+        Every report is checked before anything is written; a report whose text is already stored (or appears
+        earlier in ``reports``) is not stored again, and its outcome says which report it is.
+        """
+        for report in reports:
+            _check_new_report(report)
         now = utcnow()
         with self.session() as s:
-            existing = s.execute(select(ReportRow.id, ReportRow.title).where(ReportRow.content_hash == digest)).first()
-            if existing is not None:
-                count = s.scalar(select(func.count()).where(SentenceRow.report_id == existing.id))
-                return ImportOutcome(
-                    existing.id, existing.title, False, count or 0, 0,
-                    f"already imported as report {existing.id} ('{existing.title}')",
-                )
-            report = ReportRow(title=title[:500], source=source[:2000], text=text, content_hash=digest,
-                               created_by=user, created_at=now)
-            s.add(report)
-            s.flush()
-            rows = [
-                {
-                    "report_id": report.id, "position": i, "text": sent.text, "start": sent.start, "end": sent.end,
-                    "status": sent.status, "version": 1 if sent.status != UNLABELLED else 0,
-                    "updated_by": user if sent.status != UNLABELLED else "",
-                    "updated_at": now if sent.status != UNLABELLED else None,
-                }
-                for i, sent in enumerate(sentences)
-            ]
-            ids: list[int] = []
-            conn = s.connection()  # Core executemany: many times faster than ORM bulk inserts for 30k rows
-            if rows:
-                conn.execute(SentenceRow.__table__.insert(), rows)
-                ids = list(conn.scalars(select(SentenceRow.id).where(SentenceRow.report_id == report.id)
-                                        .order_by(SentenceRow.position)))
-            label_rows = []
-            event_rows = []
-            for sid, sent in zip(ids, sentences):
-                for tech in sorted(set(sent.labels)):
-                    label_rows.append({"sentence_id": sid, "technique_id": tech, "created_by": user, "created_at": now})
+            return [self._insert_report(s, report, user, now) for report in reports]
 
-            if label_rows:
-                conn.execute(LabelRow.__table__.insert(), label_rows)
-            labelled = sum(1 for sent in sentences if sent.status != UNLABELLED)
-            if labelled:
-                # One history row for the whole import; each label row keeps who added it and when.
-                event_rows.append({
-                    "sentence_id": 0, "report_id": report.id, "user": user, "at": now, "action": "import-report",
-                    "before_status": "", "after_status": "", "before_labels": [],
-                    "after_labels": [f"{labelled} answered sentences, {len(label_rows)} labels"], "undone": False,
-                })
-                conn.execute(LabelEventRow.__table__.insert(), event_rows)
-            if suggestions:
-                model_id = self._import_model_id(s, suggestion_model or "imported")
-                sugg_rows = {}
-                for sug in suggestions:
-                    sid = ids[sug.sentence_position]
-                    sugg_rows[(sid, sug.technique_id)] = {"sentence_id": sid, "model_id": model_id,
-                                                          "technique_id": sug.technique_id, "score": float(sug.score)}
-                conn.execute(SuggestionRow.__table__.insert(), list(sugg_rows.values()))
-            return ImportOutcome(report.id, report.title, True, len(rows), labelled, "imported")
+    def _insert_report(self, s: Session, new: NewReport, user: str, now: datetime) -> ImportOutcome:
+        title, text, sentences, source = new.title, new.text, new.sentences, new.source
+        suggestions, suggestion_model = new.suggestions, new.suggestion_model
+        digest = content_hash(text)
+        existing = s.execute(select(ReportRow.id, ReportRow.title).where(ReportRow.content_hash == digest)).first()
+        if existing is not None:
+            count = s.scalar(select(func.count()).where(SentenceRow.report_id == existing.id))
+            return ImportOutcome(
+                existing.id, existing.title, False, count or 0, 0,
+                f"already imported as report {existing.id} ('{existing.title}')",
+            )
+        report = ReportRow(title=title[:500], source=source[:2000], text=text, content_hash=digest,
+                           created_by=user, created_at=now)
+        s.add(report)
+        s.flush()
+        rows = [
+            {
+                "report_id": report.id, "position": i, "text": sent.text, "start": sent.start, "end": sent.end,
+                "status": sent.status, "version": 1 if sent.status != UNLABELLED else 0,
+                "updated_by": user if sent.status != UNLABELLED else "",
+                "updated_at": now if sent.status != UNLABELLED else None,
+            }
+            for i, sent in enumerate(sentences)
+        ]
+        ids: list[int] = []
+        conn = s.connection()  # Core executemany: many times faster than ORM bulk inserts for 30k rows
+        if rows:
+            conn.execute(SentenceRow.__table__.insert(), rows)
+            ids = list(conn.scalars(select(SentenceRow.id).where(SentenceRow.report_id == report.id)
+                                    .order_by(SentenceRow.position)))
+        label_rows = []
+        event_rows = []
+        for sid, sent in zip(ids, sentences):
+            for tech in sorted(set(sent.labels)):
+                label_rows.append({"sentence_id": sid, "technique_id": tech, "created_by": user, "created_at": now})
+
+        if label_rows:
+            conn.execute(LabelRow.__table__.insert(), label_rows)
+        labelled = sum(1 for sent in sentences if sent.status != UNLABELLED)
+        if labelled:
+            # One history row for the whole import; each label row keeps who added it and when.
+            event_rows.append({
+                "sentence_id": 0, "report_id": report.id, "user": user, "at": now, "action": "import-report",
+                "before_status": "", "after_status": "", "before_labels": [],
+                "after_labels": [f"{labelled} answered sentences, {len(label_rows)} labels"], "undone": False,
+            })
+            conn.execute(LabelEventRow.__table__.insert(), event_rows)
+        if suggestions:
+            model_id = self._import_model_id(s, suggestion_model or "imported")
+            sugg_rows = {}
+            for sug in suggestions:
+                sid = ids[sug.sentence_position]
+                sugg_rows[(sid, sug.technique_id)] = {"sentence_id": sid, "model_id": model_id,
+                                                      "technique_id": sug.technique_id, "score": float(sug.score)}
+            conn.execute(SuggestionRow.__table__.insert(), list(sugg_rows.values()))
+        return ImportOutcome(report.id, report.title, True, len(rows), labelled, "imported")
 
     def _import_model_id(self, s: Session, name: str) -> int:
         """The model record that holds suggestions which came in with an imported file."""
@@ -647,7 +687,9 @@ class Store:
                 query = query.where(SentenceRow.id.in_(
                     select(LabelRow.sentence_id).where(LabelRow.technique_id == technique)))
             if search:
-                query = query.where(SentenceRow.text.ilike(f"%{search}%"))
+                # '%' and '_' in the search are text, not LIKE wildcards ("100%", "a_b" match literally).
+                literal = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                query = query.where(SentenceRow.text.ilike(f"%{literal}%", escape="\\"))
             rows = list(s.scalars(query.order_by(SentenceRow.report_id, SentenceRow.position)))
             labels = self._labels_for(s, [r.id for r in rows])
             return [_sentence(r, labels.get(r.id, ())) for r in rows]
@@ -960,6 +1002,17 @@ class Store:
         with self.session() as s:
             result = s.execute(update(JobRow).where(JobRow.id == job_id,
                                                     JobRow.status.in_([JOB_QUEUED, JOB_RUNNING])).values(**values))
+            return result.rowcount == 1
+
+    def recover_failed_job(self, job_id: int, model_id: int, message: str, metrics: dict | None = None) -> bool:
+        """Close a failed job as done with ``model_id``: its worker died after writing the model folder, which was
+        recorded later (model_folders). False when the job is not failed."""
+        values: dict = {"status": JOB_DONE, "model_id": model_id, "message": message, "phase": "done",
+                        "eta_s": None}
+        if metrics is not None:
+            values["metrics"] = metrics
+        with self.session() as s:
+            result = s.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == JOB_FAILED).values(**values))
             return result.rowcount == 1
 
     def mark_stale_jobs(self, max_age_s: float) -> list[int]:
