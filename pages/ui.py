@@ -18,7 +18,14 @@ APP_RAN_KEY = "_tram_app_ran"  # set by streamlit_app.py on each run
 
 
 def get_settings() -> Settings:
-    return load_settings()
+    """The settings from the environment; a bad variable stops the page with its one-line message, not a traceback."""
+    try:
+        return load_settings()
+    except Exception as exc:  # noqa: BLE001 - only user errors are shown; anything else is a bug and raises
+        if not is_user_error(exc):
+            raise
+        st.error(f"TRAM cannot start with these settings: {literal(str(exc))}")
+        st.stop()
 
 
 def _freeze_long_lived() -> None:

@@ -146,3 +146,45 @@ def test_any_json_shape_imports_or_is_refused_with_a_user_error(value):
         from tram_core.errors import is_user_error
 
         assert is_user_error(exc) and not isinstance(exc, UnreadableFileError), repr(exc)
+
+
+def _locate_with_regex(text: str, sentences: list[str]):
+    """The former implementation (words joined by \\s+), kept as the reference for what must be found."""
+    import re
+
+    out, cursor = [], 0
+    for sentence in sentences:
+        start = text.find(sentence, cursor)
+        if start >= 0:
+            end = start + len(sentence)
+        else:
+            match = re.compile(r"\s+".join(re.escape(w) for w in sentence.split())).search(text, cursor)
+            if match is None:
+                return None
+            start, end = match.span()
+        out.append((start, end))
+        cursor = end
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(tokens=st.lists(st.sampled_from(["a", "b", "a.b", "x7", "(c)"]), min_size=1, max_size=25),
+       gaps=st.lists(st.sampled_from([" ", "  ", "\n", "\xa0 ", "\t\n"]), min_size=25, max_size=25),
+       cuts=st.lists(st.integers(0, 25), max_size=6))
+def test_locating_sentences_in_a_report_text_finds_what_the_regex_found(tokens, gaps, cuts):
+    from tram_core.formats import locate_sentences
+
+    text = "".join(token + gap for token, gap in zip(tokens, gaps))
+    bounds = sorted({0, len(tokens), *[min(c, len(tokens)) for c in cuts]})
+    sentences = [" ".join(tokens[a:b]) for a, b in zip(bounds, bounds[1:]) if b > a]
+    assert locate_sentences(text, sentences) == _locate_with_regex(text, sentences)
+
+
+def test_locating_a_near_miss_sentence_is_linear():
+    from tram_core.formats import locate_sentences
+
+    text = "a " * 500_000
+    near_miss = " ".join(["a"] * 5_000 + ["b"])
+    started = time.monotonic()
+    assert locate_sentences(text, [near_miss]) is None
+    assert time.monotonic() - started < 5  # the regex took text length x sentence length here

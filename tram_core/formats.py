@@ -301,9 +301,14 @@ def _joined_report(title: str, rows: list[tuple[str, tuple[str, ...], str]], sou
 
 
 def locate_sentences(text: str, sentences: Sequence[str]) -> list[tuple[int, int]] | None:
-    """Offsets of each sentence in ``text``, in order (whitespace may differ); None when one is not found."""
+    """Offsets of each sentence in ``text``, in order (whitespace may differ); None when one is not found.
+
+    Linear in the text: an exact ``str.find`` first, else a find in the text with its whitespace squeezed. (A
+    regular expression of the words joined by ``\\s+`` cost text length x sentence length on a near miss.)
+    """
     out = []
     cursor = 0
+    squeezed: _SqueezedText | None = None
     for sentence in sentences:
         words = sentence.split()
         if not words:
@@ -312,13 +317,50 @@ def locate_sentences(text: str, sentences: Sequence[str]) -> list[tuple[int, int
         if start >= 0:
             end = start + len(sentence)
         else:
-            match = re.compile(r"\s+".join(re.escape(w) for w in words)).search(text, cursor)
-            if match is None:
+            squeezed = squeezed or _SqueezedText(text)
+            found = squeezed.find(" ".join(words), cursor)
+            if found is None:
                 return None
-            start, end = match.span()
+            start, end = found
         out.append((start, end))
         cursor = end
     return out
+
+
+class _SqueezedText:
+    """A text with every run of whitespace squeezed to one space, and the way back to the original offsets."""
+
+    def __init__(self, text: str):
+        tokens = [(m.start(), m.group()) for m in re.finditer(r"\S+", text)]
+        self.text_starts = [start for start, _ in tokens]
+        self.lengths = [len(token) for _, token in tokens]
+        self.squeezed_starts = []
+        position = 0
+        for _, token in tokens:
+            self.squeezed_starts.append(position)
+            position += len(token) + 1
+        self.squeezed = " ".join(token for _, token in tokens)
+
+    def _original(self, k: int) -> int:
+        """The original offset of squeezed character ``k`` (a non-space character)."""
+        import bisect
+
+        i = bisect.bisect_right(self.squeezed_starts, k) - 1
+        return self.text_starts[i] + (k - self.squeezed_starts[i])
+
+    def find(self, needle: str, cursor: int) -> tuple[int, int] | None:
+        """(start, end) in the original text of the first match of ``needle`` starting at or after ``cursor``."""
+        import bisect
+
+        i = bisect.bisect_right(self.text_starts, cursor) - 1  # the token holding the cursor, or the one before it
+        if i >= 0 and cursor < self.text_starts[i] + self.lengths[i]:
+            begin = self.squeezed_starts[i] + (cursor - self.text_starts[i])  # "cmdlet.Storing": mid-token
+        else:
+            begin = self.squeezed_starts[i + 1] if i + 1 < len(self.squeezed_starts) else len(self.squeezed)
+        k = self.squeezed.find(needle, begin)
+        if k < 0:
+            return None
+        return self._original(k), self._original(k + len(needle) - 1) + 1
 
 
 def _group_by_title(

@@ -89,6 +89,30 @@ def test_bad_uploads_name_the_file_and_store_nothing(open_app, store):
     assert any("No reports yet" in i.value for i in at.info)
 
 
+def test_hostile_uploads_are_refused_by_name_beside_a_good_file_that_imports(open_app, store, monkeypatch):
+    monkeypatch.setenv("TRAM_MAX_SENTENCES", "50")
+    at = open_app()
+    upload(at, [("intrusion.txt", REPORT_TEXT), ("deep.json", b"[" * 50_000 + b"]" * 50_000),
+                ("many.txt", b"Go. " * 60), ("nested.md", b"# a" + b" " * 50_000 + b"!")])
+    results = import_table(at)
+    assert list(results["file"]) == ["intrusion.txt", "nested.md", "deep.json", "many.txt"]
+    assert list(results["result"]) == ["imported", "imported", "failed", "failed"]
+    errors = " ".join(e.value for e in at.error)
+    assert "deep.json" in errors and "TRAM\\_MAX\\_NESTING" in errors  # Markdown-escaped
+    assert "many.txt" in errors and "TRAM\\_MAX\\_SENTENCES" in errors
+    assert "Traceback" not in errors
+    assert sorted(r.title for r in store.list_reports()) == ["a !", "intrusion"]
+
+
+def test_a_bad_setting_stops_the_app_with_one_line(tram_home, monkeypatch):
+    monkeypatch.setenv("TRAM_WORKER_AUTOSTART", "0")
+    monkeypatch.setenv("TRAM_MAX_SENTENCES", "lots")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert any("TRAM\\_MAX\\_SENTENCES" in e.value and "positive whole number" in e.value for e in at.error)
+
+
 def test_paste_text_creates_a_report(open_app, store):
     at = open_app()
     at.text_input(key="rep_paste_title").input("Pasted advisory")
