@@ -80,7 +80,7 @@ def prepare_home(data: Path, with_model: bool) -> tuple[Path, int, float, float]
         trained = train_model(store.examples(), options, settings, settings.models_dir / "latency-baseline",
                               store=store)
         model_id = store.add_model("latency benchmark: TF-IDF on TRAM's 50", "baseline", str(trained.model_dir),
-                                   "baseline", list(trained.classes), dict(trained.thresholds),
+                                   "baseline", list(trained.classes), trained.thresholds,
                                    dict(trained.metrics), {})
         store.promote_model(model_id)
         run_prediction(store, settings, model_id, result.outcomes[0].report_id)

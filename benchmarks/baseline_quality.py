@@ -22,9 +22,10 @@ sys.path.insert(0, str(REPO_ROOT))
 from tram_core.attack import TRAM_CLASSES, load_catalog  # noqa: E402
 from tram_core.baseline import BaselineOptions, train_baseline  # noqa: E402
 from tram_core.formats import ImportOptions, parse_dataset  # noqa: E402
-from tram_core.metrics import evaluate, tune_thresholds, thresholds_dict  # noqa: E402
+from tram_core.metrics import evaluate, tune_thresholds  # noqa: E402
 from tram_core.splits import grouped_split  # noqa: E402
 from tram_core.store import Example  # noqa: E402
+from tram_core.thresholds import Thresholds  # noqa: E402
 
 DEFAULT_DIR = REPO_ROOT.parent / "shared" / "data" / "tram2" / "mjson"
 
@@ -68,7 +69,7 @@ def run(name: str, options: BaselineOptions, train, val, test, classes) -> dict[
     test_scores = model.predict_scores([e.text for e in test])
     predict_s = time.perf_counter() - start
     global_t, per = tune_thresholds([set(e.labels) for e in val], val_scores, classes)
-    result = evaluate([set(e.labels) for e in test], test_scores, classes, thresholds_dict(global_t, per),
+    result = evaluate([set(e.labels) for e in test], test_scores, classes, Thresholds(global_t, per),
                       report_ids=[e.report_id for e in test])
     n_features = sum(len(t.vocabulary_) for _, t in model.features.transformer_list)
     print(f"{name}: {options.char_analyzer} char n-grams, skip_df {options.char_skip_df}, {n_features} features; "

@@ -115,8 +115,19 @@ def main() -> int:
         child(args.child, args.size, args.mutations, args.seed)
         return 0
 
-    from tests.hostile_cases import all_cases
+    from tests.hostile_cases import all_cases, pathological_texts
+    from tram_core.ingest import normalize_text
     from tram_core.limits import DEFAULT_LIMITS
+    from tram_core.sentences import split_sentences
+
+    split_times = []
+    for kind, text in pathological_texts(args.size).items():
+        begun = time.monotonic()
+        split_sentences(normalize_text(text))
+        split_times.append((kind, time.monotonic() - begun))
+    print(f"normalise + split {args.size / 1e6:g} MB of each pathological text (goal < 2 s each): "
+          + ", ".join(f"{kind} {seconds:.2f} s" for kind, seconds in split_times)
+          + f"; slowest {max(seconds for _, seconds in split_times):.2f} s")
 
     started = time.monotonic()
     cases = all_cases(DEFAULT_LIMITS, args.size, args.mutations, args.seed)

@@ -26,6 +26,7 @@ from tests.engine_helpers import fill_store  # noqa: E402
 from tram_core import jobs  # noqa: E402
 from tram_core.settings import load_settings  # noqa: E402
 from tram_core.store import Store  # noqa: E402
+from tram_core.worker import run_worker  # noqa: E402
 
 
 def worker_process(home: Path, env: dict | None = None) -> subprocess.Popen:
@@ -68,7 +69,7 @@ def main() -> None:
         direct.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         jobs.submit_training(store, {"base": "baseline", "min_count": 2}, "bench")
-        jobs.run_worker(settings, once=True, log=lambda _: None)
+        run_worker(settings, once=True, log=lambda _: None)
         as_job.append(time.perf_counter() - t0)
     print(f"baseline training direct: {statistics.median(direct) * 1000:.0f} ms (median of 3)")
     print(f"baseline training as a job (in-process worker): {statistics.median(as_job) * 1000:.0f} ms")

@@ -79,11 +79,11 @@ def compare(examples, model_dir: Path, baseline_dir: Path, resamples: int) -> No
 
     by_id = {e.sentence_id: e for e in examples}
     model, baseline = load_trained(model_dir), load_trained(baseline_dir)
-    test_ids = model.metadata["data"]["sentence_ids"]["test"]
-    if baseline.metadata["data"]["sentence_ids"]["test"] != test_ids or baseline.classes != model.classes:
+    test_ids = model.card.sentence_ids("test")
+    if baseline.card.sentence_ids("test") != test_ids or baseline.classes != model.classes:
         raise SystemExit(f"{model_dir} and {baseline_dir} were not trained on the same split and classes")
     # The ids come from the training run's store: check that this import gave the same test split back.
-    counts = model.metadata["data"]["counts"]["test"]
+    counts = model.card.data["counts"]["test"]
     missing = [i for i in test_ids if i not in by_id]
     truth = metrics.label_matrix([by_id[i].labels for i in test_ids if i in by_id], model.classes)
     if missing or int(truth.sum()) != counts["labels"] or \
@@ -99,7 +99,7 @@ def compare(examples, model_dir: Path, baseline_dir: Path, resamples: int) -> No
         predicted.append(metrics.predict_matrix(scores, predictor.classes, predictor.thresholds))
         by_report.append(None if predictor.report_threshold is None else {
             rid: [column[c] for c in techniques] for rid, techniques in
-            metrics.report_predictions(report_ids, scores, predictor.classes, predictor.report_threshold).items()})
+            predictor.thresholds.report_predictions(scores, report_ids, predictor.classes).items()})
     result = paired_bootstrap(report_ids, truth, *predicted, resamples=resamples,
                               report_predicted_a=by_report[0], report_predicted_b=by_report[1])
     for name, predictor in (("model", model), ("baseline", baseline)):
@@ -175,12 +175,12 @@ def main() -> None:
     result = train_model(examples, TrainOptions(base=args.base, **common, **overrides), settings,
                          out_root / "model", progress=printer(args.base), store=store)
     rows.append(summary(args.base, result.metrics, time.time() - t0))
-    info = json.loads((result.model_dir / "tram_model.json").read_text())
+    card = result.card
     n_test_reports = len({e.report_id for e in examples if e.sentence_id in set(result.split.test)})
     print(f"classes: {len(result.classes)}; split seed {result.split.seed}; test sentences "
-          f"{len(result.split.test)} from {n_test_reports} reports; best epoch {info.get('best_epoch')}; thresholds global "
-          f"{result.thresholds['global']:.2f}")
-    print("recipe:", json.dumps({k: info["options"][k] for k in (
+          f"{len(result.split.test)} from {n_test_reports} reports; best epoch {card.best_epoch}; thresholds global "
+          f"{card.thresholds.global_:.2f}")
+    print("recipe:", json.dumps({k: card.options[k] for k in (
         "pooling", "epochs", "learning_rate", "head_learning_rate", "batch_size", "max_length", "negatives_ratio",
         "loss", "pos_weight")}))
     for h in result.history:

@@ -9,12 +9,14 @@ import streamlit as st
 from pages.ui import current_user, get_catalog, get_store, literal, show_error, technique_labels
 from tram_core import annotation as ann
 from tram_core.app_state import parse_view_params
-from tram_core.store import LABELLED, REVIEWED, UNLABELLED, NotFoundError, Sentence
+from tram_core.errors import UserError
+from tram_core.model_choice import default_model, model_label
 
 S = st.session_state
 MODE_SENTENCES = ann.MODE_SENTENCES
 MODE_TECHNIQUE = ann.MODE_TECHNIQUE
-STATUS_NAMES = {ann.STATUS_ALL: "All", UNLABELLED: "Unlabelled", LABELLED: "Labelled", REVIEWED: "Reviewed"}
+STATUS_NAMES = {ann.STATUS_ALL: "All", ann.UNLABELLED: "Unlabelled", ann.LABELLED: "Labelled",
+                ann.REVIEWED: "Reviewed"}
 ORDER_NAMES = {ann.ORDER_REPORT: "Report order", ann.ORDER_UNCERTAIN: "Uncertain first"}
 SHORTCUTS = "Keys: **S** save & next · **P** previous · **K** skip · **N** no technique · **V** mark reviewed · " \
             "**U** undo · **1**–**5** tick/untick a suggestion"
@@ -25,7 +27,7 @@ class OnScreen:
     """The sentence on screen as it was opened, with the widgets' keys, for the button callbacks."""
 
     report_id: int
-    sentence: Sentence
+    sentence: ann.Sentence
     suggested: tuple[str, ...]
     model_id: int | None
 
@@ -75,17 +77,17 @@ def go_to(sentence_id: int | None, remember: bool = True) -> None:
     S.pop("ann_conflict", None)
 
 
-def drawn_queue(saved: Sentence | None = None) -> ann.ReportQueue:
+def drawn_queue(saved: ann.Sentence | None = None) -> ann.ReportQueue:
     """The queue the last run drew (no new query), with a just-saved sentence in place."""
     queue = S["ann_drawn"].queue
     return queue.with_sentence(saved) if saved is not None else queue
 
 
-def remember_own_save(saved: Sentence) -> None:
+def remember_own_save(saved: ann.Sentence) -> None:
     S["ann_drawn"] = ann.after_own_save(store, S["ann_drawn"], saved)
 
 
-def next_sentence(view: OnScreen, saved: Sentence | None = None) -> int | None:
+def next_sentence(view: OnScreen, saved: ann.Sentence | None = None) -> int | None:
     return drawn_queue(saved).next_after(view.sentence.id, current_filter(), S.get("ann_order") or ann.ORDER_REPORT)
 
 
@@ -166,7 +168,7 @@ def on_resolve_conflict(take_theirs: bool) -> None:
     conflict = S.pop("ann_conflict", None)
     if conflict is None:
         return
-    theirs: Sentence = conflict["theirs"]
+    theirs: ann.Sentence = conflict["theirs"]
     if take_theirs:
         S["ann_opened"] = theirs
         S["ann_flash"] = ("info", f"Kept {literal(theirs.updated_by or 'their')} answer for sentence {theirs.id}.")
@@ -182,7 +184,7 @@ def on_resolve_conflict(take_theirs: bool) -> None:
     go_to(next_sentence(view, result.sentence))
 
 
-def on_technique_decision(sentence: Sentence, technique: str, accept: bool) -> None:
+def on_technique_decision(sentence: ann.Sentence, technique: str, accept: bool) -> None:
     result = ann.apply_technique_decision(store, sentence, technique, accept, user)
     if result.conflict is not None:
         S["ann_flash"] = ("warning", f"{literal(result.message)}. Their answer: "
@@ -191,7 +193,7 @@ def on_technique_decision(sentence: Sentence, technique: str, accept: bool) -> N
         S["ann_flash"] = ("success", result.message)
 
 
-def on_open_sentence(sentence: Sentence) -> None:
+def on_open_sentence(sentence: ann.Sentence) -> None:
     S["ann_report"] = sentence.report_id
     S["ann_mode"] = MODE_SENTENCES
     go_to(sentence.id)
@@ -229,9 +231,10 @@ if S.get("ann_report") not in titles:
 
 models = store.list_models()
 model_ids = [m.id for m in models]
-model_names = {m.id: f"#{m.id} {m.name}" + (" (promoted)" if m.promoted else "") for m in models}
+model_names = {m.id: model_label(m) for m in models}
 if S.get("ann_model") not in model_ids:
-    S["ann_model"] = next((m.id for m in models if m.promoted), model_ids[0] if model_ids else None)
+    first = default_model(models)
+    S["ann_model"] = first.id if first is not None else None
 
 
 def _report_changed() -> None:
@@ -281,7 +284,7 @@ def _extra_changed(widget_key: str) -> None:
     S[OnScreen.extra_key] = sorted(S.get(widget_key) or [])
 
 
-def other_techniques(opened: Sentence) -> None:
+def other_techniques(opened: ann.Sentence) -> None:
     """Techniques beyond the suggestions: chosen ones as pills (click to drop), a search over ID, name and
     description to add more, and (on demand) a picker over every technique: heavy to redraw, so off by default."""
     chosen = list(S.get(OnScreen.extra_key) or [])
@@ -343,7 +346,7 @@ def sentence_mode() -> None:
         show_messages()
     try:
         drawn = ann.current_state(store, S.get("ann_drawn"), S["ann_report"], S["ann_model"])
-    except NotFoundError as exc:
+    except UserError as exc:  # a report or model deleted meanwhile
         show_error(exc)
         return
     S["ann_drawn"] = drawn
@@ -369,7 +372,7 @@ def sentence_mode() -> None:
         S["ann_link_seen"] = (queue.report_id, sentence_id)
 
     now = queue.get(sentence_id)
-    opened: Sentence = S.get("ann_opened") if S.get("ann_opened") and S["ann_opened"].id == sentence_id else now
+    opened: ann.Sentence = S.get("ann_opened") if S.get("ann_opened") and S["ann_opened"].id == sentence_id else now
     if opened.version != now.version and "ann_conflict" not in S:
         messages.warning(literal(ann.changed_since_opened_line(now)))
         opened = now
@@ -418,7 +421,7 @@ def sentence_mode() -> None:
 def conflict_panel(box, conflict: dict) -> None:
     """Someone else's save since this sentence was opened: theirs and mine, and the two ways out."""
     with box:
-        theirs: Sentence = conflict["theirs"]
+        theirs: ann.Sentence = conflict["theirs"]
         st.warning(literal(ann.conflict_line(theirs, conflict["mine"])))
         ccols = st.columns(2)
         ccols[0].button("Keep mine (overwrite theirs)", on_click=on_resolve_conflict, args=(False,))
@@ -494,7 +497,7 @@ else:
     try:
         S["ann_drawn"] = ann.current_state(store, S.get("ann_drawn"), S["ann_report"], S["ann_model"])
         filter_bar(S["ann_drawn"].queue)
-    except NotFoundError as exc:
+    except UserError as exc:  # a report or model deleted meanwhile
         show_error(exc)
         st.stop()
     sentence_mode()

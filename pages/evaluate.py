@@ -11,6 +11,7 @@ from tram_core import charts, run_history
 from tram_core.csv_cells import frame_csv_bytes
 from tram_core.evaluation_report import build_evaluation_report
 from tram_core.metrics import report_rule_text
+from tram_core.model_choice import model_label
 from tram_core.run_comparison import RunMetrics, compare_runs
 
 store = get_store()
@@ -33,7 +34,7 @@ if "model" in st.query_params:
         show_error(exc, "The link's model")
 ids = list(by_id)
 index = ids.index(wanted.id) if wanted is not None and wanted.id in by_id else 0
-model_id = st.selectbox("Trained model", ids, index=index, format_func=lambda i: run_history.model_label(by_id[i]),
+model_id = st.selectbox("Trained model", ids, index=index, format_func=lambda i: model_label(by_id[i]),
                         key="evaluate_model")
 model = by_id[model_id]
 if st.query_params.get("model") != str(model.id):
@@ -60,7 +61,7 @@ def headline_row(title: str, head: charts.Headline) -> None:
 
 st.header("Scores on the test reports")
 headline_row("At threshold 0.5 (the seed notebook's)", charts.headline(metrics.get("at_0_5")))
-tuned_t = (metrics.get("thresholds") or {}).get("global")
+tuned_t = run_history.tuned_global_threshold(model)
 headline_row("At the tuned thresholds (tuned on validation, per technique)"
              + (f"; global {tuned_t:.2f}" if tuned_t is not None else ""),
              charts.headline(metrics.get("at_tuned")))
@@ -68,7 +69,7 @@ headline_row("At the tuned thresholds (tuned on validation, per technique)"
 grid = charts.curve_thresholds(metrics)
 chosen = None
 if grid:
-    start = charts.nearest_threshold(metrics, float(tuned_t) if tuned_t is not None else 0.5)
+    start = charts.nearest_threshold(metrics, tuned_t if tuned_t is not None else 0.5)
     chosen = st.select_slider("One global threshold for every technique", options=grid, value=start,
                               format_func=lambda t: f"{t:.2f}", key=f"evaluate_threshold_{model.id}")
     at = charts.scores_at_threshold(metrics, chosen)
@@ -145,7 +146,7 @@ if len(models) < 2:
     st.caption("Train a second run to compare runs side by side.")
 else:
     picked = st.multiselect("Runs to compare (the first is the reference)", ids,
-                            format_func=lambda i: run_history.model_label(by_id[i]), key="evaluate_compare")
+                            format_func=lambda i: model_label(by_id[i]), key="evaluate_compare")
     basis = st.radio("Compare", list(charts.SCORE_SETS), format_func=charts.SCORE_SETS.get, index=1,
                      horizontal=True, key="evaluate_compare_which")
     if len(picked) == 1:

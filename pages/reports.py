@@ -13,6 +13,7 @@ from tram_core import importer
 from tram_core.app_state import batch_rows, demo_corpus_dir, import_row
 from tram_core.errors import is_user_error
 from tram_core.formats import EXPORT_FORMATS, ImportOptions
+from tram_core.model_choice import default_model, model_label
 from tram_core.report_summary import report_summary
 
 S = st.session_state
@@ -171,9 +172,9 @@ with predict_col:
     if not trained:
         st.caption("No trained model yet: train one on the Train page to pre-annotate reports.")
     else:
-        promoted = next((m.id for m in trained if m.promoted), trained[0].id)
-        names = {m.id: f"#{m.id} {m.name}" + (" (promoted)" if m.promoted else "") for m in trained}
-        model_id = st.selectbox("Model", list(names), index=list(names).index(promoted), format_func=names.get,
+        first = default_model(trained)
+        names = {m.id: model_label(m) for m in trained}
+        model_id = st.selectbox("Model", list(names), index=list(names).index(first.id), format_func=names.get,
                                 key="rep_model")
         if st.button("Run the model over this report", key="rep_predict"):
             try:

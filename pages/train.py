@@ -7,7 +7,7 @@ import streamlit as st
 from pages.ui import current_user, get_catalog, get_settings, get_store, literal, show_error
 from tram_core import charts, jobs, run_history, train_form
 from tram_core.app_state import worker_autostart
-from tram_core.store import JOB_DONE, JOB_RUNNING
+from tram_core.model_choice import model_label
 
 settings = get_settings()
 store = get_store()
@@ -42,12 +42,12 @@ def live_panel() -> None:
         finished = run_history.last_finished_run(store)
         if finished is not None:
             last, line = finished
-            st.progress(1.0 if last.status == JOB_DONE else 0.0, text=literal(line))
+            st.progress(1.0 if last.status == run_history.JOB_DONE else 0.0, text=literal(line))
         st.info(f"No run in progress. Worker: {state.text}.")
         return
     progress = run_history.run_progress(store, job)
     st.subheader(f"Run {job.id}")
-    if job.status == JOB_RUNNING:
+    if job.status == run_history.JOB_RUNNING:
         st.progress(progress.run_fraction, text=f"Run: {progress.run_fraction:.0%} · {progress.headline}")
         epoch_text = (f"Epoch {progress.epoch}/{progress.epochs}: {progress.epoch_fraction:.0%}" if progress.epochs
                       else f"Phase {progress.phase or 'starting'}: {progress.epoch_fraction:.0%}")
@@ -208,7 +208,7 @@ if st.button("Start training", type="primary", key="train_start"):
                                                test_reports=test_reports)
             job_id = jobs.submit_training(store, options, current_user())
             started = jobs.ensure_worker_running(settings) if worker_autostart() else False
-            running = store.list_jobs(limit=1, status=JOB_RUNNING, kind="train")
+            running = store.list_jobs(limit=1, status=run_history.JOB_RUNNING, kind="train")
             ahead = [j for j in run_history.queued_runs(store) if j.id < job_id]
             if running or ahead:
                 st.success(f"Run {job_id} is queued behind {len(running) + len(ahead)} other run(s).")
@@ -240,8 +240,8 @@ else:
     if models:
         promoted = store.promoted_model()
         st.caption("The promoted model makes the suggestions on the Annotate page."
-                   + (f" Now: {literal(run_history.model_label(promoted))}." if promoted else " None is promoted yet."))
-        by_label = {run_history.model_label(m): m for m in models}
+                   + (f" Now: {literal(model_label(promoted))}." if promoted else " None is promoted yet."))
+        by_label = {model_label(m): m for m in models}
         pick = st.selectbox("Model to promote", list(by_label), key="train_promote_pick")
         if st.button("Promote and refresh suggestions", key="train_promote"):
             try:

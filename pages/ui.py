@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import gc
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from tram_core.annotation import MODE_SENTENCES, STATUS_ALL
-from tram_core.app_state import clean_user_name, default_user_name, escape_markdown
+from tram_core.app_state import clean_user_name, default_user_name, escape_markdown, open_store
 from tram_core.attack import Catalog, load_catalog
 from tram_core.errors import is_user_error
 from tram_core.settings import Settings, load_settings
-from tram_core.store import Store
+
+if TYPE_CHECKING:  # the type only: pages reach the store through tram_core (app_state.open_store)
+    from tram_core.store import Store
 
 USER_KEY = "tram_user"
 APP_RAN_KEY = "_tram_app_ran"  # set by streamlit_app.py on each run
@@ -38,7 +41,7 @@ def _freeze_long_lived() -> None:
 
 @st.cache_resource(show_spinner=False)
 def _store_for(database_url: str, _settings: Settings) -> Store:
-    store = Store.from_settings(_settings)
+    store = open_store(_settings)
     _freeze_long_lived()
     return store
 

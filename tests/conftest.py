@@ -14,7 +14,7 @@ STRICT = os.environ.get("TRAM_STRICT_TESTS") == "1"
 
 
 def pytest_configure(config) -> None:
-    config.addinivalue_line("markers", "slow: starts real worker subprocesses (deselect with -m 'not slow')")
+    config.addinivalue_line("markers", "slow: starts real subprocesses (workers, the CLI, Streamlit and Chromium); -m 'not slow' is the fast inner loop")
 
 
 def skip_or_fail(reason: str) -> None:

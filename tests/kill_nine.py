@@ -35,10 +35,13 @@ def write_corpus(folder: Path, reports: int = 60, sentences: int = 120) -> list[
 
 def store_state(home: Path) -> tuple[int, int, int]:
     """(reports, sentences, label events) in the SQLite store of ``home``; also checks the file's integrity."""
-    with sqlite3.connect(home / "tram.sqlite3") as db:
+    db = sqlite3.connect(home / "tram.sqlite3")
+    try:  # closed here, not at garbage collection: the last close folds the WAL file back into the database
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         return tuple(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[return-value]
                      for table in ("reports", "sentences", "label_events"))
+    finally:
+        db.close()
 
 
 @dataclass

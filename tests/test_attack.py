@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tram_core.attack import TRAM_CLASSES, UnknownTechniqueError, load_stix_bundle
+from tram_core.attack import TRAM_CLASSES, UnknownTechniqueError, load_stix_bundle, parse_technique_list
 
 
 def test_embedded_catalog_is_attack_v18_with_every_tram_class(catalog):
@@ -75,3 +75,31 @@ def test_summary_cuts_the_description_and_names_a_replacement(catalog):
     assert len(catalog.summary("T1055", limit=40)) <= 41
     assert catalog.summary("T1574.002").endswith("revoked in ATT&CK; use T1574.001.")
     assert catalog.summary("T9999") == "Not in the ATT&CK catalog."
+
+
+# --------------------------------------------------------------------------------------------------- lists of IDs
+
+
+def test_a_technique_list_accepts_every_separator_upper_cases_and_keeps_the_first_of_repeats(catalog):
+    pasted = "t1059.001, T1105\nT1105;t1055  T1059.001\tT1027"
+    assert parse_technique_list(pasted, catalog) == ("T1059.001", "T1105", "T1055", "T1027")
+    # several values (command-line arguments, picked values, a JSON list's entries) read like one text
+    assert parse_technique_list(["T1055,T1027", "t1105"], catalog) == ("T1055", "T1027", "T1105")
+    # a class-list file may carry comments; an empty list is the caller's to refuse
+    assert parse_technique_list("# credential access\nT1003.001  # LSASS\n", catalog) == ("T1003.001",)
+    assert parse_technique_list(" , ;\n", catalog) == ()
+
+
+def test_without_a_catalog_a_technique_list_checks_the_shape_only():
+    assert parse_technique_list("T9999 t1055.001") == ("T9999", "T1055.001")
+
+
+def test_one_message_names_every_bad_piece_with_its_entry_and_where(catalog):
+    with pytest.raises(UnknownTechniqueError) as caught:
+        parse_technique_list("T1055 T9999 lsass T1105", catalog, where="classes.txt")
+    assert str(caught.value) == ("classes.txt, entry 2: 'T9999' is not in ATT&CK 18.1; "
+                                 "entry 3: 'lsass' is not a technique ID (like T1055 or T1055.001)")
+    with pytest.raises(UnknownTechniqueError, match=r"^Entry 1: 'T9999' is not in ATT&CK 18.1$"):
+        parse_technique_list(["T9999"], catalog)
+    with pytest.raises(UnknownTechniqueError, match=r"entry 10: .*; and 2 more$"):
+        parse_technique_list(" ".join(f"X{n}" for n in range(12)))

@@ -19,6 +19,7 @@ from tram_core.baseline import (ARRAYS, LEGACY_MESSAGE, LEGACY_PICKLE, MANIFEST,
                                 BaselineModel, BaselineOptions, WordCharTfidf, train_baseline)
 from tram_core.cli import main
 from tram_core.metrics import predict_sets, score_label_sets
+from tram_core.thresholds import Thresholds
 
 CLASSES = ["T1566.001", "T1003.001", "T1105", "T1112"]  # deliberately not sorted; T1112 never occurs
 
@@ -98,14 +99,16 @@ def test_save_and_load_give_identical_scores(tmp_path):
     steps = []
     model = train_baseline(texts, labels, CLASSES, progress=lambda step, total, message: steps.append((step, total)))
     assert steps[-1] == (len(CLASSES) + 1, len(CLASSES) + 1)
-    model.thresholds = {"global": 0.4, "T1105": 0.3}
+    model.thresholds = Thresholds(0.4, {"T1105": 0.3})
     folder = model.save(tmp_path / "baseline-1")
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["kind"] == "baseline"
     assert manifest["classes"] == CLASSES
-    assert manifest["thresholds"] == {"global": 0.4, "T1105": 0.3}
+    assert manifest["thresholds"] == {"global": 0.4, "per_technique": {"T1105": 0.3}}
     loaded = BaselineModel.load(folder)
     assert loaded.classes == CLASSES and loaded.thresholds == model.thresholds
+    edit_manifest(folder, lambda m: m.update(thresholds={"global": 0.4, "T1105": 0.3}))  # the older flat layout
+    assert BaselineModel.load(folder).thresholds == model.thresholds
     np.testing.assert_array_equal(loaded.predict_scores(texts), model.predict_scores(texts))
     assert loaded.predict_scores([]).shape == (0, len(CLASSES))
 

@@ -208,6 +208,7 @@ def test_every_command_has_help(capsys, command):
     assert out.startswith("usage: python -m tram_core " + command) and len(out.splitlines()) > 3
 
 
+@pytest.mark.slow
 def test_real_subprocess_exit_codes(tmp_path, files, shared_data):
     env = {**os.environ, "TRAM_HOME": str(tmp_path / "home"), "PYTHONPATH": str(REPO_ROOT)}
     env.pop("TRAM_DATABASE_URL", None)

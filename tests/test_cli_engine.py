@@ -10,6 +10,7 @@ from tests.engine_helpers import cli, fill_store
 from tram_core import jobs
 from tram_core.cli import main
 from tram_core.store import Store
+from tram_core.worker import run_worker
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def filled(store):
 @pytest.fixture
 def baseline_model(filled, settings) -> int:
     job_id = jobs.submit_training(filled, {"base": "baseline", "min_count": 2}, "ana")
-    jobs.run_worker(settings, once=True, log=lambda _: None)
+    run_worker(settings, once=True, log=lambda _: None)
     return filled.get_job(job_id).model_id
 
 

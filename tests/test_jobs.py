@@ -15,6 +15,7 @@ from tram_core import jobs
 from tests.conftest import wait_for
 from tram_core.store import Store
 from tram_core.trained import load_trained
+from tram_core.worker import run_worker
 
 
 def label_snapshot(store: Store) -> tuple:
@@ -34,6 +35,7 @@ def filled(store):
     return store
 
 
+@pytest.mark.slow
 def test_training_job_goes_queued_running_done_in_a_worker_process(filled, settings, tram_home, tiny_bert_dir):
     job_id = jobs.submit_training(filled, dict(base=str(tiny_bert_dir), **{**TINY_OPTIONS, "epochs": 6}), "ana")
     assert filled.get_job(job_id).status == "queued"
@@ -82,14 +84,14 @@ def test_training_job_goes_queued_running_done_in_a_worker_process(filled, setti
 def test_cancel_of_a_queued_job_is_immediate_and_it_never_runs(filled, settings, tram_home):
     job_id = jobs.submit_training(filled, {"base": "baseline", "min_count": 2}, "ana")
     assert filled.request_cancel(job_id).status == "cancelled"
-    assert jobs.run_worker(settings, once=True, log=lambda _: None) == 0
+    assert run_worker(settings, once=True, log=lambda _: None) == 0
     assert filled.get_job(job_id).status == "cancelled"
     assert filled.list_models() == [] and leftover_folders(settings, job_id) == []
 
 
 def test_cancel_of_a_running_job_stops_it_and_leaves_no_model(filled, settings, tiny_bert_dir):
     job_id = jobs.submit_training(filled, dict(base=str(tiny_bert_dir), **{**TINY_OPTIONS, "epochs": 400}), "ana")
-    worker = threading.Thread(target=jobs.run_worker, args=(settings,), kwargs={"once": True, "log": print})
+    worker = threading.Thread(target=run_worker, args=(settings,), kwargs={"once": True, "log": print})
     worker.start()
     try:
         wait_for(lambda: filled.get_job(job_id).step > 0, what="training steps")
@@ -103,6 +105,7 @@ def test_cancel_of_a_running_job_stops_it_and_leaves_no_model(filled, settings, 
     assert filled.list_models() == [] and leftover_folders(settings, job_id) == []
 
 
+@pytest.mark.slow
 def test_a_killed_worker_fails_its_job_once_stale_and_the_next_job_runs(filled, settings, tram_home, tiny_bert_dir,
                                                                           monkeypatch):
     monkeypatch.setenv("TRAM_STALE_AFTER_S", "3")
@@ -133,7 +136,7 @@ def test_a_killed_worker_fails_its_job_once_stale_and_the_next_job_runs(filled, 
     assert label_snapshot(filled) == before
     assert not jobs.worker_state(filled).alive
 
-    assert jobs.run_worker(settings, once=True, log=print) == 1
+    assert run_worker(settings, once=True, log=print) == 1
     assert filled.get_job(next_job).status == "done"
     assert filled.get_model(filled.get_job(next_job).model_id).kind == "baseline"
 
@@ -148,7 +151,7 @@ def test_out_of_memory_fails_the_job_with_a_hint_not_a_traceback(filled, setting
 
     monkeypatch.setattr(training, "train_model", out_of_memory)
     job_id = jobs.submit_training(filled, {"base": "embedded", "batch_size": 64, "max_length": 256}, "ana")
-    jobs.run_worker(settings, once=True, log=lambda _: None)
+    run_worker(settings, once=True, log=lambda _: None)
     job = filled.get_job(job_id)
     assert job.status == "failed"
     assert job.message.startswith("out of memory on ")
@@ -164,7 +167,7 @@ def test_an_unexpected_error_is_one_line_with_the_traceback_in_a_log(filled, set
 
     monkeypatch.setattr(training, "train_model", broken)
     job_id = jobs.submit_training(filled, {"base": "baseline"}, "ana")
-    jobs.run_worker(settings, once=True, log=lambda _: None)
+    run_worker(settings, once=True, log=lambda _: None)
     job = filled.get_job(job_id)
     log = Path(settings.home) / "logs" / f"job-{job_id}.log"
     assert job.status == "failed" and "\n" not in job.message
@@ -174,13 +177,13 @@ def test_an_unexpected_error_is_one_line_with_the_traceback_in_a_log(filled, set
 
 def test_nothing_to_train_on_fails_with_a_clear_message(store, settings):
     empty = jobs.submit_training(store, {"base": "baseline"}, "ana")
-    jobs.run_worker(settings, once=True, log=lambda _: None)
+    run_worker(settings, once=True, log=lambda _: None)
     assert store.get_job(empty).status == "failed"
     assert store.get_job(empty).message.startswith("Nothing to train on: no labelled sentences yet")
 
     fill_store(store, reports=1)
     one_report = jobs.submit_training(store, {"base": "baseline"}, "ana")
-    jobs.run_worker(settings, once=True, log=lambda _: None)
+    run_worker(settings, once=True, log=lambda _: None)
     assert store.get_job(one_report).status == "failed"
     assert "at least 2 reports" in store.get_job(one_report).message
 
@@ -215,6 +218,7 @@ def test_worker_state_describes_the_running_job(store):
     assert not jobs.worker_state(store).alive
 
 
+@pytest.mark.slow
 def test_ensure_worker_running_starts_one_detached_worker(settings, store):
     assert jobs.ensure_worker_running(settings) is True
     try:

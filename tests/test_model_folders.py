@@ -20,6 +20,7 @@ from tram_core.cli import main
 from tram_core.model_folders import FolderTaken, inspect_model_folders, reconcile_model_folders, register_folder
 from tram_core.store import JOB_DONE, JOB_FAILED, Store
 from tram_core.training import MODEL_INFO_FILE
+from tram_core.worker import run_worker
 
 CLASSES = ["T1003.001", "T1059.003", "T1105"]
 STALE_MESSAGE = "worker stopped responding (no heartbeat for 40 s); labels and saved models are intact"
@@ -226,7 +227,7 @@ def test_a_worker_killed_between_saving_and_recording_is_recorded_at_the_next_st
     assert json.loads((folder / MODEL_INFO_FILE).read_text())["job"]["id"] == job_id
 
     logged: list[str] = []
-    assert jobs.run_worker(settings, once=True, log=logged.append) == 0
+    assert run_worker(settings, once=True, log=logged.append) == 0
     assert any(line.startswith(f"model folders: recorded {folder} as model ") for line in logged)
     job = store.get_job(job_id)
     model = store.get_model(job.model_id)

@@ -8,6 +8,7 @@ import pytest
 from tests.engine_helpers import TINY_OPTIONS, fill_store
 from tram_core import jobs, predict
 from tram_core.trained import load_trained
+from tram_core.worker import run_worker
 
 
 @pytest.fixture
@@ -18,7 +19,7 @@ def filled(store):
 
 def train(store, settings, options: dict) -> int:
     job_id = jobs.submit_training(store, options, "ana")
-    jobs.run_worker(settings, once=True, log=lambda _: None)
+    run_worker(settings, once=True, log=lambda _: None)
     job = store.get_job(job_id)
     assert job.status == "done", job.message
     return job.model_id
@@ -31,7 +32,7 @@ def baseline_model(filled, settings) -> int:
 
 def test_a_prediction_job_stores_top_suggestions_for_every_unlabelled_sentence(filled, settings, baseline_model):
     job_id = jobs.submit_prediction(filled, baseline_model, None, "ana")
-    jobs.run_worker(settings, once=True, log=lambda _: None)
+    run_worker(settings, once=True, log=lambda _: None)
     job = filled.get_job(job_id)
     unlabelled = filled.sentences(status="unlabelled")
     assert job.status == "done" and job.message == f"suggestions stored for {len(unlabelled)} sentences"
@@ -66,23 +67,6 @@ def test_predicting_one_report_replaces_only_that_reports_suggestions(filled, se
 def test_a_cancelled_prediction_stops_between_batches(filled, settings, baseline_model):
     with pytest.raises(predict.PredictionCancelled):
         predict.run_prediction(filled, settings, baseline_model, None, should_cancel=lambda: True)
-
-
-def test_uncertainty_order_puts_scores_nearest_a_threshold_first(filled, settings, baseline_model):
-    predict.run_prediction(filled, settings, baseline_model, None)
-    model = filled.get_model(baseline_model)
-    for report in filled.list_reports():
-        order = predict.uncertainty_order(filled, report.id, baseline_model)
-        unlabelled = [s.id for s in filled.sentences(report_id=report.id, status="unlabelled")]
-        assert sorted(order) == sorted(unlabelled)
-        stored = filled.suggestions_for(order, model_id=baseline_model)
-        per = model.thresholds["per_technique"]
-        margins = [min((abs(score - per.get(t, model.thresholds["global"])) for t, score in stored[sid]),
-                       default=float("inf")) for sid in order]
-        assert margins == sorted(margins)
-
-    filled.promote_model(baseline_model)
-    assert predict.uncertainty_order(filled, 1) == predict.uncertainty_order(filled, 1, baseline_model)
 
 
 def test_predict_texts_labels_at_the_models_tuned_thresholds(filled, settings, tiny_bert_dir):

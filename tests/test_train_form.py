@@ -63,8 +63,8 @@ def test_label_spaces(catalog):
     assert train_form.fixed_classes("pasted", "t1059.001, T1105\nT1105", catalog) == ["T1059.001", "T1105"]
     with pytest.raises(UserError, match="T9999"):
         train_form.fixed_classes("pasted", "T1105 T9999", catalog)
-    with pytest.raises(UserError, match="not a technique ID: hello"):
-        train_form.parse_technique_list("T1105 hello")
+    with pytest.raises(UserError, match="The pasted list, entry 2: 'hello' is not a technique ID"):
+        train_form.fixed_classes("pasted", "T1105 hello")
 
 
 def test_data_overview_counts_and_reasons(store):

@@ -34,9 +34,9 @@ def test_scores_have_one_column_per_class_in_order(folders, pooling):
     predictor = load_trained(folders[pooling])
     info = json.loads((folders[pooling] / "tram_model.json").read_text())
     assert predictor.classes == info["classes"] == ["T1059.001", "T1547.001"]
-    assert predictor.kind == "transformer" and predictor.metadata["pooling"] == pooling
+    assert predictor.kind == "transformer" and predictor.card.pooling == pooling
     assert predictor.thresholds["global"] == info["thresholds"]["global"]
-    assert set(predictor.thresholds) == {"global", "T1059.001", "T1547.001"}
+    assert set(predictor.thresholds.per_technique) == {"T1059.001", "T1547.001"}
     scores = predictor.predict_scores(TEXTS)
     assert scores.shape == (4, 2) and ((scores >= 0) & (scores <= 1)).all()
     if pooling == "mean":  # the longer-trained model has learned the toy topics

@@ -246,7 +246,7 @@ def test_a_run_from_a_trained_model_keeps_its_test_reports_and_refuses_its_train
     parent = train_model(examples, TrainOptions(base="baseline", min_count=1, seed=3), settings_for(tmp_path),
                          tmp_path / "parent")
     model_id = store.add_model("parent", "baseline", str(parent.model_dir), "baseline", parent.classes,
-                               dict(parent.thresholds), {}, {})
+                               parent.thresholds, {}, {})
     continuing = TrainOptions(base=f"trained:{model_id}")
     assert _test_reports_for(continuing, examples, store) == parent.split.test_reports
     learnt = parent.split.train_reports[0]

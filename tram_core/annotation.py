@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
-from tram_core.attack import Catalog
+from tram_core.attack import Catalog, parse_technique_list
+from tram_core.errors import UserError
+from tram_core.model_choice import model_or_promoted
+
+# The sentence statuses and Sentence serve the Annotate page as ann.*: pages never import the store module.
 from tram_core.store import (
     LABELLED,
     REVIEWED,
@@ -16,6 +20,7 @@ from tram_core.store import (
     Store,
     TrainedModel,
 )
+from tram_core.thresholds import DEFAULT_THRESHOLD
 
 ORDER_REPORT = "report"
 ORDER_UNCERTAIN = "uncertain"
@@ -26,13 +31,12 @@ MODE_SENTENCES = "Sentences"  # the Annotate page's two views
 MODE_TECHNIQUE = "By technique"
 STATUS_FILTERS = (STATUS_ALL, UNLABELLED, LABELLED, REVIEWED)
 
-DEFAULT_THRESHOLD = 0.5
 TOP_SUGGESTIONS = 5
 CONTEXT_BEFORE = 2
 CONTEXT_AFTER = 2
 
 
-class AnnotationError(ValueError):
+class AnnotationError(UserError):
     """A request the annotation rules refuse (an unknown filter, a report without sentences)."""
 
 
@@ -132,19 +136,10 @@ class SaveResult:
 
 
 def model_threshold(model: TrainedModel | None, technique: str) -> float:
-    """The score above which ``model`` predicts ``technique``: its tuned per-technique, then global, then 0.5."""
+    """The score above which ``model`` predicts ``technique`` (Thresholds.for_technique); 0.5 without a model."""
     if model is None:
         return DEFAULT_THRESHOLD
-    thresholds = model.thresholds or {}
-    for key in ("per_technique", "techniques"):
-        nested = thresholds.get(key)
-        if isinstance(nested, dict) and isinstance(nested.get(technique), (int, float)):
-            return float(nested[technique])
-    value = thresholds.get(technique)
-    if isinstance(value, (int, float)):
-        return float(value)
-    value = thresholds.get("global")
-    return float(value) if isinstance(value, (int, float)) else DEFAULT_THRESHOLD
+    return model.tuned_thresholds.for_technique(technique)
 
 
 def rank_suggestions(scores: Sequence[tuple[str, float]], model: TrainedModel | None,
@@ -273,7 +268,7 @@ def load_queue(store: Store, report_id: int, model_id: int | None = None) -> Rep
     sentences = store.annotation_report_sentences(report_id)
     if not sentences:
         store.get_report(report_id)  # raises NotFoundError for an unknown report
-    model = _model_or_promoted(store, model_id)
+    model = model_or_promoted(store, model_id)
     scores = store.suggestions_for([s.id for s in sentences], model.id) if model is not None and sentences else {}
     return ReportQueue(report_id, sentences, scores, model)
 
@@ -304,12 +299,6 @@ def after_own_save(store: Store, drawn: DrawnState, saved: Sentence) -> DrawnSta
     before = drawn.queue.get(saved.id).status
     return DrawnState(store.annotation_change_marker(), drawn.queue.with_sentence(saved),
                       progress_after(drawn.corpus, before, saved.status))
-
-
-def _model_or_promoted(store: Store, model_id: int | None) -> TrainedModel | None:
-    if model_id is not None:
-        return store.get_model(int(model_id))
-    return store.promoted_model()
 
 
 @dataclass(frozen=True)
@@ -367,8 +356,8 @@ def resolve_start(queue: ReportQueue, requested: int | None, flt: SentenceFilter
 
 
 def validate_techniques(catalog: Catalog, techniques: Iterable[str], where: str = "") -> list[str]:
-    """The IDs in canonical form; raises UnknownTechniqueError for one not in the catalog."""
-    return sorted({catalog.require(t, where).id for t in techniques})
+    """The IDs in canonical form, sorted; raises UnknownTechniqueError naming each one not in the catalog."""
+    return sorted(parse_technique_list(techniques, catalog, where))
 
 
 def save_answer(
@@ -501,7 +490,7 @@ def technique_hits(store: Store, technique: str, model_id: int | None = None, li
     Labelled ones first (report order), then suggestions best score first; at most ``limit``.
     """
     tech = technique.strip().upper()
-    model = _model_or_promoted(store, model_id)
+    model = model_or_promoted(store, model_id)
     labelled = store.sentences(technique=tech)
     suggested: dict[int, float] = {}
     if model is not None:

@@ -1,4 +1,5 @@
-"""The dashboard's view state from a URL (report, sentence, model, user) and safe display of report text."""
+"""The dashboard's view state from a URL (report, sentence, model, user), safe display of report text, and the
+store the pages share (opened here: pages never import the store module, its database layer or its records)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
+
+if TYPE_CHECKING:  # only for the annotation: the store, and so SQLAlchemy, loads when a page opens it
+    from tram_core.settings import Settings
+    from tram_core.store import Store
 
 VIEW_PARAMS = ("report", "sentence", "model")
 MAX_USER_NAME = 100
@@ -87,6 +92,13 @@ def escape_markdown(text: str) -> str:
     flat = re.sub(r"\s+", " ", text or "").strip()
     escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
     return _AUTOLINK_START.sub(lambda m: (m.group(1) or m.group(2) or "") + WORD_JOINER, escaped)
+
+
+def open_store(settings: Settings) -> Store:
+    """The store (engine and connection pool) for ``settings``' database."""
+    from tram_core.store import Store
+
+    return Store.from_settings(settings)
 
 
 def worker_autostart(environ: Mapping[str, str] | None = None) -> bool:

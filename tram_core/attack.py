@@ -9,6 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
+from tram_core.errors import UserError
+
 TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
 
 # The 50 classes of TRAM's released multi-label model, in the seed notebook's (MultiLabelBinarizer) order.
@@ -20,7 +22,7 @@ TRAM_CLASSES: tuple[str, ...] = tuple(
 )
 
 
-class UnknownTechniqueError(ValueError):
+class UnknownTechniqueError(UserError):
     """A technique ID that is not in the catalog (or not shaped like one)."""
 
 
@@ -58,6 +60,43 @@ class Technique:
 
 def parent_of(technique_id: str) -> str:
     return technique_id.split(".")[0]
+
+
+# What separates technique IDs wherever a user types or pastes a list of them: commas, semicolons, spaces, lines.
+TECHNIQUE_LIST_SEPARATORS = re.compile(r"[\s,;]+")
+_COMMENT = re.compile(r"#[^\n]*")  # a class-list file may note why a technique is in it
+_MAX_NAMED_PIECES = 10
+
+
+def parse_technique_list(text_or_values: str | Iterable[str], catalog: Catalog | None = None,
+                         where: str = "") -> tuple[str, ...]:
+    """Technique IDs from user input, upper-cased, in order, each once.
+
+    ``text_or_values`` is one text or several (pasted text, a file's lines, command-line arguments, picked
+    values); pieces are separated by ``TECHNIQUE_LIST_SEPARATORS`` and ``#`` starts a comment that runs to the end
+    of its line. Every piece must look like a technique ID (T1055, T1055.001) and, given a ``catalog``, be in it;
+    otherwise one ``UnknownTechniqueError`` names every bad piece with its entry number (and ``where``, when
+    given). An input without any ID gives an empty tuple: whether that is allowed is the caller's to say.
+    """
+    values = [text_or_values] if isinstance(text_or_values, str) else list(text_or_values)
+    pieces = [piece for value in values for piece in TECHNIQUE_LIST_SEPARATORS.split(_COMMENT.sub(" ", str(value)))
+              if piece]
+    found: dict[str, None] = {}
+    problems: list[str] = []
+    for entry, piece in enumerate(pieces, 1):
+        tid = piece.upper()
+        known = catalog.get(tid) if catalog is not None else None
+        if not TECHNIQUE_ID.match(tid):
+            problems.append(f"entry {entry}: '{piece[:40]}' is not a technique ID (like T1055 or T1055.001)")
+        elif catalog is not None and known is None:
+            problems.append(f"entry {entry}: '{tid}' is not in ATT&CK {catalog.version}")
+        else:
+            found.setdefault(known.id if known is not None else tid)
+    if problems:
+        more = len(problems) - _MAX_NAMED_PIECES
+        text = "; ".join(problems[:_MAX_NAMED_PIECES]) + (f"; and {more} more" if more > 0 else "")
+        raise UnknownTechniqueError(f"{where}, {text}" if where else text[0].upper() + text[1:])
+    return tuple(found)
 
 
 def _clean_description(text: str) -> str:

@@ -40,6 +40,8 @@ from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import FeatureUnion
 
 from tram_core.errors import UserError
+from tram_core.text_format import error_line
+from tram_core.thresholds import Thresholds, ThresholdsError
 
 MANIFEST = "manifest.json"
 ARRAYS = "baseline.safetensors"
@@ -211,7 +213,9 @@ class BaselineModel:
     bias: np.ndarray  # (n_classes,)
     trained: np.ndarray  # (n_classes,) bool: had positives and negatives in training
     constant: np.ndarray  # (n_classes,) score used where not trained (0, or 1 if every example was positive)
-    thresholds: dict[str, float] = field(default_factory=dict)
+    # Training leaves these untuned: a trained folder's thresholds are its card's (model_card); these travel with
+    # a baseline saved on its own.
+    thresholds: Thresholds = field(default_factory=Thresholds)
     options: dict = field(default_factory=dict)
     kind: str = KIND
 
@@ -254,7 +258,7 @@ class BaselineModel:
         # json's default ensure_ascii: a lone surrogate in some report text must not make the file unwritable
         (directory / VOCABULARY).write_text(json.dumps(vocabularies, separators=(",", ":")), encoding="utf-8")
         manifest = {"kind": self.kind, "format": FORMAT, "classes": list(self.classes),
-                    "thresholds": dict(self.thresholds), "options": self.options,
+                    "thresholds": self.thresholds.to_json(), "options": self.options,
                     "trained_classes": [c for c, t in zip(self.classes, self.trained) if t], "features": parts}
         (directory / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         (directory / LEGACY_PICKLE).unlink(missing_ok=True)  # an old pickle left here would make it look legacy
@@ -351,14 +355,14 @@ def _read_json_object(directory: Path, name: str) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # RecursionError: "[[[[..."
-        raise BaselineError(f"{directory}: {name} is not valid JSON ({_one_line(exc)}).") from exc
+        raise BaselineError(f"{directory}: {name} is not valid JSON ({error_line(exc)}).") from exc
     if not isinstance(data, dict):
         raise BaselineError(f"{directory}: {name} should hold a JSON object.")
     return data
 
 
 def _read_manifest(directory: Path) -> dict:
-    """The manifest with every key ``load`` uses checked: types, unique classes, numeric thresholds, parts."""
+    """The manifest with every key ``load`` uses checked: types, unique classes, thresholds, parts."""
     manifest = _read_json_object(directory, MANIFEST)
     if manifest.get("kind") != KIND:
         raise BaselineError(f"{directory}: {MANIFEST} describes a {manifest.get('kind')!r} model, not a baseline.")
@@ -372,11 +376,11 @@ def _read_manifest(directory: Path) -> dict:
     if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) \
             or len(set(classes)) != len(classes):
         raise BaselineError(f"{directory}: {MANIFEST} 'classes' should be a list of distinct technique IDs.")
-    thresholds = manifest.get("thresholds", {})
-    if not isinstance(thresholds, dict) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in thresholds.values()):
-        raise BaselineError(f"{directory}: {MANIFEST} 'thresholds' should map names to numbers.")
-    manifest["thresholds"] = {k: float(v) for k, v in thresholds.items()}
+    try:  # any layout a manifest held, the flat {'global': g, technique: t} of older ones included
+        manifest["thresholds"] = Thresholds.from_json(manifest.get("thresholds"))
+    except ThresholdsError as exc:
+        raise BaselineError(f"{directory}: {MANIFEST} 'thresholds' should map techniques to numbers "
+                            f"({error_line(exc)}).") from exc
     if not isinstance(manifest.get("options", {}), dict):
         raise BaselineError(f"{directory}: {MANIFEST} 'options' should be a JSON object.")
     manifest.setdefault("options", {})
@@ -402,11 +406,7 @@ def _read_arrays(directory: Path) -> dict[str, np.ndarray]:
     try:
         return load_file(str(path))
     except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for a damaged file
-        raise BaselineError(f"{directory}: {ARRAYS} is damaged or truncated ({_one_line(exc)}).") from exc
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+        raise BaselineError(f"{directory}: {ARRAYS} is damaged or truncated ({error_line(exc)}).") from exc
 
 
 def _check_array(directory: Path, key: str, array: np.ndarray, shape: tuple[int, ...],
@@ -489,7 +489,7 @@ def _validated(estimator, bad: str):
     try:
         estimator._validate_params()
     except (ValueError, TypeError) as exc:
-        raise BaselineError(f"{bad}: {_one_line(exc)}.") from exc
+        raise BaselineError(f"{bad}: {error_line(exc)}.") from exc
     return estimator
 
 
@@ -573,8 +573,3 @@ def train_baseline(
                 progress(done + 1, total, f"{classes[j]}: {int(positives[j])} positive sentences")
     return BaselineModel(classes=classes, features=features, weights=weights, bias=bias, trained=trained,
                          constant=constant, options=options.to_dict())
-
-
-def load_thresholds(manifest: Mapping) -> dict[str, float]:
-    """The thresholds stored in a manifest (with 'global'), or {} when none were tuned."""
-    return {k: float(v) for k, v in manifest.get("thresholds", {}).items()}

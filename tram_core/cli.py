@@ -6,11 +6,8 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
+from tram_core.errors import UserError
 from tram_core.settings import load_settings
-
-
-class CommandError(Exception):
-    """Bad input on the command line: printed as one line, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,16 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.settings = load_settings()  # inside the try: a bad environment variable is one line, not a traceback
         return int(handler(args) or 0)
-    except CommandError as exc:
+    except UserError as exc:  # every error a user can cause is one line, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # every error a user can cause is one line, not a traceback
-        from tram_core.errors import is_user_error
-
-        if is_user_error(exc):
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise

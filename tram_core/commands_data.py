@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from tram_core.errors import CommandError
 
 
 def _store(args: argparse.Namespace):
@@ -103,14 +104,15 @@ def _expand(paths: list[str]) -> list[Path]:
 
 def import_options(args: argparse.Namespace):
     """ImportOptions from the import command's flags (roll-up IDs are checked against the catalog)."""
-    from tram_core.attack import TRAM_CLASSES
-    from tram_core.formats import ImportOptions, technique_ids
+    from tram_core.attack import TRAM_CLASSES, load_catalog, parse_technique_list
+    from tram_core.formats import ImportOptions
 
     roll_up: tuple[str, ...] | None = None
     if args.roll_up_tram50:
         roll_up = TRAM_CLASSES
     if args.roll_up_to:
-        roll_up = tuple(dict.fromkeys((roll_up or ()) + technique_ids([args.roll_up_to])))
+        named = parse_technique_list(args.roll_up_to, load_catalog(), where="--roll-up-to")
+        roll_up = tuple(dict.fromkeys((roll_up or ()) + named))
     limits = getattr(getattr(args, "settings", None), "limits", None)
     return ImportOptions(skip_bad_rows=args.skip_bad_rows, roll_up_to=roll_up,
                          **({"limits": limits} if limits is not None else {}))
@@ -183,8 +185,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         out.write_bytes(content)
     except OSError as exc:
-        from tram_core.cli import CommandError
-
         raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
     print(f"wrote {out} ({len(content):,} bytes, {args.format})")
     return 0
@@ -234,9 +234,7 @@ def cmd_techniques(args: argparse.Namespace) -> int:
 
 
 def cmd_label(args: argparse.Namespace) -> int:
-    from tram_core.attack import load_catalog
-    from tram_core.cli import CommandError
-    from tram_core.formats import technique_ids
+    from tram_core.attack import load_catalog, parse_technique_list
     from tram_core.store import LABELLED, REVIEWED
 
     if args.none and args.techniques:
@@ -244,8 +242,8 @@ def cmd_label(args: argparse.Namespace) -> int:
     if not args.none and not args.techniques:
         raise CommandError("give technique IDs (e.g. T1055) or --none for 'no technique'")
     catalog = load_catalog()
-    ids = technique_ids(args.techniques, catalog) if args.techniques else ()
     where = f"sentence {args.sentence_id}"
+    ids = parse_technique_list(args.techniques, catalog, where=f"labels for {where}") if args.techniques else ()
     for warning in catalog.check(ids, where):
         print(f"warning: {warning}", file=sys.stderr)
     store = _store(args)

@@ -88,23 +88,22 @@ def read_class_list(spec: str | None) -> list[str] | None:
     path = Path(spec)
     if not path.is_file():
         raise UserError(f"--classes {spec!r}: use 'tram50', 'corpus' or a file of technique IDs")
+    from tram_core.attack import load_catalog, parse_technique_list
+
     text = path.read_text(encoding="utf-8")
+    entries: str | list[str] = text
     if path.suffix.lower() == ".json":
-        values = json.loads(text)
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path}: not valid JSON ({exc})") from None
         if not isinstance(values, list):
             raise UserError(f"{path}: expected a JSON list of technique IDs")
-        ids = [str(v).strip() for v in values]
-    else:
-        ids = [part.strip() for line in text.splitlines() for part in line.split(",")]
-    ids = [i for i in dict.fromkeys(ids) if i and not i.startswith("#")]
-    from tram_core.attack import load_catalog
-
-    catalog = load_catalog()
-    for n, tid in enumerate(ids, 1):
-        catalog.require(tid, f"{path}, entry {n}")
+        entries = [str(v) for v in values]
+    ids = parse_technique_list(entries, load_catalog(), where=str(path))
     if not ids:
         raise UserError(f"{path} lists no technique IDs")
-    return ids
+    return list(ids)
 
 
 _SPECIAL_TRAIN_OPTIONS = {"base", "classes", "test_reports"}
@@ -214,6 +213,8 @@ def follow_job(store, job_id: int, out=None, poll_s: float = 0.5, runner: thread
 
 def cmd_train(args) -> int:
     from tram_core import jobs
+    from tram_core.device import resolve_device
+    from tram_core.model_card import key_scores
 
     store = _store(args)
     job_id = jobs.submit_training(store, _train_options(args), args.user)
@@ -224,7 +225,7 @@ def cmd_train(args) -> int:
         return 0
     runner = None
     if not jobs.live_workers(store):
-        device = jobs.resolve_device(getattr(args.settings, "device", "auto"))
+        device = resolve_device(getattr(args.settings, "device", "auto"))
         claimed = store.claim_job(job_id, f"{jobs.worker_name()} (foreground)", device)
         if claimed is not None:
             print(f"no worker is running: training in this process on {device}")
@@ -240,7 +241,7 @@ def cmd_train(args) -> int:
         return 1
     if job.model_id is not None:
         model = store.get_model(job.model_id)
-        scores = jobs.key_scores(model.metrics)
+        scores = key_scores(model.metrics)
         print(f"model {model.id} '{model.name}' in {model.path}")
         print(f"test scores at tuned thresholds: micro-F1 {_pct(scores['micro_f1'])}, "
               f"macro-F1 {_pct(scores['macro_f1'])}; at 0.5: micro-F1 {_pct(scores['micro_f1_at_0_5'])}, "
@@ -250,9 +251,9 @@ def cmd_train(args) -> int:
 
 
 def cmd_worker(args) -> int:
-    from tram_core import jobs
+    from tram_core.worker import run_worker
 
-    jobs.run_worker(args.settings, once=args.once, poll_s=args.poll, device=args.device)
+    run_worker(args.settings, once=args.once, poll_s=args.poll, device=args.device)
     return 0
 
 
@@ -287,7 +288,7 @@ def cmd_cancel(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from tram_core import jobs
+    from tram_core.model_card import key_scores
 
     store = _store(args)
     if getattr(args, "check", False):
@@ -298,7 +299,7 @@ def cmd_models(args) -> int:
         return 0
     print(f"{'':1} {'id':>4}  {'micro-F1':>8} {'macro-F1':>8} {'report-F1':>9}  {'kind':<11}  name")
     for model in models:
-        scores = jobs.key_scores(model.metrics)
+        scores = key_scores(model.metrics)
         mark = "*" if model.promoted else ""
         print(f"{mark:1} {model.id:>4}  {_pct(scores['micro_f1']):>8} {_pct(scores['macro_f1']):>8} "
               f"{_pct(scores['report_f1']):>9}  {model.kind:<11}  {model.name}")
@@ -355,10 +356,9 @@ def evaluation_data(store, model_path: Path, data: str | None):
         if not texts:
             raise UserError(f"{path} holds no labelled sentences to evaluate on")
         return texts, truth, groups, f"{len(texts)} labelled sentences of {path.name}"
-    from tram_core.trained import read_model_info
+    from tram_core.model_card import ModelCard
 
-    info = read_model_info(model_path)
-    ids = ((info.get("data") or {}).get("sentence_ids") or {}).get("test") or []
+    ids = ModelCard.read(model_path).sentence_ids("test")
     if not ids:
         raise UserError(f"Model {model_path} has no recorded test split: evaluate it with --data FILE")
     wanted = set(ids)
@@ -383,8 +383,7 @@ def cmd_evaluate(args) -> int:
     classes = list(predictor.classes)
     truth = [labels & set(classes) for labels in truth]
     scores = predictor.predict_scores(texts)
-    result = metrics.evaluate(truth, scores, classes, dict(predictor.thresholds), report_ids=groups,
-                              report_threshold=getattr(predictor, "report_threshold", None))
+    result = metrics.evaluate(truth, scores, classes, predictor.thresholds, report_ids=groups)
     print(f"model {path} on {where}")
     print(f"{'':22} {'P':>7} {'R':>7} {'F1':>7}")
     for label, key in (("micro at 0.5", "at_0_5"), ("micro at tuned", "at_tuned")):
@@ -454,8 +453,7 @@ def cmd_predict(args) -> int:
     print(f"{len(results)} sentences, {labelled} with at least one technique, written to {args.output}")
     # Anything but a JSON list is one report file that read_prediction_input split: say what it shows as a whole.
     if Path(args.input).suffix.lower() != ".json":
-        threshold = getattr(predictor, "report_threshold", None)
-        found = report_findings(results, predictor.classes, threshold)
+        found = report_findings(results, predictor.classes, predictor.thresholds)
         listed = ", ".join(f"{tech} ({value:.2f})" for tech, value in found) or "none"
-        print(f"the report as a whole: {listed} ({metrics.report_rule_text(threshold)})")
+        print(f"the report as a whole: {listed} ({metrics.report_rule_text(predictor.thresholds.report)})")
     return 0

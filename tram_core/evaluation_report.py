@@ -13,6 +13,7 @@ import pandas as pd
 
 from tram_core import charts
 from tram_core.metrics import report_rule_text
+from tram_core.model_card import evaluated_thresholds
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1100px;
@@ -102,8 +103,8 @@ def build_evaluation_report(
     if not tuned.empty:
         figures.append(("F1 per technique (tuned thresholds; number = support)", charts.f1_by_technique_chart(tuned)))
         figures.append(("Precision against recall per technique", charts.precision_recall_chart(tuned)))
-    thresholds = metrics.get("thresholds") or {}
-    global_threshold = thresholds.get("global") if isinstance(thresholds, Mapping) else None
+    evaluated_at = evaluated_thresholds(metrics)
+    global_threshold = evaluated_at.global_ if evaluated_at is not None else None
     if charts.curve_thresholds(metrics):
         figures.append(("Scores by threshold", charts.threshold_chart(metrics, marker=global_threshold)))
     if history:
@@ -128,7 +129,7 @@ def build_evaluation_report(
     head = headline_table(metrics)
     parts.append(_table(head) if not head.empty else "<p>No scores were stored for this run.</p>")
     if global_threshold is not None:
-        parts.append(f"<p>Tuned global threshold: {_fmt(float(global_threshold))}</p>")
+        parts.append(f"<p>Tuned global threshold: {_fmt(global_threshold)}</p>")
     document = metrics.get("document") or {}
     if document:
         doc = charts.headline(document)

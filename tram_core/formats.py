@@ -13,9 +13,16 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
-from tram_core.attack import TECHNIQUE_ID, Catalog, UnknownTechniqueError, load_catalog, parent_of
+from tram_core.attack import (
+    TECHNIQUE_ID,
+    TECHNIQUE_LIST_SEPARATORS,
+    Catalog,
+    UnknownTechniqueError,
+    load_catalog,
+    parent_of,
+)
 from tram_core.csv_cells import csv_bytes, unquote_cell
 from tram_core.errors import UserError
 from tram_core.limits import DEFAULT_LIMITS, InputLimits, LimitError, json_depth_and_strings
@@ -793,7 +800,7 @@ def parse_csv(data: bytes, source: str, catalog: Catalog, options: ImportOptions
             labels = []
             dropped = False
             labels_cell = values[idx["labels"]] if has_labels_column else ""
-            for raw in re.split(r"[;,\s]+", labels_cell):  # ';' as agreed; ',' and spaces forgiven
+            for raw in TECHNIQUE_LIST_SEPARATORS.split(labels_cell):  # ';' as agreed; ',' and spaces forgiven
                 if raw.strip():
                     tid = checker.technique(raw, n, where)
                     if tid == OTHER_DOMAIN:
@@ -1090,14 +1097,3 @@ def export_data(store: Store, fmt: str, report_id: int | None = None,
     else:
         layer = _navigator_layer(store, "TRAM corpus", "Techniques labelled in every TRAM report", None)
     return _json_bytes(layer), f"{stem}-navigator-layer.json"
-
-
-def technique_ids(values: Iterable[str], catalog: Catalog | None = None) -> tuple[str, ...]:
-    """Validated technique IDs from user input (comma or space separated pieces); raises for an unknown one."""
-    catalog = catalog or load_catalog()
-    out = []
-    for value in values:
-        for piece in re.split(r"[,\s;]+", value):
-            if piece:
-                out.append(catalog.require(piece).id)
-    return tuple(out)

@@ -1,13 +1,12 @@
-"""The job queue and the worker process: training and prediction run outside the page and report progress to the store.
+"""The job queue and running one job: training and prediction run outside the page and report progress to the store.
 
 A page (or the CLI) queues a job with ``submit_training`` / ``submit_prediction`` and makes sure a worker runs
-with ``ensure_worker_running``. The worker (``python -m tram_core worker``, i.e. ``run_worker``) claims queued
-jobs one at a time per device, writes phase, step/total, epoch, loss, validation scores, ETA and a heartbeat
-(at least every ``HEARTBEAT_INTERVAL_S`` seconds, from a thread, even during a long step), stops between steps
-when a cancel is requested, and records the trained model. A worker that dies leaves a job whose heartbeat goes
-stale; ``mark_stale_jobs`` (run by every worker and by ``worker_state``) fails it. Labels and saved models are
-never touched by a failing job. A starting worker tidies what a killed one left in the models folder
-(model_folders).
+with ``ensure_worker_running``. The worker process (``python -m tram_core worker``: ``worker.run_worker``) claims
+queued jobs one at a time per device and runs each with ``run_claimed_job``, which writes phase, step/total,
+epoch, loss, validation scores, ETA and a heartbeat (at least every ``HEARTBEAT_INTERVAL_S`` seconds, from a
+thread, even during a long step), stops between steps when a cancel is requested, and records the trained model.
+A worker that dies leaves a job whose heartbeat goes stale; ``mark_stale_jobs`` (run by every worker and by
+``worker_state``) fails it. Labels and saved models are never touched by a failing job.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import dataclasses
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,9 +24,11 @@ import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from tram_core.device import device_name
 from tram_core.errors import UserError, is_user_error
+from tram_core.model_card import key_scores
 from tram_core.store import (
     JOB_CANCELLED,
     JOB_DONE,
@@ -40,6 +40,7 @@ from tram_core.store import (
     WorkerInfo,
     utcnow,
 )
+from tram_core.text_format import duration_text, error_line
 
 HEARTBEAT_INTERVAL_S = 1.0
 DEFAULT_STALE_AFTER_S = 30.0
@@ -97,22 +98,6 @@ def logs_dir(settings) -> Path:
     return path
 
 
-def resolve_device(device: str | None) -> str:
-    """'auto' (or None) becomes 'cuda' when a GPU is visible, else 'mps' on Apple silicon, else 'cpu'."""
-    if device and device != "auto":
-        return device
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            return "cuda"
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return "mps"
-    except Exception:  # pragma: no cover - torch missing or broken: the CPU still works
-        pass
-    return "cpu"
-
-
 # --------------------------------------------------------------------------------------------------- submitting
 
 
@@ -130,6 +115,8 @@ def _options_dict(options: Any) -> dict:
     unknown = sorted(set(values) - known)
     if unknown:
         raise JobError(f"Unknown training option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    if values.get("device") is not None:
+        values["device"] = device_name(values["device"])  # a typo is refused now; availability is the worker's call
     for key, value in list(values.items()):
         if isinstance(value, tuple):
             values[key] = list(value)
@@ -363,11 +350,6 @@ def _write_log(settings, job_id: int, exc: BaseException) -> Path:
     return path
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
 def base_short_name(base: str) -> str:
     """A short label for a base model spec: 'MiniLM', 'SciBERT', 'TF-IDF', a hub id's last part or a folder name."""
     if base in BASE_SHORT_NAMES:
@@ -396,46 +378,12 @@ def check_trainable(examples: list) -> None:
                        "for testing, so label sentences in at least 2 reports (3 or more for a validation set).")
 
 
-def key_scores(metrics: dict) -> dict[str, float | None]:
-    """The headline scores of a model's metrics: test micro/macro F1 at tuned thresholds and at 0.5, report F1."""
-
-    def pick(*paths: tuple[str, ...]) -> float | None:
-        for path in paths:
-            node: Any = metrics
-            for key in path:
-                if not isinstance(node, dict) or key not in node:
-                    node = None
-                    break
-                node = node[key]
-            if isinstance(node, (int, float)) and not isinstance(node, bool):
-                return float(node)
-        return None
-
-    return {
-        "micro_f1": pick(("test", "at_tuned", "micro_f1"), ("at_tuned", "micro_f1"), ("micro_f1",)),
-        "macro_f1": pick(("test", "at_tuned", "macro_f1"), ("at_tuned", "macro_f1"), ("macro_f1",)),
-        "micro_f1_at_0_5": pick(("test", "at_0_5", "micro_f1"), ("at_0_5", "micro_f1")),
-        "macro_f1_at_0_5": pick(("test", "at_0_5", "macro_f1"), ("at_0_5", "macro_f1")),
-        "report_f1": pick(("test", "document", "micro_f1"), ("document", "micro_f1")),
-    }
-
-
 def _split_dict(split: Any) -> dict | None:
     if split is None:
         return None
     if dataclasses.is_dataclass(split):
         return dataclasses.asdict(split)
     return dict(split) if isinstance(split, dict) else None
-
-
-def _model_kind(model_dir: Path) -> str:
-    """'baseline' or 'transformer', as the model folder's tram_model.json says."""
-    try:
-        from tram_core.trained import read_model_info
-
-        return str(read_model_info(model_dir).get("kind", "transformer"))
-    except Exception:  # noqa: BLE001 - a folder without info still holds a transformer
-        return "transformer"
 
 
 def training_record_options(job: Job, examples: int, reports: int, label_event_id: int | None, history: list,
@@ -480,8 +428,8 @@ def run_training_job(store: Store, settings, job: Job) -> int:
     base = str(getattr(options, "base", "") or "")
     record_options = training_record_options(job, len(examples), reports, watermark, list(result.history or []),
                                              _split_dict(result.split))
-    model_id = store.add_model(model_name(job.id, base), _model_kind(model_dir), str(model_dir), base,
-                               list(result.classes), dict(result.thresholds), dict(result.metrics),
+    model_id = store.add_model(model_name(job.id, base), result.card.kind, str(model_dir), base,
+                               list(result.classes), result.thresholds.to_json(), dict(result.metrics),
                                record_options, job.id)
     return model_id
 
@@ -542,10 +490,10 @@ def run_job(store: Store, settings, job: Job) -> str:
             store.finish_job(job.id, JOB_FAILED, _oom_message(options, device))
             return JOB_FAILED
         if is_user_error(exc):
-            store.finish_job(job.id, JOB_FAILED, _one_line(exc))
+            store.finish_job(job.id, JOB_FAILED, error_line(exc))
             return JOB_FAILED
         log = _write_log(settings, job.id, exc)
-        store.finish_job(job.id, JOB_FAILED, f"{type(exc).__name__}: {_one_line(exc)} (details in {log})")
+        store.finish_job(job.id, JOB_FAILED, f"{type(exc).__name__}: {error_line(exc)} (details in {log})")
         return JOB_FAILED
 
 
@@ -560,71 +508,6 @@ def run_claimed_job(store: Store, settings, job: Job, worker_name: str | None = 
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _raise_system_exit(signum, _frame) -> None:  # pragma: no cover - exercised by a real SIGTERM
-    raise SystemExit(128 + signum)
-
-
-def run_worker(settings, once: bool = False, poll_s: float = 1.0, device: str | None = None,
-               log: Callable[[str], None] | None = None) -> int:
-    """Take queued jobs and run them until stopped; with ``once``, run at most one job and return.
-
-    Returns the number of jobs run. When idle (and not ``once``) it retrains the quick TF-IDF model as
-    ``should_retrain_quick_model`` says.
-    """
-    say = log or (lambda text: print(text, flush=True))
-    device = resolve_device(device or getattr(settings, "device", "auto"))
-    settings = dataclasses.replace(settings, device=device)
-    store = Store.from_settings(settings)
-    name = worker_name()
-    store.register_worker(name, os.getpid(), socket.gethostname(), device)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_system_exit)
-    try:
-        from tram_core.model_folders import reconcile_model_folders
-
-        reconcile_model_folders(store, settings.models_dir, log=say, worker=name)
-    except Exception as exc:  # noqa: BLE001 - tidying the models folder must never keep the worker from starting
-        say(f"model folders not reconciled: {_one_line(exc)}")
-    say(f"worker {name} on {device}: waiting for jobs in {store.display_url}")
-    ran = 0
-    try:
-        while True:
-            try:
-                for job_id in store.mark_stale_jobs(stale_after_s()):
-                    say(f"job {job_id}: failed, its worker stopped responding")
-                store.worker_heartbeat(name)
-                job = store.claim_next_job(name, device)
-            except Exception as exc:  # noqa: BLE001 - a database that is busy or away for a moment: try again
-                say(f"cannot read the queue ({_one_line(exc)}); retrying in {max(poll_s, 5.0):.0f} s")
-                time.sleep(max(poll_s, 5.0))
-                continue
-            if job is None:
-                if once:
-                    break
-                if should_retrain_quick_model(store):
-                    if quick_model_in_pickle_format(quick_model(store)):
-                        say("the quick model was saved in the old pickle format, which is never loaded: "
-                            "retraining it")
-                    try:
-                        with Heartbeat(store, name, None):
-                            model_id = retrain_quick_model(store, settings)
-                        say(f"quick model retrained: model {model_id}")
-                    except Exception as exc:  # noqa: BLE001 - the quick model is a nicety, never fatal
-                        say(f"quick model not retrained: {_one_line(exc)}")
-                        store.set_setting("quick_model_failed_at_event", str(store.label_event_watermark()))
-                time.sleep(poll_s)
-                continue
-            say(f"job {job.id}: {job.kind} started")
-            status = run_claimed_job(store, settings, job, name)
-            ran += 1
-            say(f"job {job.id}: {status} - {store.get_job(job.id).message}")
-            if once:
-                break
-    finally:
-        store.unregister_worker(name)
-    return ran
 
 
 def _pid_alive(pid: int) -> bool:
@@ -706,19 +589,10 @@ def describe_job(job: Job) -> str:
     elif job.phase and job.phase not in ("train", "training"):
         details.append(job.phase)
     if job.eta_s is not None and job.eta_s >= 1:
-        details.append(f"about {_duration(job.eta_s)} left")
+        details.append(f"about {duration_text(job.eta_s)} left")
     if details:
         text += f" ({', '.join(details)})"
     return text
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def worker_state(store: Store) -> WorkerState:
@@ -796,10 +670,8 @@ def retrain_quick_model(store: Store, settings, user: str = "worker") -> int:
     promoted when no other (transformer or hand-promoted) model is, and then suggestions for every unlabelled
     sentence are refreshed. The previous quick model is deleted (record and folder) unless it is still promoted.
     """
-    import json
-
     from tram_core.predict import run_prediction
-    from tram_core.training import MODEL_INFO_FILE, TrainOptions, train_model
+    from tram_core.training import TrainOptions, train_model
 
     examples = store.examples()
     if not any(e.labels for e in examples):
@@ -814,7 +686,7 @@ def retrain_quick_model(store: Store, settings, user: str = "worker") -> int:
     if reports >= 3 and len(examples) > QUICK_MODEL_SINGLE_FIT_ABOVE:
         options = TrainOptions(base="baseline", min_count=min_count)
         result = train_model(examples, options, settings, output_dir, store=store)
-        metrics, thresholds, split = dict(result.metrics), dict(result.thresholds), result.split
+        metrics, thresholds, split = dict(result.metrics), result.thresholds, result.split
     else:
         metrics, tuned, scored = {}, None, None
         if reports >= 3:
@@ -822,26 +694,23 @@ def retrain_quick_model(store: Store, settings, user: str = "worker") -> int:
             try:
                 scored = train_model(examples, TrainOptions(base="baseline", min_count=min_count), settings,
                                      scored_dir, store=store)
-                metrics, tuned, split = dict(scored.metrics), dict(scored.thresholds), scored.split
+                metrics, tuned, split = dict(scored.metrics), scored.thresholds, scored.split
             finally:
                 shutil.rmtree(scored_dir, ignore_errors=True)
         options = TrainOptions(base="baseline", min_count=min_count, validation_fraction=0.0, test_fraction=0.0)
         result = train_model(examples, options, settings, output_dir, store=store)
-        thresholds = dict(result.thresholds)
+        thresholds = result.thresholds
         if tuned is not None and scored is not None and list(result.classes) == list(scored.classes):
             thresholds = tuned
-            info_path = Path(result.model_dir) / MODEL_INFO_FILE
-            info = json.loads(info_path.read_text())
-            info["thresholds"] = tuned
-            info["evaluation"] = metrics
-            info_path.write_text(json.dumps(info, indent=1))
+            # The folder's card must decide as the model row does: the scoring fit's thresholds and scores.
+            dataclasses.replace(result.card, thresholds=tuned, evaluation=metrics).write(result.model_dir)
     previous = quick_model(store)
     record_options = {
         **_options_dict(options), "quick": True, "examples": len(examples), "reports": reports,
         "label_event_id": watermark, "split": _split_dict(split), "history": [],
     }
     model_id = store.add_model(f"quick model · TF-IDF · {stamp:%Y-%m-%d %H:%M}", "baseline",
-                               str(result.model_dir), "baseline", list(result.classes), thresholds,
+                               str(result.model_dir), "baseline", list(result.classes), thresholds.to_json(),
                                metrics, record_options, None)
     promoted = store.promoted_model()
     if promoted is None or promoted.options.get("quick"):

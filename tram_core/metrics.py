@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from tram_core.thresholds import DEFAULT_THRESHOLD, Thresholds, report_evidence, report_rule_text
+
 # The threshold grid searched by tune_thresholds and drawn by threshold_curve: 0.05, 0.10, ..., 0.95, then 0.97,
 # 0.98, 0.99 (a model trained with positive weighting on subsampled negatives can be most accurate above 0.95).
 DEFAULT_GRID: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 20)) + (0.97, 0.98, 0.99)
-DEFAULT_THRESHOLD = 0.5
 
 
 @dataclass
@@ -147,14 +148,9 @@ def score_label_sets(y_true: Sequence[Iterable[str]], y_pred: Sequence[Iterable[
     return scores_from_matrices(label_matrix(y_true, classes), label_matrix(y_pred, classes), classes)
 
 
-def threshold_vector(classes: Sequence[str], thresholds: float | Mapping[str, float] | None) -> np.ndarray:
-    """One threshold per class: a float for all, or a dict per technique (its 'global' key, else 0.5, fills gaps)."""
-    if thresholds is None:
-        return np.full(len(classes), DEFAULT_THRESHOLD)
-    if isinstance(thresholds, Mapping):
-        fallback = float(thresholds.get("global", DEFAULT_THRESHOLD))
-        return np.array([float(thresholds.get(c, fallback)) for c in classes])
-    return np.full(len(classes), float(thresholds))
+# What the scoring functions take as thresholds: a Thresholds record, any stored layout of one, one number for
+# every technique, or None for the untuned 0.5 (see Thresholds.of).
+ThresholdsLike = Thresholds | Mapping[str, float] | float | None
 
 
 def _check_scores(scores: np.ndarray, classes: Sequence[str]) -> np.ndarray:
@@ -164,13 +160,14 @@ def _check_scores(scores: np.ndarray, classes: Sequence[str]) -> np.ndarray:
     return scores
 
 
-def predict_matrix(scores: np.ndarray, classes: Sequence[str], thresholds: float | Mapping[str, float] | None) -> np.ndarray:
+def predict_matrix(scores: np.ndarray, classes: Sequence[str], thresholds: ThresholdsLike) -> np.ndarray:
     """Boolean predictions: score strictly above the threshold (the seed's ``sigmoid().gt(.5)``)."""
     scores = _check_scores(scores, classes)
-    return scores > threshold_vector(classes, thresholds)[None, :]
+    return scores > Thresholds.of(thresholds).vector(classes)[None, :]
 
 
-def predict_sets(scores: np.ndarray, classes: Sequence[str], thresholds: float | Mapping[str, float] | None = DEFAULT_THRESHOLD) -> list[set[str]]:
+def predict_sets(scores: np.ndarray, classes: Sequence[str], thresholds: ThresholdsLike = DEFAULT_THRESHOLD
+                 ) -> list[set[str]]:
     """Per-sentence predicted technique sets from an (n, k) score matrix."""
     matrix = predict_matrix(scores, classes, thresholds)
     out: list[set[str]] = [set() for _ in range(matrix.shape[0])]
@@ -270,12 +267,8 @@ def threshold_curve(
     return rows
 
 
-# A report mentions a technique when its REPORT_TOP_K best sentence scores for it add up to more than the model's
-# report threshold (tuned on the validation reports): one confident sentence, or two moderate ones. On TRAM 2's
-# test reports (grouped splits with seeds 13, 7 and 21) this rule, with its threshold tuned on validation, scored
-# report micro-F1 0.788/0.767/0.769 for the MiniLM recipe against 0.767/0.752/0.759 for the union of sentence
-# predictions; noisy-OR (0.773/0.777/0.754) and the maximum alone (0.775/0.739/0.771) were less steady.
-REPORT_TOP_K = 2
+# The report rule (the REPORT_TOP_K best sentence scores against the report threshold) lives in tram_core.thresholds;
+# this is the grid its threshold is tuned on.
 REPORT_GRID: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 40))  # 0.05 .. 1.95
 
 
@@ -292,28 +285,11 @@ def score_matrix(score_maps: Sequence[Mapping[str, float]], columns: Sequence[st
     return matrix
 
 
-def report_evidence(report_ids: Sequence[int], scores: np.ndarray) -> tuple[list[int], np.ndarray]:
-    """Reports in first-seen order, and per report and column the sum of the REPORT_TOP_K highest sentence scores."""
-    scores = np.asarray(scores, dtype=float)
-    if scores.ndim != 2 or len(report_ids) != scores.shape[0]:
-        raise ValueError(f"{len(report_ids)} report ids for scores of shape {scores.shape}")
-    order: dict[int, list[int]] = {}
-    for i, rid in enumerate(report_ids):
-        order.setdefault(rid, []).append(i)
-    evidence = np.zeros((len(order), scores.shape[1]))
-    for r, rows in enumerate(order.values()):
-        block = scores[rows]
-        k = min(REPORT_TOP_K, len(rows))
-        evidence[r] = np.sort(block, axis=0)[-k:].sum(axis=0)
-    return list(order), evidence
-
-
 def report_predictions(report_ids: Sequence[int], scores: np.ndarray, classes: Sequence[str],
                        report_threshold: float) -> dict[int, set[str]]:
     """Per report, the techniques whose report evidence (see report_evidence) is strictly above the threshold."""
     scores = _check_scores(scores, classes)
-    reports, evidence = report_evidence(report_ids, scores)
-    return {rid: {c for c, hit in zip(classes, row > report_threshold) if hit} for rid, row in zip(reports, evidence)}
+    return Thresholds(report=report_threshold).report_predictions(scores, report_ids, classes)
 
 
 def _truth_by_report(report_ids: Sequence[int], y_true: Sequence[Iterable[str]], keep: set[str] | None) -> dict:
@@ -341,14 +317,6 @@ def tune_report_threshold(report_ids: Sequence[int], y_true: Sequence[Iterable[s
         return None
     f1 = micro_f1_on_grid(truth, evidence, grid_arr)
     return None if f1.max() <= 0 else _pick(f1, grid_arr, DEFAULT_THRESHOLD)
-
-
-def report_rule_text(report_threshold: float | None) -> str:
-    """How a model decides that a report mentions a technique, in words for the pages and the CLI."""
-    if report_threshold is None:
-        return "a report has a technique when any of its sentences is above that technique's threshold"
-    return (f"a report has a technique when its {REPORT_TOP_K} best sentence scores for it add up to more than "
-            f"{report_threshold:.2f}")
 
 
 def document_scores(
@@ -401,29 +369,24 @@ def document_scores(
     }
 
 
-def thresholds_dict(global_threshold: float, per_technique: Mapping[str, float]) -> dict[str, float]:
-    """The flat form models store: ``{'global': g, technique: t, ...}``."""
-    out = {"global": float(global_threshold)}
-    out.update({k: float(v) for k, v in per_technique.items()})
-    return out
-
-
 def evaluate(
     y_true: Sequence[Iterable[str]],
     scores: np.ndarray,
     classes: Sequence[str],
-    thresholds: float | Mapping[str, float] | None,
+    thresholds: ThresholdsLike,
     report_ids: Sequence[int] | None = None,
     grid: Sequence[float] | None = None,
     report_threshold: float | None = None,
 ) -> dict:
     """Everything a run's metrics page needs, JSON-serialisable.
 
-    ``thresholds`` are the tuned ones (tune them on validation data, then evaluate on test data): a float, or a
-    dict per technique with an optional 'global' key. Returns ``at_0_5`` (the seed's fixed 0.5), ``at_tuned``,
-    ``thresholds`` ({'global', 'per_technique'}, and 'report' when given), ``document`` (None without report ids;
-    with ``report_threshold`` by the top-k rule of report_predictions, else the union of the sentence predictions
-    at the tuned thresholds; its ``rule`` says which in words) and ``curves`` (threshold_curve rows).
+    ``thresholds`` are the tuned ones (tune them on validation data, then evaluate on test data): a Thresholds
+    record, a float, or a dict per technique with an optional 'global' key; ``report_threshold``, when given, is
+    the report threshold (else the record's own, if any). Returns ``at_0_5`` (the seed's fixed 0.5), ``at_tuned``,
+    ``thresholds`` (Thresholds.to_json: 'global', 'per_technique' for every class, 'report' when there is one),
+    ``document`` (None without report ids; the reports' techniques by Thresholds.report_predictions, the top-k
+    rule with a report threshold, else the union of the sentence predictions; its ``rule`` says which in words)
+    and ``curves`` (threshold_curve rows).
     """
     classes = list(classes)
     scores = _check_scores(scores, classes)
@@ -431,30 +394,21 @@ def evaluate(
         raise ValueError(f"{len(y_true)} label sets but {scores.shape[0]} score rows")
     truth = label_matrix(y_true, classes)
     at_half = scores_from_matrices(truth, predict_matrix(scores, classes, DEFAULT_THRESHOLD), classes)
-    tuned_matrix = predict_matrix(scores, classes, thresholds)
-    at_tuned = scores_from_matrices(truth, tuned_matrix, classes)
-    vector = threshold_vector(classes, thresholds)
-    if isinstance(thresholds, Mapping):
-        global_t = float(thresholds.get("global", DEFAULT_THRESHOLD))
-    else:
-        global_t = DEFAULT_THRESHOLD if thresholds is None else float(thresholds)
+    tuned = Thresholds.of(thresholds)
+    if report_threshold is not None:
+        tuned = replace(tuned, report=report_threshold)
+    # Every class gets its value written out, so the stored record alone says how each technique was decided.
+    tuned = replace(tuned, per_technique=dict(zip(classes, tuned.vector(classes).tolist())))
+    at_tuned = scores_from_matrices(truth, predict_matrix(scores, classes, tuned), classes)
     document = None
     if report_ids is not None:
-        rows, cols = np.nonzero(tuned_matrix)
-        tuned_sets: list[set[str]] = [set() for _ in range(len(y_true))]
-        for i, j in zip(rows.tolist(), cols.tolist()):
-            tuned_sets[i].add(classes[j])
-        by_report = None if report_threshold is None else \
-            report_predictions(list(report_ids), scores, classes, report_threshold)
-        document = document_scores(list(report_ids), y_true, tuned_sets, classes, predicted_by_report=by_report)
-        document["rule"] = report_rule_text(report_threshold)
-    stored = {"global": global_t, "per_technique": {c: float(v) for c, v in zip(classes, vector)}}
-    if report_threshold is not None:
-        stored["report"] = float(report_threshold)
+        by_report = tuned.report_predictions(scores, list(report_ids), classes)
+        document = document_scores(list(report_ids), y_true, None, classes, predicted_by_report=by_report)
+        document["rule"] = report_rule_text(tuned.report)
     return {
         "at_0_5": at_half.to_dict(),
         "at_tuned": at_tuned.to_dict(),
-        "thresholds": stored,
+        "thresholds": tuned.to_json(),
         "document": document,
         "curves": threshold_curve(y_true, scores, classes, grid),
     }

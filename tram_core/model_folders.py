@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -11,8 +10,10 @@ from pathlib import Path
 from typing import Callable
 
 from tram_core import jobs
+from tram_core.errors import UserError
+from tram_core.model_card import MODEL_INFO_FILE, ModelCard, key_scores
 from tram_core.store import JOB_DONE, JOB_FAILED, JOB_RUNNING, Job, NotFoundError, Store, TrainedModel, utcnow
-from tram_core.training import HEAD_FILE, MODEL_INFO_FILE
+from tram_core.training import HEAD_FILE
 
 # models/base holds downloaded base models (models.tram_scibert_dir), never training output.
 BASE_CACHE_FOLDER = "base"
@@ -77,37 +78,33 @@ class ReconcileResult:
 # --------------------------------------------------------------------------------------------------- inspecting
 
 
-def read_folder_info(folder: Path) -> dict | None:
-    """The folder's tram_model.json as a dict, or None when it is missing or unreadable."""
+def read_folder_card(folder: Path) -> tuple[ModelCard | None, str | None]:
+    """The folder's card, or None and why it cannot be read (missing, not JSON, not a card)."""
     try:
-        info = json.loads((folder / MODEL_INFO_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return info if isinstance(info, dict) else None
+        return ModelCard.read(folder), None
+    except UserError as exc:  # ModelCardError: the message names the file and what is wrong
+        return None, str(exc)
 
 
-def incomplete_because(folder: Path, info: dict | None) -> str | None:
+def incomplete_because(folder: Path, card: ModelCard | None, unreadable: str | None = None) -> str | None:
     """Why ``folder`` is not a complete trained model (None when it is one): the files training writes last."""
-    if info is None:
-        return f"{MODEL_INFO_FILE} is missing or unreadable"
-    if not isinstance(info.get("classes"), list) or not isinstance(info.get("thresholds"), dict):
-        return f"{MODEL_INFO_FILE} lacks classes or thresholds"
-    if info.get("kind") == "baseline":
+    if card is None:
+        return unreadable or f"{MODEL_INFO_FILE} is missing or unreadable"
+    if card.kind == "baseline":
         # Only the manifest: the baseline's weight files changed names between formats (baseline.py).
         needed = [BASELINE_MANIFEST]
     else:
-        needed = ["config.json", "tokenizer_config.json"] + ([] if info.get("pooling") == "cls" else [HEAD_FILE])
+        needed = ["config.json", "tokenizer_config.json"] + ([] if card.pooling == "cls" else [HEAD_FILE])
         if not any((folder / name).is_file() for name in WEIGHT_FILES):
             return "no model weights"
     absent = [name for name in needed if not (folder / name).is_file()]
     return f"{', '.join(absent)} missing" if absent else None
 
 
-def folder_job_id(folder: Path, info: dict | None) -> int | None:
-    """The training job that wrote ``folder``: tram_model.json's ``job.id``, else the run-<id> folder name."""
-    recorded = (info or {}).get("job")
-    if isinstance(recorded, dict) and isinstance(recorded.get("id"), int):
-        return recorded["id"]
+def folder_job_id(folder: Path, card: ModelCard | None) -> int | None:
+    """The training job that wrote ``folder``: its card's job id, else the run-<id> folder name."""
+    if card is not None and card.job is not None and card.job.id is not None:
+        return card.job.id
     named = RUN_FOLDER.match(folder.name) or PARTIAL_RUN_FOLDER.match(folder.name)
     return int(named.group(1)) if named else None
 
@@ -172,7 +169,7 @@ def _snapshot(store: Store, models_dir: Path, stale_after_s: float, worker: str 
 
 
 def _written_at(folder: Path) -> datetime:
-    """When training wrote the folder (its tram_model.json), as naive UTC like the store's times."""
+    """When training wrote the folder (its card), as naive UTC like the store's times."""
     try:
         stamp = (folder / MODEL_INFO_FILE).stat().st_mtime
     except OSError:
@@ -219,10 +216,10 @@ def inspect_model_folders(store: Store, models_dir: str | Path, stale_after_s: f
         if folder in snapshot.referenced:
             continue
         temporary = folder.name.endswith(PARTIAL_SUFFIX) or folder.name.startswith(QUICK_EVAL_PREFIX)
-        info = None if temporary else read_folder_info(folder)
-        if not temporary and info is None and not (RUN_FOLDER.match(folder.name) or QUICK_FOLDER.match(folder.name)):
+        card, unreadable = (None, None) if temporary else read_folder_card(folder)
+        if not temporary and card is None and not (RUN_FOLDER.match(folder.name) or QUICK_FOLDER.match(folder.name)):
             continue  # not written by TRAM's training: somebody else's folder
-        job_id = folder_job_id(folder, info)
+        job_id = folder_job_id(folder, card)
         job = snapshot.jobs_by_id.get(job_id) if job_id is not None else None
         if snapshot.job_is_live(job_id):
             findings.append(Finding(IN_USE, folder, f"job {job_id} is running with a fresh heartbeat", KEEP, job))
@@ -236,7 +233,7 @@ def inspect_model_folders(store: Store, models_dir: str | Path, stale_after_s: f
                 f"job {job_id} does not exist" if job_id is not None else "no worker is writing it")
             findings.append(Finding(STALE_PARTIAL, folder, owner, REMOVE, job))
             continue
-        why_incomplete = incomplete_because(folder, info)
+        why_incomplete = incomplete_because(folder, card, unreadable)
         registerable, why = _registerable_job(snapshot, job_id, folder)
         if why_incomplete is None and registerable is not None:
             findings.append(Finding(UNREGISTERED, folder, f"complete; {why}", REGISTER, registerable))
@@ -255,27 +252,20 @@ def inspect_model_folders(store: Store, models_dir: str | Path, stale_after_s: f
 
 def register_folder(store: Store, folder: Path, job: Job) -> int:
     """Record a complete model folder that ``job`` trained as a model row; close the job as done with it."""
-    info = read_folder_info(folder) or {}
+    card = ModelCard.read(folder)
     options = job.params.get("options", {}) or {}
     base = str(options.get("base") or "")
-    recorded = info.get("job") if isinstance(info.get("job"), dict) else {}
-    counts = ((info.get("data") or {}).get("counts") or {}).values()
-    examples = recorded.get("examples", sum(int(c.get("sentences", 0)) for c in counts))
-    reports = recorded.get("reports", sum(int(c.get("reports", 0)) for c in counts))
-    split = recorded.get("split")
-    if split is None:  # a folder from before tram_model.json named its job: the split's sentence ids
-        data = info.get("data") or {}
-        split = {**(data.get("sentence_ids") or {}), "seed": data.get("split_seed")}
-    record_options = jobs.training_record_options(job, examples, reports, recorded.get("label_event_id"),
-                                                  info.get("history") or [], split)
-    kind = str(info.get("kind") or "transformer")
-    metrics = info.get("evaluation") or {}
-    model_id = store.add_model(jobs.model_name(job.id, base, _written_at(folder)), kind, str(folder), base,
-                               list(info["classes"]), dict(info["thresholds"]), dict(metrics), record_options, job.id)
+    examples, reports = card.trained_on()
+    label_event_id = card.job.label_event_id if card.job is not None else None
+    record_options = jobs.training_record_options(job, examples, reports, label_event_id, card.history,
+                                                  card.recorded_split())
+    metrics = card.evaluation or {}
+    model_id = store.add_model(jobs.model_name(job.id, base, _written_at(folder)), card.kind, str(folder), base,
+                               list(card.classes), card.thresholds.to_json(), dict(metrics), record_options, job.id)
     name = store.get_model(model_id).name
     message = (f"trained · model {model_id} '{name}' (recorded when a worker started: the worker that trained it "
                "stopped before recording it)")
-    job_metrics = {**jobs.key_scores(metrics), "epochs": job.metrics.get("epochs")}
+    job_metrics = {**key_scores(metrics), "epochs": job.metrics.get("epochs")}
     # Closing the job is the atomic step: when two workers start together, only one closes it, and the other
     # takes its row back. A running job may have been failed as stale since it was read: either way counts.
     closed = (store.finish_job(job.id, JOB_DONE, message, model_id=model_id, metrics=job_metrics)

@@ -14,13 +14,14 @@ from urllib.parse import urlparse
 
 from tram_core.attack import TECHNIQUE_ID, TRAM_CLASSES
 from tram_core.errors import UserError
+from tram_core.model_card import ModelCard, ModelCardError
 
 TRAM_SCIBERT_URL = "https://ctidtram.blob.core.windows.net/tram-models/multi-label-20230803/"
 TRAM_SCIBERT_FILES = ("config.json", "pytorch_model.bin")
 TRAM_SCIBERT_TOKENIZER = "allenai/scibert_scivocab_uncased"
 SCIBERT_HUB_ID = "allenai/scibert_scivocab_uncased"
 COMPLETE_MARKER = ".complete.json"
-MODEL_INFO_FILES = ("tram_model.json", "manifest.json")  # training.MODEL_INFO_FILE, baseline.MANIFEST
+BASELINE_MANIFEST = "manifest.json"  # baseline.MANIFEST (baseline imports scikit-learn: not worth it here)
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
                    "tokenizer.model")
@@ -197,17 +198,23 @@ def _resolve_trained(spec: str, store, settings=None) -> ResolvedBase:
 def resolve_local_folder(folder: Path) -> ResolvedBase:
     """A folder in save_pretrained layout: config.json, a tokenizer and weights.
 
-    A trained model's folder also holds tram_model.json (or manifest.json) naming its kind, classes and pooling.
+    A trained model's folder also holds its card (tram_model.json) naming its kind, classes and pooling; a quick
+    model's folder may hold only the baseline's manifest.json.
     """
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
         raise BaseModelError(f"Base model path {folder} is not a folder.")
-    manifest: dict = {}
-    for info_name in MODEL_INFO_FILES:  # a trained model's own description of itself
-        if (folder / info_name).is_file():
-            manifest = _read_json(folder / info_name)
-            break
-    if manifest.get("kind") == "baseline":
+    try:
+        card = ModelCard.read_if_present(folder)  # a trained model's own description of itself
+    except ModelCardError as exc:
+        raise BaseModelError(str(exc)) from exc
+    if card is not None:
+        folder_kind = card.kind
+    elif (folder / BASELINE_MANIFEST).is_file():
+        folder_kind = _read_json(folder / BASELINE_MANIFEST).get("kind")
+    else:
+        folder_kind = None
+    if folder_kind == "baseline":
         raise BaseModelError(f"{folder} holds a TF-IDF baseline, which cannot be a base for fine-tuning.")
     missing = []
     if not (folder / "config.json").is_file():
@@ -221,11 +228,12 @@ def resolve_local_folder(folder: Path) -> ResolvedBase:
             f"{folder} is not a model folder in save_pretrained layout: missing " + "; ".join(missing) + "."
         )
     config = _read_json(folder / "config.json")
-    classes = manifest.get("classes") or _technique_labels(config)
-    kind = "trained" if manifest.get("classes") else "local"
-    pooling = manifest.get("pooling") or _pooling_of(folder)
-    return ResolvedBase(path=folder, tokenizer_path=folder, classes=list(classes) if classes else None, kind=kind,
-                        name=manifest.get("name") or folder.name, pooling_hint=pooling)
+    trained = card is not None and bool(card.classes)
+    classes = list(card.classes) if trained else _technique_labels(config)
+    pooling = (card.pooling if card is not None else None) or _pooling_of(folder)
+    name = (card.extra.get("name") if card is not None else None) or folder.name  # 'name': hand-written cards
+    return ResolvedBase(path=folder, tokenizer_path=folder, classes=list(classes) if classes else None,
+                        kind="trained" if trained else "local", name=name, pooling_hint=pooling)
 
 
 def _read_json(path: Path) -> dict:

@@ -1,4 +1,4 @@
-"""Predictions with a trained model: suggestions for stored sentences, labels for loose texts, uncertainty order."""
+"""Predictions with a trained model: suggestions for stored sentences and labels for loose texts."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from tram_core import metrics
+from tram_core.device import resolve_device
 from tram_core.errors import UserError
-from tram_core.store import UNLABELLED, Store, TrainedModel
+from tram_core.store import UNLABELLED, Store
+from tram_core.thresholds import Thresholds
 from tram_core.training import ProgressEvent
 
 SUGGESTION_MIN_SCORE = 0.05
@@ -20,13 +22,6 @@ BATCH_SENTENCES = 256
 
 class PredictionCancelled(Exception):
     """Raised between batches when a prediction job's cancel flag is seen; suggestions stored so far stay."""
-
-
-def thresholds_of(predictor: Any) -> np.ndarray:
-    """One tuned threshold per class of a loaded model (per technique, else its global one, else 0.5)."""
-    thresholds = dict(getattr(predictor, "thresholds", {}) or {})
-    fallback = float(thresholds.get("global", 0.5))
-    return np.array([float(thresholds.get(c, fallback)) for c in predictor.classes])
 
 
 def resolve_model_path(store: Store | None, model: str | int) -> Path:
@@ -47,8 +42,6 @@ def resolve_model_path(store: Store | None, model: str | int) -> Path:
 
 def load_model(path: str | Path, device: str | None = None):
     from tram_core.trained import load_trained
-
-    from tram_core.jobs import resolve_device
 
     return load_trained(path, device=resolve_device(device))
 
@@ -104,7 +97,7 @@ def predict_texts(model_path: str | Path, texts: Sequence[str], device: str | No
     predictor = predictor or load_model(model_path, device)
     texts = list(texts)
     classes = list(predictor.classes)
-    cut = thresholds_of(predictor)
+    cut = predictor.thresholds.vector(classes)
     out: list[dict] = []
     for start in range(0, len(texts), BATCH_SENTENCES):
         chunk = texts[start : start + BATCH_SENTENCES]
@@ -119,62 +112,21 @@ def predict_texts(model_path: str | Path, texts: Sequence[str], device: str | No
     return out
 
 
-def report_findings(results: Sequence[dict], classes: Sequence[str], report_threshold: float | None
+def report_findings(results: Sequence[dict], classes: Sequence[str], thresholds: Thresholds | float | None
                     ) -> list[tuple[str, float]]:
     """Techniques the sentences of ``results`` (predict_texts output, one report) show as a whole, most evidence first.
 
-    With a report threshold: metrics' report rule on the output scores, as ``(technique, evidence)``. Without one
-    (a model from before report thresholds): every technique of any sentence's labels, with its best score.
+    Decided by the model's report rule (Thresholds.report_strength) on the output scores, as ``(technique, value
+    the rule weighed)``: the top-k evidence with a report threshold, else the best sentence score (the union of
+    the sentence labels). ``thresholds`` is the model's record; a bare number is a report threshold alone, and
+    None a model without one at the untuned sentence threshold.
     """
     classes = list(classes)
     if not len(results):
         return []
-    column = {c: j for j, c in enumerate(classes)}
+    if not isinstance(thresholds, Thresholds):
+        thresholds = Thresholds(report=thresholds)
     scores = metrics.score_matrix([row["scores"] for row in results], classes)
-    if report_threshold is None:
-        labelled = {t for row in results for t in row["labels"]}
-        found = [(c, float(scores[:, column[c]].max())) for c in labelled]
-    else:
-        _, evidence = metrics.report_evidence([0] * len(results), scores)
-        found = [(c, float(evidence[0, j])) for j, c in enumerate(classes) if evidence[0, j] > report_threshold]
-    return sorted(found, key=lambda pair: (-pair[1], pair[0]))
-
-
-def _threshold_map(model: TrainedModel) -> tuple[dict[str, float], float]:
-    """Per-technique thresholds of a model record (flat or {'global', 'per_technique'} form) and its global one."""
-    stored = dict(model.thresholds or {})
-    global_t = float(stored.get("global", 0.5))
-    per = stored.get("per_technique")
-    if isinstance(per, dict):
-        return {k: float(v) for k, v in per.items()}, global_t
-    return {k: float(v) for k, v in stored.items()
-            if k not in ("global", "report") and isinstance(v, (int, float))}, global_t
-
-
-def uncertainty_order(store: Store, report_id: int | None, model_id: int | None = None) -> list[int]:
-    """Unlabelled sentence ids of a report (all reports with None), most uncertain first.
-
-    Uncertainty is the smallest margin between a stored suggestion score and that technique's tuned threshold
-    (least-margin sampling: the model is least sure whether to add that technique). Sentences without a stored
-    suggestion of ``model_id`` (the promoted model by default) scored below ``SUGGESTION_MIN_SCORE`` for every
-    technique, or were not scored yet: they come last, in report order. Ties keep report order.
-    """
-    if model_id is None:
-        promoted = store.promoted_model()
-        if promoted is None:
-            return [s.id for s in store.sentences(report_id=report_id, status=UNLABELLED)]
-        model_id = promoted.id
-    model = store.get_model(model_id)
-    per_technique, global_t = _threshold_map(model)
-    sentences = store.sentences(report_id=report_id, status=UNLABELLED)
-    suggestions = store.suggestions_for([s.id for s in sentences], model_id=model_id)
-    ranked: list[tuple[float, int, int]] = []
-    for order, sentence in enumerate(sentences):
-        pairs = suggestions.get(sentence.id) or []
-        if pairs:
-            margin = min(abs(score - per_technique.get(tech, global_t)) for tech, score in pairs)
-        else:
-            margin = float("inf")
-        ranked.append((margin, order, sentence.id))
-    ranked.sort()
-    return [sid for _, _, sid in ranked]
+    strength, found = thresholds.report_strength(scores, classes)
+    return sorted(((c, float(strength[j])) for j, c in enumerate(classes) if found[j]),
+                  key=lambda pair: (-pair[1], pair[0]))

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import metrics
-from .annotation import model_threshold
 from .attack import load_catalog
+from .model_choice import model_or_promoted
 from .store import UNLABELLED, Store, TrainedModel
+from .thresholds import REPORT_TOP_K, Thresholds, report_evidence, report_rule_text
 
 LABELLED_AND_FOUND = "labelled, and the model finds it"
 LABELLED_ONLY = "labelled; the model does not find it"
@@ -27,7 +28,7 @@ class ReportTechnique:
     name: str
     labelled_sentences: int  # sentences an analyst labelled with it
     suggested_sentences: int  # sentences the model scores above its threshold for it, answered or not
-    evidence: float | None  # the model's report evidence (metrics.report_evidence); None: no stored scores
+    evidence: float | None  # the model's report evidence (thresholds.report_evidence); None: no stored scores
     model_finds: bool  # the model's rule says the report has it
     agreement: str  # one of the constants above
     best_sentences: tuple[tuple[int, float], ...] = ()  # (sentence id, score) of the model's two best, best first
@@ -82,11 +83,6 @@ def _agreement(is_labelled: bool, found: bool, model_scored: bool) -> str:
     return FOUND_ONLY if found else SUGGESTED_ONLY
 
 
-def _report_threshold(model: TrainedModel) -> float | None:
-    value = (model.thresholds or {}).get("report")
-    return float(value) if isinstance(value, (int, float)) else None
-
-
 def report_summary(store: Store, report_id: int, model_id: int | None = None) -> ReportSummary:
     """The techniques of ``report_id``: analysts' labels and ``model_id``'s (default: the promoted model's) finding.
 
@@ -100,7 +96,7 @@ def report_summary(store: Store, report_id: int, model_id: int | None = None) ->
     threshold was tuned on labelled reports and is applied here to every sentence of the report.
     """
     sentences = store.sentences(report_id=report_id)
-    model = store.get_model(model_id) if model_id is not None else store.promoted_model()
+    model = model_or_promoted(store, model_id)
     labelled: dict[str, int] = {}
     for s in sentences:
         if s.status != UNLABELLED:
@@ -114,18 +110,16 @@ def report_summary(store: Store, report_id: int, model_id: int | None = None) ->
     sentence_ids = list(scored)
     best: dict[str, tuple[tuple[int, float], ...]] = {}
     for tech, j in column.items():
-        order = np.argsort(-scores[:, j], kind="stable")[:metrics.REPORT_TOP_K]
+        order = np.argsort(-scores[:, j], kind="stable")[:REPORT_TOP_K]
         best[tech] = tuple((sentence_ids[i], float(scores[i, j])) for i in order if scores[i, j] > 0)
     evidence: dict[str, float] = {}
     if scored:
-        _, matrix = metrics.report_evidence([report_id] * len(scored), scores)
+        _, matrix = report_evidence([report_id] * len(scored), scores)
         evidence = {tech: float(matrix[0, j]) for tech, j in column.items()}
-    report_threshold = _report_threshold(model) if model else None
-    above = {tech: int((scores[:, j] > model_threshold(model, tech)).sum()) for tech, j in column.items()}
-    if report_threshold is None:
-        finds = {tech for tech, n in above.items() if n}
-    else:
-        finds = {tech for tech, value in evidence.items() if value > report_threshold}
+    tuned = model.tuned_thresholds if model else Thresholds()
+    cut = tuned.vector(techniques)
+    above = {tech: int((scores[:, j] > cut[j]).sum()) for tech, j in column.items()}
+    finds = tuned.report_predictions(scores, [report_id] * len(scored), techniques).get(report_id, set())
     catalog = load_catalog()
     rows = []
     for tech in set(labelled) | finds | {t for t, n in above.items() if n}:
@@ -136,5 +130,5 @@ def report_summary(store: Store, report_id: int, model_id: int | None = None) ->
                                     best.get(tech, ())))
     rows.sort(key=lambda r: (not r.model_finds and not r.labelled_sentences, -(r.evidence or 0.0),
                              -r.labelled_sentences, r.technique))
-    rule = metrics.report_rule_text(report_threshold) if model else ""
+    rule = report_rule_text(tuned.report) if model else ""
     return ReportSummary(report_id, model, rule, len(scored), len(sentences), rows)

@@ -3,7 +3,6 @@ runs with their key scores, and a trained model's evaluation inputs (metrics, pe
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +10,9 @@ from typing import Any
 import pandas as pd
 
 from tram_core.errors import UserError
+from tram_core.model_card import ModelCard, evaluated_thresholds, key_scores
+
+# The job statuses serve the Train page as run_history.JOB_*: pages never import the store module.
 from tram_core.store import (
     JOB_DONE,
     JOB_FINISHED_STATUSES,
@@ -21,6 +23,7 @@ from tram_core.store import (
     TrainedModel,
     utcnow,
 )
+from tram_core.text_format import duration_text
 
 
 @dataclass(frozen=True)
@@ -51,17 +54,6 @@ class RunProgress:
         if self.total:
             what += f" · step {self.step}/{self.total}"
         return what
-
-
-def duration_text(seconds: float | None) -> str:
-    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
-        return ""
-    seconds = int(round(max(0.0, seconds)))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 def run_progress(store, job: Job) -> RunProgress:
@@ -115,8 +107,6 @@ def _base_of(job: Job) -> str:
 
 def run_history(store, limit: int = 100) -> pd.DataFrame:
     """One row per training run, newest first: status, base model, data size, duration, key scores, model id."""
-    from tram_core.jobs import key_scores
-
     models = {m.job_id: m for m in store.list_models() if m.job_id is not None}
     rows = []
     for job in store.list_jobs(limit=limit, kind="train"):
@@ -188,8 +178,6 @@ def active_run(store) -> Job | None:
 
 def last_finished_run(store) -> tuple[Job, str] | None:
     """The newest finished training run and one line saying how it ended (status, duration, key score)."""
-    from tram_core.jobs import key_scores
-
     for job in store.list_jobs(limit=20, kind="train"):
         if job.status not in JOB_FINISHED_STATUSES:
             continue
@@ -213,11 +201,6 @@ def last_finished_run(store) -> tuple[Job, str] | None:
 def evaluable_models(store) -> list[TrainedModel]:
     """Trained models that carry evaluation scores, newest first (imported-suggestion holders left out)."""
     return [m for m in store.list_models(include_imported=False) if m.metrics]
-
-
-def model_label(model: TrainedModel) -> str:
-    mark = " ★ promoted" if model.promoted else ""
-    return f"#{model.id} {model.name}{mark}"
 
 
 def parse_model_id(raw: Any) -> int:
@@ -246,10 +229,8 @@ def model_history(model: TrainedModel) -> list[dict]:
     if history:
         return list(history)
     try:
-        from tram_core.trained import read_model_info
-
-        return list(read_model_info(model.path).get("history") or [])
-    except Exception:  # noqa: BLE001 - a moved folder leaves the scores readable, only the curve is missing
+        return list(ModelCard.read(model.path).history)
+    except UserError:  # a moved folder leaves the scores readable, only the curve is missing
         return []
 
 
@@ -267,7 +248,13 @@ def model_details(model: TrainedModel) -> dict[str, Any]:
         "trained": f"{created:%Y-%m-%d %H:%M} UTC",
         "promoted": "yes" if model.promoted else "no",
     }
-    thresholds = (model.metrics or {}).get("thresholds") or {}
-    if isinstance(thresholds, dict) and thresholds.get("global") is not None:
-        details["tuned global threshold"] = f"{float(thresholds['global']):.2f}"
+    tuned_global = tuned_global_threshold(model)
+    if tuned_global is not None:
+        details["tuned global threshold"] = f"{tuned_global:.2f}"
     return details
+
+
+def tuned_global_threshold(model: TrainedModel) -> float | None:
+    """The global threshold the model's test scores were taken at; None when its evaluation stored none."""
+    tuned = evaluated_thresholds(model.metrics)
+    return tuned.global_ if tuned is not None else None

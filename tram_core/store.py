@@ -7,6 +7,7 @@ import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Iterable, Iterator, Sequence
 
 from sqlalchemy import (
@@ -30,6 +31,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from tram_core.errors import UserError
+from tram_core.thresholds import Thresholds
 
 UNLABELLED = "unlabelled"
 LABELLED = "labelled"
@@ -367,12 +371,17 @@ class TrainedModel:
     path: str
     base_model: str
     classes: tuple[str, ...]
-    thresholds: dict
+    thresholds: dict  # as stored (any layout Thresholds.from_json reads); decide with ``tuned_thresholds``
     metrics: dict
     options: dict
     job_id: int | None
     promoted: bool
     created_at: datetime
+
+    @cached_property
+    def tuned_thresholds(self) -> Thresholds:
+        """The stored thresholds as a record, read once per model (annotation looks one up per suggestion)."""
+        return Thresholds.from_json(self.thresholds)
 
 
 @dataclass(frozen=True)
@@ -388,7 +397,7 @@ class WorkerInfo:
     job_id: int | None
 
 
-class StoreError(Exception):
+class StoreError(UserError):
     """A request the store cannot carry out; the message says what and where."""
 
 
@@ -495,10 +504,6 @@ class Store:
                 yield session
 
     # ----------------------------------------------------------------------------------------------- reports
-
-    def find_report_by_hash(self, digest: str) -> int | None:
-        with self.session() as s:
-            return s.scalar(select(ReportRow.id).where(ReportRow.content_hash == digest))
 
     def add_report(
         self,
@@ -1035,10 +1040,13 @@ class Store:
     # ----------------------------------------------------------------------------------------------- trained models
 
     def add_model(self, name: str, kind: str, path: str, base_model: str, classes: Sequence[str],
-                  thresholds: dict, metrics: dict, options: dict, job_id: int | None = None) -> int:
+                  thresholds: Thresholds | dict, metrics: dict, options: dict, job_id: int | None = None) -> int:
+        # Read here, so a row never holds thresholds its readers refuse; a layout given as JSON is kept as given.
+        checked = Thresholds.from_json(thresholds)
+        stored = checked.to_json() if isinstance(thresholds, Thresholds) else dict(thresholds)
         with self.session() as s:
             row = TrainedModelRow(name=name[:300], kind=kind, path=str(path), base_model=base_model,
-                                  classes=list(classes), thresholds=dict(thresholds), metrics=dict(metrics),
+                                  classes=list(classes), thresholds=stored, metrics=dict(metrics),
                                   options=dict(options), job_id=job_id, promoted=False, created_at=utcnow())
             s.add(row)
             s.flush()
@@ -1064,19 +1072,6 @@ class Store:
             if row is None:
                 raise NotFoundError(f"No trained model with id or name '{id_or_name}'")
             return _model(row)
-
-    def update_model(self, model_id: int, metrics: dict | None = None, options: dict | None = None,
-                     name: str | None = None) -> None:
-        with self.session() as s:
-            row = s.get(TrainedModelRow, model_id)
-            if row is None:
-                raise NotFoundError(f"No trained model with id {model_id}")
-            if metrics is not None:
-                row.metrics = dict(metrics)
-            if options is not None:
-                row.options = dict(options)
-            if name is not None:
-                row.name = name[:300]
 
     def promote_model(self, model_id: int) -> TrainedModel:
         """Make ``model_id`` the one promoted model (the source of suggestions); every other is demoted."""

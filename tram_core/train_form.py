@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from tram_core.attack import TRAM_CLASSES
+from tram_core.attack import TRAM_CLASSES, parse_technique_list
+from tram_core.device import AUTO, DEVICE_CHOICES
 from tram_core.errors import UserError
 from tram_core.store import NotFoundError
 from tram_core.training import CLASS_WEIGHTINGS, LOSSES, POOLINGS, RECIPES, TrainOptions, recipe_for
@@ -23,14 +24,13 @@ LABEL_SPACES = {
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "loss": LOSSES, "pooling": POOLINGS, "class_weighting": CLASS_WEIGHTINGS, "bf16": ("auto", "on", "off"),
-    "device": ("auto", "cpu", "cuda", "mps"),
+    "device": DEVICE_CHOICES,
 }
 MAIN_FIELDS = ("epochs", "learning_rate", "head_learning_rate", "batch_size", "max_length", "negatives_ratio",
                "loss", "pos_weight", "seed")
 FORM_SKIPS = ("base", "classes", "min_count", "test_reports")
 BASELINE_FIELDS = ("seed", "validation_fraction", "test_fraction")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
-_TECHNIQUE_ID = re.compile(r"T\d{4}(?:\.\d{3})?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -149,10 +149,10 @@ def recipe_defaults(choice: BaseChoice, store=None) -> dict:
         return {}
     if choice.kind == "trained" and store is not None:
         try:
-            from tram_core.trained import read_model_info
+            from tram_core.model_card import ModelCard
 
             model = store.get_model(choice.spec.split(":", 1)[-1])
-            options = read_model_info(model.path).get("options") or {}
+            options = ModelCard.read(model.path).options
             recipe = {k: v for k, v in options.items() if k in RECIPES["embedded"] and v is not None}
             if recipe:
                 return {**recipe_for("bert"), **recipe}
@@ -193,7 +193,7 @@ def option_fields(recipe: Mapping[str, Any], baseline: bool = False) -> list[Opt
             continue
         default = recipe.get(f.name, f.default)
         if f.name == "device" and default is None:
-            default = "auto"
+            default = AUTO
         if kind != "choice" and default is None:
             default = 0 if kind == "int" else 0.0
         out.append(OptionField(
@@ -205,23 +205,6 @@ def option_fields(recipe: Mapping[str, Any], baseline: bool = False) -> list[Opt
     return out
 
 
-def parse_technique_list(text: str, catalog=None) -> list[str]:
-    """Technique IDs from pasted text (commas, spaces or lines), in order, without repeats; unknown IDs fail."""
-    found = [t.upper() for t in _TECHNIQUE_ID.findall(text or "")]
-    leftovers = _TECHNIQUE_ID.sub(" ", text or "")
-    junk = [w for w in re.split(r"[\s,;]+", leftovers) if w.strip()]
-    if junk:
-        raise UserError(f"The pasted list has text that is not a technique ID: {', '.join(junk[:5])[:200]}")
-    ids = list(dict.fromkeys(found))
-    if not ids:
-        raise UserError("The pasted list holds no technique ID (like T1059.001)")
-    if catalog is not None:
-        unknown = [t for t in ids if catalog.get(t) is None]
-        if unknown:
-            raise UserError(f"Unknown technique ID(s) in the pasted list: {', '.join(unknown[:10])}")
-    return ids
-
-
 def fixed_classes(label_space: str, pasted: str = "", catalog=None) -> list[str] | None:
     """The fixed label space for 'tram50' or 'pasted'; None for 'corpus' (chosen by count at training time)."""
     if label_space == "corpus":
@@ -229,7 +212,10 @@ def fixed_classes(label_space: str, pasted: str = "", catalog=None) -> list[str]
     if label_space == "tram50":
         return list(TRAM_CLASSES)
     if label_space == "pasted":
-        return parse_technique_list(pasted, catalog)
+        ids = parse_technique_list(pasted or "", catalog, where="The pasted list")
+        if not ids:
+            raise UserError("The pasted list holds no technique ID (like T1059.001)")
+        return list(ids)
     raise UserError(f"Unknown label space '{label_space}'; use one of {', '.join(LABEL_SPACES)}")
 
 
@@ -269,8 +255,8 @@ def build_options(base: str, values: Mapping[str, Any], recipe: Mapping[str, Any
             continue
         if name in recipe and value == recipe[name]:
             continue
-        if name == "device" and value == "auto":
-            value = None
+        if name == "device" and value == AUTO:
+            value = None  # the worker's own setting decides (TRAM_DEVICE, else auto)
         data[name] = value
     if data.get("epochs") is not None and data["epochs"] < 1:
         raise UserError(f"epochs must be at least 1, not {data['epochs']}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -10,7 +9,11 @@ from typing import Sequence
 import numpy as np
 
 from .errors import UserError
-from .training import HEAD_FILE, MODEL_INFO_FILE
+from .model_card import MODEL_INFO_FILE, ModelCard
+from .thresholds import Thresholds
+from .training import HEAD_FILE
+
+DEFAULT_MAX_LENGTH = 128  # tokens per sentence for a card that does not say (cards from before it did)
 
 
 @dataclass
@@ -18,15 +21,31 @@ class Predictor:
     """A trained model ready to score: ``predict_scores`` returns sigmoid scores, column j is ``classes[j]``."""
 
     path: Path
-    kind: str
-    classes: list[str]
-    thresholds: dict  # technique -> threshold, plus 'global'
-    metadata: dict
+    card: ModelCard  # the folder's tram_model.json
     _model: object = field(default=None, repr=False)
     _tokenizer: object = field(default=None, repr=False)
-    max_length: int = 128
     device: str = "cpu"
-    report_threshold: float | None = None  # see metrics.report_predictions; None: a model from before it existed
+    classes: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.classes = list(self.card.classes)
+
+    @property
+    def kind(self) -> str:
+        return self.card.kind
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return self.card.thresholds
+
+    @property
+    def report_threshold(self) -> float | None:
+        """See Thresholds.report_predictions; None: a model from before report thresholds existed."""
+        return self.card.thresholds.report
+
+    @property
+    def max_length(self) -> int:
+        return self.card.max_length or DEFAULT_MAX_LENGTH
 
     def predict_scores(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         texts = list(texts)
@@ -43,42 +62,26 @@ class Predictor:
     def predict_sets(self, texts: Sequence[str], per_technique: bool = True) -> list[set[str]]:
         """Techniques whose score reaches the stored (per-technique or global) threshold."""
         scores = self.predict_scores(texts)
-        cut = np.array([self.thresholds.get(c, self.thresholds["global"]) if per_technique
-                        else self.thresholds["global"] for c in self.classes])
+        cut = self.thresholds.vector(self.classes) if per_technique else \
+            np.full(len(self.classes), self.thresholds.global_)
         return [{c for c, hit in zip(self.classes, row) if hit} for row in scores > cut]  # strictly above, as metrics.predict_matrix
-
-
-def read_model_info(path: str | Path) -> dict:
-    """The folder's tram_model.json; a clear error when the folder is not a trained model."""
-    info_path = Path(path) / MODEL_INFO_FILE
-    if not info_path.is_file():
-        raise UserError(f"{path} is not a trained TRAM model folder: {MODEL_INFO_FILE} is missing")
-    try:
-        return json.loads(info_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{info_path} is not valid JSON: {exc}") from exc
 
 
 def load_trained(path: str | Path, device: str = "cpu") -> Predictor:
     """Load a folder written by training.train_model."""
     path = Path(path)
-    info = read_model_info(path)
-    classes = list(info["classes"])
-    stored = info.get("thresholds") or {}
-    thresholds = {**(stored.get("per_technique") or {}), "global": float(stored.get("global", 0.5))}
-    report_threshold = float(stored["report"]) if isinstance(stored.get("report"), (int, float)) else None
-    kind = info.get("kind", "transformer")
-    if kind == "baseline":
+    card = ModelCard.read(path)
+    classes = list(card.classes)
+    if card.kind == "baseline":
         from .baseline import BaselineModel
 
-        return Predictor(path, kind, classes, thresholds, info, _model=BaselineModel.load(path),
-                         report_threshold=report_threshold)
+        return Predictor(path, card, _model=BaselineModel.load(path))
     from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
     from .training import cls_classifier, mean_pool_classifier
 
     tokenizer = AutoTokenizer.from_pretrained(path)
-    if info.get("pooling") == "cls":
+    if card.pooling == "cls":
         model = cls_classifier(AutoModelForSequenceClassification.from_pretrained(path))
     else:
         from safetensors.torch import load_file
@@ -94,5 +97,4 @@ def load_trained(path: str | Path, device: str = "cpu") -> Predictor:
     if getattr(model.classifier, "out_features", len(classes)) != len(classes):
         raise UserError(f"{path}: the classifier has {model.classifier.out_features} outputs but "
                         f"{MODEL_INFO_FILE} lists {len(classes)} classes")
-    return Predictor(path, kind, classes, thresholds, info, _model=model, _tokenizer=tokenizer,
-                     max_length=int(info.get("max_length") or 128), device=device, report_threshold=report_threshold)
+    return Predictor(path, card, _model=model, _tokenizer=tokenizer, device=device)

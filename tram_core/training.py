@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
+from .device import resolve_device
 from .errors import UserError
+from .model_card import MODEL_INFO_FILE, ModelCard, TrainingJobInfo
+from .thresholds import Thresholds
 
-MODEL_INFO_FILE = "tram_model.json"
 HEAD_FILE = "classifier_head.safetensors"
 KINDS = ("transformer", "baseline")
 POOLINGS = ("cls", "mean")
@@ -70,7 +71,8 @@ class TrainOptions:
     test_reports: list[int] | None = field(default=None, metadata={
         "help": "Report ids held out as the test set instead of test_fraction: the same test reports keep runs "
                 "comparable."})
-    device: str | None = field(default=None, metadata={"help": "'auto', 'cpu' or 'cuda'; None uses the settings."})
+    device: str | None = field(default=None, metadata={
+        "help": "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; None uses the settings."})
     threads: int | None = field(default=None, metadata={"help": "CPU threads for torch; None uses every core."})
     bf16: str = field(default="auto", metadata={
         "help": "'auto' (bf16 autocast on CUDA, and on CPUs with AMX/avx512_bf16), 'on' or 'off'."})
@@ -149,12 +151,28 @@ class ProgressEvent:
 
 @dataclass
 class TrainResult:
+    """A finished run: its folder, the card written there, and the split it trained on."""
+
     model_dir: Path
-    classes: list[str]
-    thresholds: dict
-    metrics: dict
-    history: list[dict]
+    card: ModelCard
     split: object  # splits.DataSplit
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.card.classes)
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return self.card.thresholds
+
+    @property
+    def metrics(self) -> dict:
+        """The test evaluation (metrics.evaluate); empty when the run had no test reports."""
+        return self.card.evaluation or {}
+
+    @property
+    def history(self) -> list[dict]:
+        return list(self.card.history)
 
 
 class TrainingCancelled(Exception):
@@ -275,19 +293,6 @@ def cpu_has_fast_bf16() -> bool:
     return any(flag in flags for flag in ("amx_bf16", "avx512_bf16"))
 
 
-def pick_device(requested: str | None) -> str:
-    import torch
-
-    requested = (requested or "auto").lower()
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"Device {requested!r} was asked for, but torch sees no CUDA GPU on this machine")
-    if requested not in ("cpu",) and not requested.startswith("cuda"):
-        raise UserError(f"Unknown device {requested!r}: use auto, cpu or cuda")
-    return requested
-
-
 def settings_threads(settings) -> int | None:
     """CPU threads from the settings (``extra['threads']``) or TRAM_THREADS; None means every core."""
     value = (getattr(settings, "extra", None) or {}).get("threads") or os.environ.get("TRAM_THREADS")
@@ -386,11 +391,6 @@ def grow_head(old_weight, old_bias, old_classes: Sequence[str] | None, new_class
     return weight, bias
 
 
-def _read_model_info(path: Path) -> dict | None:
-    info = Path(path) / MODEL_INFO_FILE
-    return json.loads(info.read_text()) if info.is_file() else None
-
-
 def build_model(base_path: Path, pooling: str, classes: list[str], dropout: float, seed: int,
                 base_classes: list[str] | None = None):
     """The classifier to fine-tune, from a base folder (plain encoder, BertForSequenceClassification, or ours).
@@ -402,13 +402,14 @@ def build_model(base_path: Path, pooling: str, classes: list[str], dropout: floa
     from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
 
     base_path = Path(base_path)
-    info = _read_model_info(base_path) or {}
+    base_card = ModelCard.read_if_present(base_path)
+    card_classes = list(base_card.classes) if base_card is not None else None
     config = AutoConfig.from_pretrained(base_path)
     old_head = None  # (weight, bias, classes)
     head_file = base_path / HEAD_FILE
     if head_file.is_file():
         tensors = load_file(str(head_file))
-        old_head = (tensors["weight"], tensors["bias"], info.get("classes") or base_classes)
+        old_head = (tensors["weight"], tensors["bias"], card_classes or base_classes)
     is_seq_cls = any(a.endswith("ForSequenceClassification") for a in (config.architectures or []))
     generator = torch.Generator().manual_seed(seed)
     init_std = getattr(config, "initializer_range", 0.02)
@@ -626,11 +627,11 @@ def train_model(examples: list, options: TrainOptions, settings, output_dir: Pat
         if cancelled():
             raise TrainingCancelled("training was cancelled")
         if provenance is not None:
-            # Written before the rename: a worker killed between the rename and the model row leaves a folder
-            # that names its job.
-            info = json.loads((tmp_dir / MODEL_INFO_FILE).read_text())
-            info["job"] = {**provenance, "split": split.to_dict()}
-            _write_info(tmp_dir, info)
+            # Part of the card before the rename: a worker killed between the rename and the model row leaves a
+            # folder that names its job.
+            result.card = replace(result.card, job=TrainingJobInfo.from_json({**provenance,
+                                                                               "split": split.to_dict()}))
+        result.card.write(tmp_dir)  # the card last: a folder whose card reads is complete
         emit(ProgressEvent("saving", 1, 1, message=f"saved to {output_dir}"))
         os.replace(tmp_dir, output_dir)
     except BaseException:
@@ -647,22 +648,20 @@ def _test_reports_for(options: TrainOptions, examples: list, store) -> list[int]
     still have labelled sentences), so the two runs compare like with like. Given test reports that hold
     sentences the parent trained or validated on are refused.
     """
-    from .store import StoreError
-
     spec = options.base or ""
     if not spec.startswith("trained:") or store is None or not spec[len("trained:"):].isdecimal():
         return options.test_reports
     try:
         record = store.get_model(int(spec[len("trained:"):]))
-        parent = (_read_model_info(Path(record.path)) or {}).get("data", {}).get("sentence_ids", {}) \
-            if record.path else {}
-    except (OSError, ValueError, UserError, StoreError):
+        parent = ModelCard.read_if_present(Path(record.path)) if record.path else None
+    except (OSError, ValueError, UserError):  # a StoreError (no such model) is a UserError
         return options.test_reports  # resolving the base says what is wrong with it
+    parent_ids = parent.sentence_ids if parent is not None else (lambda part: [])
     report_of = {e.sentence_id: e.report_id for e in examples}
     if options.test_reports is None:
-        kept = sorted({report_of[i] for i in parent.get("test", []) if i in report_of})
+        kept = sorted({report_of[i] for i in parent_ids("test") if i in report_of})
         return kept or None
-    learnt = set(parent.get("train", [])) | set(parent.get("validation", []))
+    learnt = set(parent_ids("train")) | set(parent_ids("validation"))
     overlap = sorted({report_of[i] for i in learnt if report_of.get(i) in set(options.test_reports)})
     if overlap:
         raise UserError(f"Test report(s) {', '.join(map(str, overlap))} were training or validation data of model "
@@ -692,31 +691,13 @@ def _thresholds_and_evaluation(parts: dict, classes: list[str], val_scores: np.n
                                                  classes)
     else:
         global_t, per_tech, report_t = 0.5, {c: 0.5 for c in classes}, None
-    thresholds = {"global": float(global_t), "per_technique": {c: float(per_tech.get(c, global_t)) for c in classes}}
-    if report_t is not None:  # none tuned: the model keeps the union rule (see metrics.tune_report_threshold)
-        thresholds["report"] = float(report_t)
+    # No report threshold tuned: the model keeps the union rule (see metrics.tune_report_threshold).
+    thresholds = Thresholds(global_t, {c: per_tech.get(c, global_t) for c in classes}, report_t)
     evaluation = None
     if parts["test"]:
-        evaluation = metrics.evaluate(test_true, test_scores, classes,
-                                      metrics.thresholds_dict(global_t, thresholds["per_technique"]),
-                                      report_ids=[e.report_id for e in parts["test"]], report_threshold=report_t)
+        evaluation = metrics.evaluate(test_true, test_scores, classes, thresholds,
+                                      report_ids=[e.report_id for e in parts["test"]])
     return thresholds, evaluation
-
-
-def _write_info(folder: Path, info: dict) -> None:
-    (folder / MODEL_INFO_FILE).write_text(json.dumps(info, indent=1, default=_json_default))
-
-
-def _json_default(value):
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _train_baseline(parts, classes, options, split, tmp_dir, emit, cancelled, timings, started) -> TrainResult:
@@ -738,11 +719,10 @@ def _train_baseline(parts, classes, options, split, tmp_dir, emit, cancelled, ti
     emit(ProgressEvent("saving", 0, 1, message="writing the model folder"))
     model.save(tmp_dir)
     timings["total_s"] = time.time() - started
-    info = {"format": 1, "kind": "baseline", "classes": classes, "thresholds": thresholds, "base_model": "baseline",
-            "pooling": None, "options": options.to_dict(), "data": _split_snapshot(split, parts, classes),
-            "history": [], "evaluation": evaluation, "timings": timings, "device": "cpu"}
-    _write_info(tmp_dir, info)
-    return TrainResult(tmp_dir, classes, thresholds, evaluation or {}, [], split)
+    card = ModelCard(kind="baseline", classes=tuple(classes), thresholds=thresholds, base_model="baseline",
+                     options=options.to_dict(), data=_split_snapshot(split, parts, classes), evaluation=evaluation,
+                     timings=timings, device="cpu")
+    return TrainResult(tmp_dir, card, split)
 
 
 def _resolve_base(spec: str, settings, store, emit):
@@ -759,13 +739,13 @@ def _train_transformer(parts, classes, options, settings, store, split, tmp_dir,
     from transformers import AutoTokenizer
 
     base = _resolve_base(options.base, settings, store, emit)
-    base_info = _read_model_info(Path(base.path)) or {}
-    if base.kind == "trained" and base_info.get("options"):
-        recipe = {k: v for k, v in base_info["options"].items() if k in RECIPES["embedded"]}
+    base_card = ModelCard.read_if_present(Path(base.path))
+    if base.kind == "trained" and base_card is not None and base_card.options:
+        recipe = {k: v for k, v in base_card.options.items() if k in RECIPES["embedded"]}
     else:
         recipe = recipe_for(base.kind, getattr(base, "pooling_hint", None))
     opts = resolve_options(options, recipe)
-    device = pick_device(opts.device or getattr(settings, "device", "auto"))
+    device = resolve_device(opts.device or getattr(settings, "device", "auto"))
     configure_torch(device, opts.threads or settings_threads(settings))
     bf16 = use_bf16(device, opts.bf16)
     random.seed(opts.seed)
@@ -868,15 +848,14 @@ def _train_transformer(parts, classes, options, settings, store, split, tmp_dir,
     emit(ProgressEvent("saving", 0, 1, message="writing the model folder"))
     save_transformer(model, tokenizer, opts.pooling, classes, tmp_dir)
     timings["total_s"] = time.time() - started
-    info = {"format": 1, "kind": "transformer", "classes": classes, "thresholds": thresholds,
-            "base_model": {"spec": opts.base, "kind": base.kind, "name": getattr(base, "name", opts.base),
-                           "path": str(base.path)},
-            "pooling": opts.pooling, "max_length": opts.max_length, "options": opts.to_dict(),
-            "data": _split_snapshot(split, parts, classes), "history": history, "best_epoch": best["epoch"],
-            "evaluation": evaluation, "timings": timings,
-            "device": {"device": device, "bf16": bf16, "threads": torch.get_num_threads()}}
-    _write_info(tmp_dir, info)
-    return TrainResult(tmp_dir, classes, thresholds, evaluation or {}, history, split)
+    card = ModelCard(kind="transformer", classes=tuple(classes), thresholds=thresholds,
+                     base_model={"spec": opts.base, "kind": base.kind, "name": getattr(base, "name", opts.base),
+                                 "path": str(base.path)},
+                     pooling=opts.pooling, max_length=opts.max_length, options=opts.to_dict(),
+                     data=_split_snapshot(split, parts, classes), history=history, best_epoch=best["epoch"],
+                     evaluation=evaluation, timings=timings,
+                     device={"device": device, "bf16": bf16, "threads": torch.get_num_threads()})
+    return TrainResult(tmp_dir, card, split)
 
 
 def save_transformer(model, tokenizer, pooling: str, classes: list[str], folder: Path) -> None:

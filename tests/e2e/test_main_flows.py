@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import REPO_ROOT, skip_or_fail, wait_for
 from tests.e2e.harness import CHROMIUM, chromium_page, streamlit_server, wait_for_app
 
+pytestmark = pytest.mark.slow  # a real Streamlit server and Chromium
+
 ARTIFACTS = Path(os.environ.get("TRAM_TEST_ARTIFACTS", REPO_ROOT / "test-artifacts"))
 CURRENT = ".st-key-ann_current strong"
 MJSON = ["AA20258A_Chinese_Ministry_of_State_SecurityAffiliated_Cyber_Threat_Actor_Activity.mjson",
