@@ -6,15 +6,16 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.ui import APP_RAN_KEY, USER_KEY, current_user, get_settings, get_store, literal
-from tram_core.app_state import clean_user_name, default_user_name, parse_view_params, worker_autostart
+from pages.ui import AppState, current_user, get_context, literal, page_state
+from tram_core.services import common
 
 HERE = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="TRAM", page_icon=":material/shield:", layout="wide")
-st.session_state[APP_RAN_KEY] = True
+app = page_state(AppState)
+app.ran = True
 
-view = parse_view_params(st.query_params.to_dict())
+view = common.read_link(st.query_params.to_dict())
 
 PAGES = [
     ("pages/reports.py", "Reports", ":material/description:"),
@@ -34,68 +35,58 @@ reports_alias = st.Page("pages/reports.py", title="Reports", url_path="reports",
 navigation = st.navigation([*pages.values(), reports_alias])
 
 # A deep link to the app's root (?report=12&sentence=340, ?model=7) opens the page it is meant for.
-if navigation in (pages.get("pages/reports.py"), reports_alias) and (view.wants_annotate or view.wants_evaluate):
-    target = "pages/annotate.py" if view.wants_annotate else "pages/evaluate.py"
-    if target in pages:
-        st.switch_page(pages[target], query_params=st.query_params.to_dict())
+target = common.link_page(view)
+if navigation in (pages.get("pages/reports.py"), reports_alias) and target is not None:
+    if f"pages/{target}.py" in pages:
+        st.switch_page(pages[f"pages/{target}.py"], query_params=st.query_params.to_dict())
 
 
 @st.cache_data(ttl=3, show_spinner=False)
-def _worker_line(database_url: str) -> tuple[bool, str]:
-    from tram_core import jobs
-
-    state = jobs.worker_state(get_store())
-    return state.alive, state.text
+def _worker_line(database_url: str) -> str:
+    return common.worker_status_line(get_context())
 
 
 @st.fragment(run_every=10)
 def _worker_status() -> None:
-    try:
-        alive, text = _worker_line(get_settings().database_url)
-    except Exception as exc:  # the status line must never break a page
-        st.caption(f"Worker: unknown ({type(exc).__name__})")
-        return
-    st.caption(f"Worker: {text}" if alive else f"Worker: {text} (jobs wait until one runs)")
+    st.caption(literal(_worker_line(get_context().settings.database_url)))
 
 
 def _start_worker_once() -> None:
     """Start a worker for the user when none runs, once per browser session."""
-    if st.session_state.get("_worker_checked") or not worker_autostart():
+    if app.worker_checked:
         return
-    st.session_state["_worker_checked"] = True
-    try:
-        from tram_core import jobs
-
-        if jobs.ensure_worker_running(get_settings()):
-            st.toast("Started a background worker for training and prediction jobs.")
-    except Exception as exc:  # a worker that cannot start must not block annotation
-        st.session_state["_worker_error"] = f"Could not start a worker: {literal(str(exc))}"
+    app.worker_checked = True
+    outcome = common.start_worker(get_context())
+    if outcome.started:
+        st.toast(outcome.started)
+    app.worker_error = outcome.error
 
 
 def _name_changed() -> None:
-    st.session_state[USER_KEY] = clean_user_name(st.session_state.get("tram_user_input"))
+    app.user = common.clean_user(st.session_state.get(AppState.widgets.user))
 
 
 def _sidebar() -> None:
-    if USER_KEY not in st.session_state:
-        st.session_state[USER_KEY] = view.user or default_user_name()
-    st.session_state["tram_user_input"] = st.session_state[USER_KEY]
+    if app.user is None:
+        app.user = common.first_user(view.user)
+    st.session_state[AppState.widgets.user] = app.user
     with st.sidebar:
-        st.text_input("Who is annotating", key="tram_user_input", max_chars=100, on_change=_name_changed,
+        st.text_input("Who is annotating", key=AppState.widgets.user, max_chars=100, on_change=_name_changed,
                       help="Your name is recorded with every label you save.")
         user = current_user()
-        if not st.session_state.get(USER_KEY):
-            st.caption(f"No name given: labels are saved as '{literal(user)}'.")
+        note = common.unnamed_note(app.user)
+        if note:
+            st.caption(literal(note))
         if st.query_params.get("user") != user:
             st.query_params["user"] = user
         try:
-            st.caption(f"Database: `{get_store().display_url}`")
+            st.caption(f"Database: `{common.database_name(get_context())}`")
         except Exception as exc:
             st.error(f"The database cannot be opened: {literal(str(exc))}")
             st.stop()
         _worker_status()
-        if st.session_state.get("_worker_error"):
-            st.caption(st.session_state["_worker_error"])
+        if app.worker_error:
+            st.caption(literal(app.worker_error))
 
 
 _sidebar()

@@ -1,31 +1,250 @@
-"""Widget code every page shares: the cached store and catalog, who is annotating, and error display."""
+"""Widget code every page shares: the cached context, who is acting, errors and notes, and each page's state object.
+
+Each page keeps its state in ONE dataclass stored under one session key (``page_state(AnnotateState)``); the widget
+keys Streamlit needs are listed on that class (``AnnotateState.widgets``), each starting with the page's prefix.
+What one page asks of another (Reports opening a report in Annotate) goes through a method of the other page's
+state, never through a bare key.
+"""
 
 from __future__ import annotations
 
 import gc
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
 
 import streamlit as st
 
-from tram_core.annotation import MODE_SENTENCES, STATUS_ALL
-from tram_core.app_state import clean_user_name, default_user_name, escape_markdown, open_store
-from tram_core.attack import Catalog, load_catalog
-from tram_core.errors import is_user_error
-from tram_core.settings import Settings, load_settings
+from tram_core.services import common
+from tram_core.services.annotate import DEFAULT_FILTERS, MODE_SENTENCES, Cursor, SentencePanel, open_at
+from tram_core.services.common import Context
+from tram_core.services.reports import ImportOutcome, PreparedExport
 
-if TYPE_CHECKING:  # the type only: pages reach the store through tram_core (app_state.open_store)
-    from tram_core.store import Store
-
-USER_KEY = "tram_user"
-APP_RAN_KEY = "_tram_app_ran"  # set by streamlit_app.py on each run
+State = TypeVar("State")
 
 
-def get_settings() -> Settings:
+# --------------------------------------------------------------------------------------------------- page state
+
+
+def page_state(cls: type[State]) -> State:
+    """The page's state object, created on the session's first visit (one key per page: ``cls.KEY``)."""
+    state = st.session_state.get(cls.KEY)
+    if not isinstance(state, cls):  # a new session (or the class was reloaded while developing)
+        state = cls()
+        st.session_state[cls.KEY] = state
+    return state
+
+
+@dataclass(frozen=True)
+class AppWidgets:
+    user: str = "app_user"  # the sidebar's name
+
+
+@dataclass
+class AppState:
+    """What every page shares: who is acting, and whether the app's navigation ran (see run_through_navigation)."""
+
+    KEY: ClassVar[str] = "app"
+    PREFIX: ClassVar[str] = "app_"
+    widgets: ClassVar[AppWidgets] = AppWidgets()
+    user: str | None = None  # the name given in the sidebar ('' when cleared); None: not asked yet
+    ran: bool = False
+    worker_checked: bool = False
+    worker_error: str = ""
+
+
+@dataclass(frozen=True)
+class ReportsWidgets:
+    upload_form: str = "rep_upload"
+    files: str = "rep_files"
+    paste_form: str = "rep_paste"
+    paste_title: str = "rep_paste_title"
+    paste_text: str = "rep_paste_text"
+    url_form: str = "rep_url"
+    url: str = "rep_url_value"
+    demo: str = "rep_demo"
+    table: str = "rep_table"
+    open: str = "rep_open"
+    model: str = "rep_model"
+    predict: str = "rep_predict"
+    delete: str = "rep_delete"
+    review: str = "rep_review"
+    fmt: str = "rep_fmt"
+    scope: str = "rep_scope"
+    unlabelled: str = "rep_unlabelled"
+    findings: str = "rep_findings"
+    prepare: str = "rep_prepare"
+    download: str = "rep_download"
+
+    def sure(self, report_id: int) -> str:
+        """The delete confirmation: one per report, so a tick never carries over to another report."""
+        return f"rep_sure_{report_id}"
+
+    def techniques(self, identity: str) -> str:
+        """The techniques table: a new key whenever its rows change, so a selection never carries over."""
+        return f"rep_techniques_{identity}"
+
+
+@dataclass
+class ReportsState:
+    """The Reports page: the report acted on, the last import's results, a deletion to announce, a prepared export."""
+
+    KEY: ClassVar[str] = "reports"
+    PREFIX: ClassVar[str] = "rep_"
+    widgets: ClassVar[ReportsWidgets] = ReportsWidgets()
+    selected: int | None = None
+    imports: ImportOutcome | None = None
+    deleted: str = ""
+    export: PreparedExport | None = None
+
+
+@dataclass(frozen=True)
+class AnnotateWidgets:
+    report: str = "ann_report_pick"
+    model: str = "ann_model_pick"
+    mode: str = "ann_mode"
+    status: str = "ann_status"
+    has_suggestions: str = "ann_has_sugg"
+    technique: str = "ann_tech"
+    search: str = "ann_search"
+    order: str = "ann_order"
+    find: str = "ann_find"
+    browse_all: str = "ann_browse_all"
+    extra_all: str = "ann_extra_all"
+    extra_pills: str = "ann_extra_pills"
+    view_technique: str = "ann_view_tech"
+    current: str = "ann_current"  # the current sentence's box (the browser tests and benchmark find it)
+
+    # One checkbox key per suggestion rank, kept from sentence to sentence (its tick is reset when another
+    # sentence or version opens): the browser updates those widgets in place instead of building new ones.
+    def suggestion(self, rank: int) -> str:
+        return f"ann_sg_{rank}"
+
+    def toggle(self, rank: int) -> str:
+        return f"ann_tg_{rank}"
+
+    def add(self, technique: str) -> str:
+        return f"ann_add_{technique}"
+
+    def accept(self, technique: str, sentence_id: int, version: int) -> str:
+        return f"ann_acc_{technique}_{sentence_id}_{version}"
+
+    def reject(self, technique: str, sentence_id: int, version: int) -> str:
+        return f"ann_rej_{technique}_{sentence_id}_{version}"
+
+    def open(self, technique: str, sentence_id: int) -> str:
+        return f"ann_open_{technique}_{sentence_id}"
+
+
+@dataclass
+class AnnotateState:
+    """The Annotate page: where the analyst is (the service's Cursor), the sentence on screen, the techniques picked
+    beyond the suggestions, and the bookkeeping that keeps the widgets in step with the sentence."""
+
+    KEY: ClassVar[str] = "annotate"
+    PREFIX: ClassVar[str] = "ann_"
+    widgets: ClassVar[AnnotateWidgets] = AnnotateWidgets()
+    cursor: Cursor = field(default_factory=Cursor)
+    on_screen: SentencePanel | None = None
+    extra: list[str] = field(default_factory=list)  # techniques picked beyond the suggestions
+    link_seen: tuple | None = None  # the (report, sentence) of the address already followed
+    ticks_for: tuple = ()  # the sentence version the suggestion ticks were set for
+    extra_for: tuple = ()  # ... and the picked techniques
+    pending: dict[str, Any] = field(default_factory=dict)  # widget values another page asked for
+
+    def open_at(self, report_id: int, technique: str | None = None, sentence_id: int | None = None,
+                model_id: int | None = None) -> None:
+        """Open a report (at one sentence, filtered to one technique, with one model's suggestions)."""
+        open_at(self.cursor, report_id, sentence_id, model_id)
+        if technique is not None:
+            w = self.widgets
+            self.pending = {w.technique: technique, w.mode: MODE_SENTENCES, w.status: DEFAULT_FILTERS.status,
+                            w.has_suggestions: False, w.search: ""}
+
+    def show_model(self, model_id: int) -> None:
+        """Show this model's suggestions when the analyst next opens the page."""
+        self.cursor.model_id = model_id
+
+    def apply_pending(self) -> None:
+        """Set the widget values another page asked for (before the widgets are drawn)."""
+        st.session_state.update(self.pending)
+        self.pending = {}
+
+
+@dataclass(frozen=True)
+class TrainWidgets:
+    base: str = "train_base"
+    hub_id: str = "train_hub_id"
+    folder: str = "train_folder"
+    space: str = "train_space"
+    min_count: str = "train_min_count"
+    pasted: str = "train_pasted"
+    test_reports: str = "train_test_reports"
+    start: str = "train_start"
+    history: str = "train_history"
+    promote_pick: str = "train_promote_pick"
+    promote: str = "train_promote"
+
+    def option(self, kind: str, spec: str, name: str) -> str:
+        """One option field, per base model (another base model brings its own defaults)."""
+        return f"train_opt_{kind}_{spec}_{name}"
+
+    def cancel(self, job_id: int) -> str:
+        return f"train_cancel_{job_id}"
+
+
+@dataclass
+class TrainState:
+    """The Train page: the run the live panel watches (its end redraws the page), and a refused cancel."""
+
+    KEY: ClassVar[str] = "train"
+    PREFIX: ClassVar[str] = "train_"
+    widgets: ClassVar[TrainWidgets] = TrainWidgets()
+    watched_job: int | None = None
+    cancel_error: str = ""
+
+
+@dataclass(frozen=True)
+class EvaluateWidgets:
+    model: str = "evaluate_model"
+    which: str = "evaluate_which"
+    table: str = "evaluate_table"
+    csv: str = "evaluate_csv"
+    curve_of: str = "evaluate_curve_of"
+    report: str = "evaluate_report"
+    compare: str = "evaluate_compare"
+    compare_which: str = "evaluate_compare_which"
+    compare_summary: str = "evaluate_compare_summary"
+    compare_table: str = "evaluate_compare_table"
+
+    def threshold(self, model_id: int) -> str:
+        """The global threshold slider: per model, so each starts at its own tuned threshold."""
+        return f"evaluate_threshold_{model_id}"
+
+    def download(self, slug: str, fmt: str) -> str:
+        return f"evaluate_dl_{slug}_{fmt}"
+
+
+@dataclass
+class EvaluateState:
+    """The Evaluate page: all it keeps are its widgets' values (the model shown follows the address)."""
+
+    KEY: ClassVar[str] = "evaluate"
+    PREFIX: ClassVar[str] = "evaluate_"
+    widgets: ClassVar[EvaluateWidgets] = EvaluateWidgets()
+
+
+PAGE_STATES = (AppState, ReportsState, AnnotateState, TrainState, EvaluateState)
+
+
+# --------------------------------------------------------------------------------------------------- context
+
+
+def get_settings():
     """The settings from the environment; a bad variable stops the page with its one-line message, not a traceback."""
     try:
-        return load_settings()
+        return common.load_settings()
     except Exception as exc:  # noqa: BLE001 - only user errors are shown; anything else is a bug and raises
-        if not is_user_error(exc):
+        if not common.is_user_error(exc):
             raise
         st.error(f"TRAM cannot start with these settings: {literal(str(exc))}")
         st.stop()
@@ -40,10 +259,17 @@ def _freeze_long_lived() -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def _store_for(database_url: str, _settings: Settings) -> Store:
-    store = open_store(_settings)
+def _store_for(database_url: str, _settings):
+    store = common.open_store(_settings)
     _freeze_long_lived()
     return store
+
+
+@st.cache_resource(show_spinner=False)
+def _catalog():
+    catalog = common.load_catalog()
+    _freeze_long_lived()
+    return catalog
 
 
 def run_through_navigation() -> None:
@@ -56,72 +282,58 @@ def run_through_navigation() -> None:
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory and not st.session_state.get(APP_RAN_KEY):
+    if PagesManager.uses_pages_directory and not page_state(AppState).ran:
         PagesManager.uses_pages_directory = False
         st.rerun()
 
 
-def get_store() -> Store:
-    """One Store (engine and connection pool) per database for the whole server process.
+def get_context() -> Context:
+    """The settings, the store (one engine and pool per database for the whole server process) and the catalog.
 
-    Every page asks for the store first, so this is also where a page makes sure it runs through the app's
+    Every page asks for its context first, so this is also where a page makes sure it runs through the app's
     navigation (see ``run_through_navigation``).
     """
     run_through_navigation()
     settings = get_settings()
-    return _store_for(settings.database_url, settings)
-
-
-@st.cache_resource(show_spinner=False)
-def get_catalog() -> Catalog:
-    catalog = load_catalog()
-    _freeze_long_lived()
-    return catalog
+    return Context(settings, _store_for(settings.database_url, settings), _catalog())
 
 
 @st.cache_resource(show_spinner=False)
 def technique_labels() -> dict[str, str]:
     """``{technique id: 'T1055 Process Injection (defense-evasion, ...)'}`` for pickers, computed once."""
-    from tram_core.annotation import technique_label
-
-    catalog = get_catalog()
-    return {t.id: technique_label(catalog, t.id) for t in catalog.techniques(include_revoked=True)}
+    return common.technique_labels(_catalog())
 
 
 def current_user() -> str:
-    """Who is annotating: the sidebar's name (remembered in the session and the URL's ``user``)."""
-    return clean_user_name(st.session_state.get(USER_KEY)) or default_user_name()
+    """Who is acting: the sidebar's name (remembered in the session and the URL's ``user``)."""
+    return common.acting_user(page_state(AppState).user)
 
 
-def show_error(exc: BaseException, doing: str = "") -> None:
-    """One clear line for the user: their bad input as is, anything else named without a traceback."""
-    prefix = f"{doing}: " if doing else ""
-    if is_user_error(exc):
-        st.error(f"{prefix}{literal(str(exc))}")
-    else:
-        st.error(f"{prefix}unexpected error ({type(exc).__name__}): {literal(str(exc))}")
+# --------------------------------------------------------------------------------------------------- messages
 
 
 def literal(text: str) -> str:
     """Report or user text made safe for st.markdown (shown literally, never as Markdown or HTML)."""
-    return escape_markdown(text)
+    return common.literal(text)
+
+
+def show_error(exc: BaseException, doing: str = "") -> None:
+    """One clear line for the user: their bad input as is, anything else named without a traceback."""
+    st.error(literal(common.error_line(exc, doing)))
+
+
+def show_notes(notes) -> None:
+    """Each note as its kind of message box (success, info, warning, error)."""
+    for note in notes:
+        getattr(st, note.kind)(literal(note.text))
 
 
 def open_in_annotate(report_id: int, technique: str | None = None, sentence_id: int | None = None,
                      model_id: int | None = None) -> None:
     """Switch to the Annotate page on a report: its sentence view, optionally filtered to one technique and opened
     at one sentence, with one model's suggestions."""
-    S = st.session_state
-    S["ann_report"] = report_id
-    if technique is not None:
-        S.update(ann_tech=technique, ann_mode=MODE_SENTENCES, ann_status=STATUS_ALL, ann_has_sugg=False,
-                 ann_search="")
-    if model_id is not None:
-        S["ann_model"] = model_id
+    page_state(AnnotateState).open_at(report_id, technique, sentence_id, model_id)
     link = {"report": str(report_id)}
     if sentence_id is not None:
-        S["ann_sentence"] = sentence_id
         link["sentence"] = str(sentence_id)
-    else:
-        S.pop("ann_sentence", None)
     st.switch_page("pages/annotate.py", query_params=link)

@@ -103,8 +103,9 @@ class WorkerKill:
     check_output: str
 
 
-def kill_workers(home: Path, base_model: str, options: dict, kills: int, seed: int = 0) -> list[WorkerKill]:
-    """Queue a training run, start a worker, SIGKILL it at a random moment; restart and check, ``kills`` times.
+def kill_workers(home: Path, base_model: str, options: dict, kills: int, seed: int = 0,
+                 window_s: tuple[float, float] = (1.0, 12.0)) -> list[WorkerKill]:
+    """Queue a training run, start a worker, SIGKILL it at a random moment in ``window_s``; restart and check.
 
     The restart is ``worker --once`` (it reconciles the models folder first); ``models --check`` must then agree.
     """
@@ -117,7 +118,7 @@ def kill_workers(home: Path, base_model: str, options: dict, kills: int, seed: i
     for _ in range(kills):
         job_id = jobs.submit_training(store, dict(base=base_model, **options), "tester")
         worker = cli(["worker"], home, wait=False, env={"TRAM_STALE_AFTER_S": "1"})
-        at = rng.uniform(1.0, 12.0)
+        at = rng.uniform(*window_s)
         deadline = time.monotonic() + at
         while time.monotonic() < deadline and worker.poll() is None:
             time.sleep(0.05)

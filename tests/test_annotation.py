@@ -1,4 +1,4 @@
-"""The annotation rules against a real SQLite store: navigation, filters, suggestions, saving, conflicts, undo."""
+"""The annotation rules (annotation, annotation_panel) against a real SQLite store: navigation, filters, suggestions, saving, conflicts, undo."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 import pytest
 
 from tram_core import annotation as ann
+from tram_core import annotation_panel as panel
 from tram_core.app_state import WORD_JOINER, clean_user_name, escape_markdown, parse_view_params
 from tram_core.attack import UnknownTechniqueError
 from tram_core.store import LABELLED, REVIEWED, UNLABELLED, NewSentence, NotFoundError
@@ -135,30 +136,30 @@ def test_no_model_means_no_suggestions(store):
 def test_save_answer_labels_skips_and_marks_no_technique(store, catalog):
     report_id, ids = add_report(store)
     opened = store.get_sentence(ids[0])
-    result = ann.save_answer(store, opened, ["t1566.001"], "alice", catalog=catalog)
+    result = panel.save_answer(store, opened, ["t1566.001"], "alice", catalog=catalog)
     assert result.saved and result.sentence.labels == ("T1566.001",)
     stored = store.get_sentence(ids[0])
     assert stored.status == LABELLED and stored.updated_by == "alice"
 
-    skipped = ann.save_answer(store, store.get_sentence(ids[1]), [], "alice", catalog=catalog)
+    skipped = panel.save_answer(store, store.get_sentence(ids[1]), [], "alice", catalog=catalog)
     assert skipped.skipped and store.get_sentence(ids[1]).status == UNLABELLED
 
-    negative = ann.save_answer(store, store.get_sentence(ids[1]), ["T1055"], "alice", no_technique=True)
+    negative = panel.save_answer(store, store.get_sentence(ids[1]), ["T1055"], "alice", no_technique=True)
     assert negative.saved
     assert store.get_sentence(ids[1]).status == LABELLED and store.get_sentence(ids[1]).labels == ()
 
-    reviewed = ann.save_answer(store, stored, ["T1566.001"], "bob", reviewed=True)
+    reviewed = panel.save_answer(store, stored, ["T1566.001"], "bob", reviewed=True)
     assert reviewed.saved and store.get_sentence(ids[0]).status == REVIEWED
 
     with pytest.raises(UnknownTechniqueError, match="T9999"):
-        ann.save_answer(store, store.get_sentence(ids[2]), ["T9999"], "alice", catalog=catalog)
+        panel.save_answer(store, store.get_sentence(ids[2]), ["T9999"], "alice", catalog=catalog)
     assert store.get_sentence(ids[2]).status == UNLABELLED
 
 
 def test_unchanged_answer_is_not_stored_again(store):
     report_id, ids = add_report(store)
-    first = ann.save_answer(store, store.get_sentence(ids[0]), ["T1055"], "alice").sentence
-    again = ann.save_answer(store, first, ["T1055"], "alice")
+    first = panel.save_answer(store, store.get_sentence(ids[0]), ["T1055"], "alice").sentence
+    again = panel.save_answer(store, first, ["T1055"], "alice")
     assert again.skipped and store.get_sentence(ids[0]).version == first.version
 
 
@@ -166,26 +167,26 @@ def test_conflict_returns_the_other_persons_answer(store):
     report_id, ids = add_report(store)
     opened_by_alice = store.get_sentence(ids[2])
     store.set_labels(ids[2], ["T1055"], "bob")
-    result = ann.save_answer(store, opened_by_alice, ["T1003.001"], "alice")
+    result = panel.save_answer(store, opened_by_alice, ["T1003.001"], "alice")
     assert not result.saved
     assert result.conflict.labels == ("T1055",) and result.conflict.updated_by == "bob"
     assert "bob" in result.message
     assert store.get_sentence(ids[2]).labels == ("T1055",)  # not overwritten
     # overwriting is a deliberate save against the version alice has now seen
-    overwrite = ann.save_answer(store, result.conflict, ["T1003.001"], "alice")
+    overwrite = panel.save_answer(store, result.conflict, ["T1003.001"], "alice")
     assert overwrite.saved and store.get_sentence(ids[2]).labels == ("T1003.001",)
 
 
 def test_undo_restores_the_previous_answer(store):
     report_id, ids = add_report(store)
-    ann.save_answer(store, store.get_sentence(ids[0]), ["T1566.001"], "alice")
-    ann.save_answer(store, store.get_sentence(ids[0]), ["T1055"], "alice")
-    restored = ann.undo_last(store, "alice")
+    panel.save_answer(store, store.get_sentence(ids[0]), ["T1566.001"], "alice")
+    panel.save_answer(store, store.get_sentence(ids[0]), ["T1055"], "alice")
+    restored = panel.undo_last(store, "alice")
     assert restored.id == ids[0] and store.get_sentence(ids[0]).labels == ("T1566.001",)
-    ann.undo_last(store, "alice")
+    panel.undo_last(store, "alice")
     assert store.get_sentence(ids[0]).status == UNLABELLED
-    assert ann.undo_last(store, "alice") is None
-    assert ann.undo_last(store, "nobody") is None
+    assert panel.undo_last(store, "alice") is None
+    assert panel.undo_last(store, "nobody") is None
 
 
 def test_progress_for_report_and_corpus(store):
@@ -218,7 +219,7 @@ def test_technique_view_lists_labelled_and_suggested_across_reports(store):
     r1, ids1 = add_report(store, labels={2: ("T1055",)})
     r2, ids2 = add_report(store, title="Second", texts=["It injected into svchost.", "Nothing to see."])
     model_id = add_model(store, ids1 + ids2, {0: {"T1055": 0.2}, 6: {"T1055": 0.8}})
-    hits = ann.technique_hits(store, "t1055")
+    hits = panel.technique_hits(store, "t1055")
     assert [h.sentence.id for h in hits] == [ids1[2], ids2[0], ids1[0]]
     assert hits[0].labelled and hits[0].preticked and hits[0].score is None
     assert hits[1].report_title == "Second" and hits[1].preticked and not hits[1].labelled
@@ -227,21 +228,21 @@ def test_technique_view_lists_labelled_and_suggested_across_reports(store):
     assert hits[1].facts_line() == f"#{r2} Second · not answered · model score 0.80 (threshold 0.50)"
     # accept on a suggested sentence adds the technique; reject on the labelled one removes it, keeping others
     store.set_labels(ids1[2], ["T1055", "T1003.001"], "ann")
-    hits = ann.technique_hits(store, "T1055", model_id=model_id)
-    assert ann.apply_technique_decision(store, hits[1].sentence, "T1055", True, "alice").saved
+    hits = panel.technique_hits(store, "T1055", model_id=model_id)
+    assert panel.apply_technique_decision(store, hits[1].sentence, "T1055", True, "alice").saved
     assert store.get_sentence(ids2[0]).labels == ("T1055",)
-    assert ann.apply_technique_decision(store, hits[0].sentence, "T1055", False, "alice").saved
+    assert panel.apply_technique_decision(store, hits[0].sentence, "T1055", False, "alice").saved
     assert store.get_sentence(ids1[2]).labels == ("T1003.001",)
     stale = hits[0].sentence  # opened before alice's change above
-    conflict = ann.apply_technique_decision(store, stale, "T1003.001", False, "bob")
+    conflict = panel.apply_technique_decision(store, stale, "T1003.001", False, "bob")
     assert conflict.conflict is not None and store.get_sentence(ids1[2]).labels == ("T1003.001",)
 
 
 def test_technique_labels_show_name_and_tactics(catalog):
-    label = ann.technique_label(catalog, "T1055")
+    label = panel.technique_label(catalog, "T1055")
     assert label.startswith("T1055 Process Injection") and "defense-evasion" in label
-    assert ann.technique_label(catalog, "T9999") == "T9999"
-    choices = ann.technique_choices(catalog, keep=["T1574.002"])
+    assert panel.technique_label(catalog, "T9999") == "T9999"
+    choices = panel.technique_choices(catalog, keep=["T1574.002"])
     assert "T1055" in choices and "T1574.002" in choices and len(choices) > 500
 
 
@@ -290,30 +291,30 @@ def test_panel_lines_say_where_who_and_what(store):
     queue = ann.load_queue(store, report_id)
     second, first = store.get_sentence(ids[1]), store.get_sentence(ids[0])
     unlabelled = queue.matching(ann.SentenceFilter(status=UNLABELLED))
-    assert ann.position_line(queue, first, unlabelled) == \
+    assert panel.position_line(queue, first, unlabelled) == \
         f"Sentence 1 of {len(ids)} in the report · 1 of {len(unlabelled)} matching · id {ids[0]}"
-    assert ann.position_line(queue, second, unlabelled) == \
+    assert panel.position_line(queue, second, unlabelled) == \
         f"Sentence 2 of {len(ids)} in the report · not matching the filters ({len(unlabelled)} do) · id {ids[1]}"
-    assert ann.answer_line(first) == "Not answered yet."
+    assert panel.answer_line(first) == "Not answered yet."
     saved = store.set_labels(ids[0], ["T1003.001", "T1055"], "alice")
-    assert ann.answer_line(saved) == \
+    assert panel.answer_line(saved) == \
         f"Labelled by alice at {saved.updated_at:%Y-%m-%d %H:%M} UTC: T1003.001, T1055"
-    assert ann.changed_since_opened_line(saved).startswith("alice changed this sentence since you opened it: "
+    assert panel.changed_since_opened_line(saved).startswith("alice changed this sentence since you opened it: "
                                                            "T1003.001, T1055 (labelled).")
-    refused = ann.conflict_line(saved, [])
+    refused = panel.conflict_line(saved, [])
     assert f"alice changed this sentence at {saved.updated_at:%H:%M} UTC" in refused
     assert "Their answer: T1003.001, T1055 (labelled). Yours: no technique. Nothing was saved." in refused
 
 
 def test_picker_search_and_technique_view_order(catalog):
-    found = ann.techniques_to_add(catalog, "spearphishing attachment", chosen=[])
+    found = panel.techniques_to_add(catalog, "spearphishing attachment", chosen=[])
     assert found and found[0].id == "T1566.001"
-    assert "T1566.001" not in [t.id for t in ann.techniques_to_add(catalog, "spearphishing attachment",
+    assert "T1566.001" not in [t.id for t in panel.techniques_to_add(catalog, "spearphishing attachment",
                                                                   chosen=["T1566.001"])]
-    assert ann.techniques_to_add(catalog, "   ", chosen=[]) == []
-    order = ann.technique_view_choices(catalog, {"T1055": 3, "T1003.001": 7, "T1105": 3})
+    assert panel.techniques_to_add(catalog, "   ", chosen=[]) == []
+    order = panel.technique_view_choices(catalog, {"T1055": 3, "T1003.001": 7, "T1105": 3})
     assert order[:3] == ["T1003.001", "T1055", "T1105"]  # most labelled first, ties by ID
-    assert len(order) == len(ann.technique_choices(catalog)) and len(set(order)) == len(order)
+    assert len(order) == len(panel.technique_choices(catalog)) and len(set(order)) == len(order)
 
 
 def test_a_deep_link_opens_a_sentence_in_its_own_report_and_names_what_is_missing(store):

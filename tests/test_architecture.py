@@ -1,5 +1,5 @@
 """The shape of the code, read from its imports: tram_core has no import cycle and no user interface, and pages
-reach the database and the models only through tram_core.
+reach the database and the models only through tram_core, and tram_core only through its services.
 
 Imports are read with ``ast``, wherever they stand: a function-level import is still a dependency (it only moves
 the failure to the first call), so it counts for cycles too.
@@ -12,6 +12,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORE = REPO_ROOT / "tram_core"
+SERVICES = CORE / "services"
 PAGES = REPO_ROOT / "pages"
 UI_SCRIPTS = sorted(PAGES.glob("*.py")) + [REPO_ROOT / "streamlit_app.py"]
 # What a page must not import: the database layer and the model runtime stay behind tram_core's functions.
@@ -128,3 +129,36 @@ def test_pages_reach_the_store_and_models_only_through_tram_core():
                  for path in UI_SCRIPTS}
     found = {name: modules for name, modules in offenders.items() if modules}
     assert not found, f"pages import what only tram_core may use ({', '.join(PAGE_FORBIDDEN)}): {found}"
+
+
+def _is_tram_core(module: str, within: str = "tram_core") -> bool:
+    return module == within or module.startswith(within + ".")
+
+
+def test_pages_import_nothing_from_tram_core_but_its_services():
+    """The pages draw what the services return and call the services for every action; type-only imports count."""
+    offenders = {path.name: sorted(m for m in imported_modules(path, "pages")
+                                   if _is_tram_core(m) and not _is_tram_core(m, "tram_core.services"))
+                 for path in UI_SCRIPTS}
+    found = {name: modules for name, modules in offenders.items() if modules}
+    assert not found, f"pages may import only tram_core.services from tram_core: {found}"
+
+
+def test_the_services_sit_on_top_of_tram_core_without_a_user_interface():
+    """No other tram_core module uses the services (they are the pages' layer), and they never import streamlit."""
+    below = {path.relative_to(REPO_ROOT).as_posix(): sorted(m for m in imported_modules(path, "tram_core")
+                                                           if _is_tram_core(m, "tram_core.services"))
+             for path in CORE.rglob("*.py") if SERVICES not in path.parents}
+    found = {name: modules for name, modules in below.items() if modules}
+    assert not found, f"tram_core modules below the services import them: {found}"
+    ui = {path.name: _imports_any(imported_modules(path, "tram_core.services"), ("streamlit",))
+          for path in SERVICES.glob("*.py")}
+    found = {name: modules for name, modules in ui.items() if modules}
+    assert not found, f"the services must work without a user interface, but import streamlit: {found}"
+
+
+def test_the_services_have_no_import_cycle():
+    modules = {f"tram_core.services.{path.stem}": path for path in SERVICES.glob("*.py") if path.stem != "__init__"}
+    graph = {name: {m for m in imported_modules(path, "tram_core.services") if m in modules and m != name}
+             for name, path in modules.items()}
+    assert import_cycles(graph) == []

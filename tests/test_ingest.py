@@ -1,193 +1,25 @@
-"""Report files and URLs to clean text: real PDF and DOCX, made-up HTML/DOCX/text, and every error a user can hit."""
+"""Report files and URLs to clean text: which extractor runs, sizes, empty and corrupt files, and URL fetching."""
 
 from __future__ import annotations
 
 import io
-import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import docx
 import pytest
-from pypdf import PdfWriter
 
-from tram_core.limits import InputLimits
+from tests.ingest_helpers import HTML_PAGE, blank_pdf_bytes, sentences_of
 from tram_core.errors import UserError, is_user_error
 from tram_core.ingest import (
     SUPPORTED_EXTENSIONS,
-    ExtractedText,
     IngestError,
     extract_bytes,
     extract_file,
     fetch_url,
     normalize_text,
 )
-from tram_core.sentences import split_sentences
-
-
-def sentences_of(extracted: ExtractedText) -> list[str]:
-    return [s.text for s in split_sentences(extracted.text)]
-
-
-def docx_bytes(build) -> bytes:
-    document = docx.Document()
-    build(document)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
-
-
-def blank_pdf_bytes(pages: int = 2) -> bytes:
-    writer = PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(width=612, height=792)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
-
-
-# --- real files ---------------------------------------------------------------------------------------------
-
-
-def test_real_pdf_gives_whole_sentences_without_page_furniture(shared_data):
-    extracted = extract_file(shared_data / "reports" / "AA20-302A.pdf")
-    assert extracted.title == (
-        "Joint Cybersecurity Advisory - AA20-302A - Ransomware Activity Targeting the Healthcare and Public Health Sector"
-    )
-    assert extracted.source.endswith("AA20-302A.pdf")
-    sentences = sentences_of(extracted)
-    # sentences that the PDF wraps over two or three lines come back whole
-    assert (
-        "CISA, FBI, and HHS have credible information of an increased and imminent cybercrime threat to "
-        "U.S. hospitals and healthcare providers." in sentences
-    )
-    assert (
-        "anchor_dns uses a single-byte XOR cipher to encrypt its communications, which have been observed "
-        "using key 0xB9." in sentences
-    )
-    # bullets are their own sentences
-    assert "C:\\Windows\\SysWOW64\\" in sentences
-    # page headers, footers and numbers are gone
-    assert "Page 3 of 22" not in extracted.text
-    assert "TLP:WHITE\n" not in extracted.text + "\n"
-    assert not [s for s in sentences if s.isdigit() or s.startswith("Page ")]
-    assert 300 < len(sentences) < 1000
-    assert "\r" not in extracted.text and "\n\n\n" not in extracted.text
-
-
-def test_real_docx_gives_the_sentences_tram_exported(shared_data):
-    extracted = extract_file(shared_data / "reports" / "simple-test.docx")
-    exported = json.loads((shared_data / "reports" / "report-for-simple-testdocx.json").read_text(encoding="utf-8"))
-    assert sentences_of(extracted) == [s["text"] for s in sorted(exported["sentences"], key=lambda s: s["order"])]
-    assert extracted.title == "simple-test"  # no core title and no heading: the file name
-
-
-# --- DOCX made here ---------------------------------------------------------------------------------------------
-
-
-def test_docx_lists_tables_and_headings_each_on_their_own_line():
-    def build(document):
-        document.core_properties.title = "APT Report 7"
-        document.add_heading("Technical details", level=1)
-        document.add_paragraph("The actor used two tools. Both were packed")
-        document.add_paragraph("cmd.exe launched the loader", style="List Bullet")
-        document.add_paragraph("the loader contacted 45.77.12[.]9", style="List Bullet")
-        table = document.add_table(rows=2, cols=2)
-        table.cell(0, 0).text = "Technique"
-        table.cell(0, 1).text = "ID"
-        table.cell(1, 0).text = "scheduled task"
-        table.cell(1, 1).text = "T1053.005"
-        document.add_paragraph("Defenders should block the address.")
-
-    extracted = extract_bytes(docx_bytes(build), "report.docx")
-    assert extracted.title == "APT Report 7"
-    assert extracted.source == "report.docx"
-    assert sentences_of(extracted) == [
-        "Technical details",
-        "The actor used two tools.",
-        "Both were packed",
-        "cmd.exe launched the loader",
-        "the loader contacted 45.77.12[.]9",
-        "Technique | ID",
-        "scheduled task | T1053.005",
-        "Defenders should block the address.",
-    ]
-
-
-def test_docx_title_falls_back_to_the_first_heading():
-    def build(document):
-        document.add_paragraph("Intro line.")
-        document.add_heading("Operation Nightfall", level=1)
-
-    assert extract_bytes(docx_bytes(build), "x.docx").title == "Operation Nightfall"
-
-
-# --- HTML -------------------------------------------------------------------------------------------------------
-
-HTML_PAGE = """<!doctype html><html><head><title>Lazarus returns | Vendor blog</title>
-<style>body { color: red }</style><script>var tracking = "do not keep";</script></head>
-<body><nav><a href="/">Home</a> <a href="/blog">Blog</a></nav>
-<header>Site banner</header>
-<article><h1>Lazarus returns</h1>
-<p>The group sent spearphishing   emails with a
-macro-enabled document. The macro ran <code>cmd.exe /c whoami</code>.</p>
-<ul><li>Drops payload.dll</li><li>beacons to hxxp://evil[.]com/a.php</li></ul>
-<table><tr><th>Indicator</th><th>Type</th></tr><tr><td>1.2.3.4:443</td><td>C2</td></tr></table>
-<p>Second&nbsp;para<br>on a new line.</p></article>
-<aside>Related posts</aside><footer>Copyright 2024</footer></body></html>"""
-
-
-def test_html_keeps_content_and_drops_page_chrome():
-    extracted = extract_bytes(HTML_PAGE.encode("utf-8"), "post.html")
-    assert extracted.title == "Lazarus returns | Vendor blog"
-    for chrome in ("tracking", "color: red", "Home", "Site banner", "Related posts", "Copyright"):
-        assert chrome not in extracted.text
-    assert sentences_of(extracted) == [
-        "Lazarus returns",
-        "The group sent spearphishing emails with a macro-enabled document.",
-        "The macro ran cmd.exe /c whoami.",
-        "Drops payload.dll",
-        "beacons to hxxp://evil[.]com/a.php",
-        "Indicator | Type",
-        "1.2.3.4:443 | C2",
-        "Second para",
-        "on a new line.",
-    ]
-
-
-def test_html_list_items_holding_blocks_stay_one_bullet():
-    page = b"<ul><li><p>First item.</p></li><li><div>Second</div><ul><li>nested one</li></ul></li></ul><p>A &amp; B</p>"
-    extracted = extract_bytes(page, "list.html")
-    assert sentences_of(extracted) == ["First item.", "Second", "nested one", "A & B"]
-    assert "\u2022\n" not in extracted.text
-
-
-def test_html_title_falls_back_to_h1_then_file_name():
-    assert extract_bytes(b"<html><body><h1>Only H1</h1><p>Text.</p></body></html>", "a.htm").title == "Only H1"
-    assert extract_bytes(b"<p>Just text.</p>", "my_report.html").title == "my report"
-
-
-# --- plain text ---------------------------------------------------------------------------------------------
-
-
-def test_text_with_bom_and_cp1252_and_normalisation():
-    utf8 = "\ufeffThe actor\u00a0used caf\u00e9 Wi\u00adFi.\r\nIt left.\r\n\r\n\r\n\r\nDone.".encode("utf-8")
-    extracted = extract_bytes(utf8, "notes.txt")
-    assert extracted.text == "The actor used café WiFi.\nIt left.\n\nDone."
-    assert extracted.title == "notes"
-
-    cp1252 = "The \u201cloader\u201d cost \u20ac5 \u2014 caf\u00e9.".encode("cp1252")
-    assert extract_bytes(cp1252, "old.txt").text == "The \u201cloader\u201d cost \u20ac5 \u2014 caf\u00e9."
-
-    decomposed = "cafe\u0301".encode("utf-8")  # NFC turns e + combining accent into é
-    assert extract_bytes(decomposed, "x.text").text == "caf\u00e9"
-
-
-def test_markdown_title_and_headings():
-    extracted = extract_bytes(b"# Campaign X\n\nThe actor ran mshta.exe.\n## Indicators\nevil[.]com\n", "r.md")
-    assert extracted.title == "Campaign X"
-    assert sentences_of(extracted) == ["Campaign X", "The actor ran mshta.exe.", "Indicators", "evil[.]com"]
+from tram_core.limits import InputLimits
 
 
 def test_normalize_text_collapses_blank_lines_only():
@@ -195,13 +27,6 @@ def test_normalize_text_collapses_blank_lines_only():
 
 
 # --- errors -------------------------------------------------------------------------------------------------
-
-
-def test_scanned_pdf_without_text_layer(tmp_path):
-    path = tmp_path / "scan.pdf"
-    path.write_bytes(blank_pdf_bytes())
-    with pytest.raises(IngestError, match=r"scan\.pdf: no extractable text; it may be a scanned image — run OCR first"):
-        extract_file(path)
 
 
 @pytest.mark.parametrize("name", ["empty.pdf", "empty.docx", "empty.html", "empty.txt"])

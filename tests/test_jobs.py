@@ -141,68 +141,10 @@ def test_a_killed_worker_fails_its_job_once_stale_and_the_next_job_runs(filled, 
     assert filled.get_model(filled.get_job(next_job).model_id).kind == "baseline"
 
 
-def test_out_of_memory_fails_the_job_with_a_hint_not_a_traceback(filled, settings, monkeypatch):
-    import torch
-
-    from tram_core import training
-
-    def out_of_memory(*args, **kwargs):
-        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-
-    monkeypatch.setattr(training, "train_model", out_of_memory)
-    job_id = jobs.submit_training(filled, {"base": "embedded", "batch_size": 64, "max_length": 256}, "ana")
-    run_worker(settings, once=True, log=lambda _: None)
-    job = filled.get_job(job_id)
-    assert job.status == "failed"
-    assert job.message.startswith("out of memory on ")
-    assert "smaller batch size (now 64)" in job.message and "shorter max length (now 256)" in job.message
-    assert "Traceback" not in job.message
-
-
-def test_an_unexpected_error_is_one_line_with_the_traceback_in_a_log(filled, settings, monkeypatch):
-    from tram_core import training
-
-    def broken(*args, **kwargs):
-        raise ValueError("shapes (3,) and (4,)\nnot aligned")
-
-    monkeypatch.setattr(training, "train_model", broken)
-    job_id = jobs.submit_training(filled, {"base": "baseline"}, "ana")
-    run_worker(settings, once=True, log=lambda _: None)
-    job = filled.get_job(job_id)
-    log = Path(settings.home) / "logs" / f"job-{job_id}.log"
-    assert job.status == "failed" and "\n" not in job.message
-    assert job.message.startswith("ValueError: shapes (3,) and (4,) not aligned") and str(log) in job.message
-    assert "Traceback" in log.read_text() and "broken" in log.read_text()
-
-
-def test_nothing_to_train_on_fails_with_a_clear_message(store, settings):
-    empty = jobs.submit_training(store, {"base": "baseline"}, "ana")
-    run_worker(settings, once=True, log=lambda _: None)
-    assert store.get_job(empty).status == "failed"
-    assert store.get_job(empty).message.startswith("Nothing to train on: no labelled sentences yet")
-
-    fill_store(store, reports=1)
-    one_report = jobs.submit_training(store, {"base": "baseline"}, "ana")
-    run_worker(settings, once=True, log=lambda _: None)
-    assert store.get_job(one_report).status == "failed"
-    assert "at least 2 reports" in store.get_job(one_report).message
-
-
 def test_unknown_training_options_are_refused_when_queued(store):
     with pytest.raises(jobs.JobError, match="Unknown training option.*epochz"):
         jobs.submit_training(store, {"base": "baseline", "epochz": 3}, "ana")
     assert store.list_jobs() == []
-
-
-def test_the_heartbeat_thread_beats_while_the_job_is_busy(store):
-    job_id = store.create_job("train", {}, "ana")
-    start = store.claim_next_job("w", "cpu").heartbeat_at
-    beats = set()
-    with jobs.Heartbeat(store, None, job_id, interval_s=0.1):
-        for _ in range(10):  # a long step: the job itself writes nothing
-            time.sleep(0.1)
-            beats.add(store.get_job(job_id).heartbeat_at)
-    assert len(beats - {start}) >= 3
 
 
 def test_worker_state_describes_the_running_job(store):
@@ -230,76 +172,3 @@ def test_ensure_worker_running_starts_one_detached_worker(settings, store):
         for worker in store.list_workers():
             os.kill(worker.pid, signal.SIGTERM)
     wait_for(lambda: not store.list_workers(), timeout=30, what="the worker to leave the registry on SIGTERM")
-
-
-def test_quick_model_is_trained_on_all_labels_promoted_and_suggests(filled, settings, store, monkeypatch):
-    monkeypatch.setenv("TRAM_QUICK_MODEL_EVERY", "5")
-    assert jobs.should_retrain_quick_model(filled)
-    model_id = jobs.retrain_quick_model(filled, settings)
-    model = filled.get_model(model_id)
-    assert model.promoted and model.kind == "baseline" and model.options["quick"]
-    assert model.options["examples"] == 64 and model.metrics["at_tuned"]["micro_f1"] >= 0
-    unlabelled = [s.id for s in filled.sentences(status="unlabelled")]
-    suggested = filled.suggestions_for(unlabelled)
-    assert any(suggested[sid] for sid in unlabelled)
-    assert not jobs.should_retrain_quick_model(filled)
-
-    labelled = filled.sentences(status="labelled")
-    every = max(5, len(labelled) // 10)  # TRAM_QUICK_MODEL_EVERY, or a tenth of the labelled sentences
-    for sentence in labelled[: every - 1]:
-        filled.set_labels(sentence.id, [], "ana")
-    assert not jobs.should_retrain_quick_model(filled)
-    filled.set_labels(labelled[every].id, [], "ana")
-    assert jobs.should_retrain_quick_model(filled)
-    newer = jobs.retrain_quick_model(filled, settings)
-    assert filled.promoted_model().id == newer
-    with pytest.raises(Exception):
-        filled.get_model(model_id)  # the previous quick model is replaced
-    assert not Path(model.path).exists()
-
-
-def test_quick_model_leaves_a_promoted_trained_model_alone(filled, settings):
-    other = filled.add_model("run 9", "transformer", "/nowhere", "embedded", ["T1105"], {}, {}, {}, None)
-    filled.promote_model(other)
-    quick = jobs.retrain_quick_model(filled, settings)
-    assert filled.promoted_model().id == other and not filled.get_model(quick).promoted
-
-
-def test_progress_events_become_job_rows_points_and_an_eta(store):
-    from tram_core.training import ProgressEvent
-
-    job_id = store.create_job("train", {}, "ana")
-    store.claim_next_job("w", "cpu")
-    reporter = jobs.JobReporter(store, job_id, min_interval_s=0.0)
-    reporter(ProgressEvent("training", 5, 40, 1, loss=0.9, message="epoch 1/4"))
-    first = store.get_job(job_id)
-    assert (first.phase, first.step, first.total, first.epoch, first.loss) == ("training", 5, 40, 1, 0.9)
-    assert first.metrics["epochs"] == 4 and first.eta_s is None  # no rate yet
-    time.sleep(0.2)
-    reporter(ProgressEvent("training", 10, 40, 1, loss=0.8, message="epoch 1/4"))
-    eta = store.get_job(job_id).eta_s
-    assert eta is not None and 1.2 * 0.99 <= eta < 60  # 5 steps took >= 0.2 s, so 30 more take >= 1.2 s
-    reporter(ProgressEvent("training", 10, 40, 1, loss=0.8, metrics={"val_micro_f1": 0.5}, message="epoch 1/4 done"))
-    reporter(ProgressEvent("evaluating", 0, 1, message="tuning thresholds"))
-    last = store.get_job(job_id)
-    assert last.phase == "evaluating" and last.eta_s is None  # a new stretch: the old ETA is not shown
-    assert [(p.step, p.name, p.value) for p in store.job_points(job_id)] == [
-        (5, "loss", 0.9), (10, "loss", 0.8), (10, "loss", 0.8), (10, "val_micro_f1", 0.5)]
-    assert not reporter.should_cancel()
-    store.request_cancel(job_id)
-    time.sleep(jobs.CANCEL_CHECK_INTERVAL_S)
-    assert reporter.should_cancel()
-
-
-def test_no_quick_model_retrain_while_a_trained_model_is_promoted(filled, settings):
-    assert jobs.should_retrain_quick_model(filled)
-    other = filled.add_model("run 9", "transformer", "/nowhere", "embedded", ["T1105"], {}, {}, {}, None)
-    filled.promote_model(other)
-    assert not jobs.should_retrain_quick_model(filled)
-
-
-def test_a_large_corpus_gets_one_quick_fit_on_the_split(filled, settings, monkeypatch):
-    monkeypatch.setattr(jobs, "QUICK_MODEL_SINGLE_FIT_ABOVE", 10)
-    model = filled.get_model(jobs.retrain_quick_model(filled, settings))
-    assert model.options["split"]["test"] and model.metrics["at_tuned"]["micro_f1"] >= 0
-    assert model.options["validation_fraction"] > 0 and model.promoted

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 
-import numpy as np
 import pytest
 
 from tram_core.errors import UserError
@@ -13,8 +12,7 @@ from tram_core.settings import load_settings
 from tram_core.store import Example
 from tram_core.trained import load_trained
 from tram_core.training import (
-    MODEL_INFO_FILE, ProgressEvent, TrainingCancelled, TrainOptions, binarize, build_model, choose_classes,
-    length_grouped_batches, sample_epoch, train_model,
+    MODEL_INFO_FILE, ProgressEvent, TrainingCancelled, TrainOptions, build_model, train_model,
 )
 
 TOPICS = {
@@ -115,39 +113,6 @@ def test_cls_model_is_a_plain_sequence_classifier(trained_cls):
     assert config.architectures == ["BertForSequenceClassification"]
 
 
-def test_label_space_min_count_and_fixed_list():
-    examples = toy_examples(reports=2, per_report=6)
-    examples.append(Example(999, 1, "r", "rare", ("T1486",), "labelled"))
-    assert choose_classes(examples, min_count=2) == ["T1059.001", "T1547.001"]
-    assert choose_classes(examples, min_count=1) == ["T1059.001", "T1486", "T1547.001"]
-    assert choose_classes(examples, classes=["T1547.001", "T1059.001"]) == ["T1547.001", "T1059.001"]
-    with pytest.raises(UserError, match="at least 100"):
-        choose_classes(examples, min_count=100)
-    y = binarize([("T1547.001", "T9999"), ()], ["T1547.001", "T1059.001"])
-    assert y.tolist() == [[1, 0], [0, 0]]
-
-
-def test_negatives_are_subsampled_and_resampled_each_epoch():
-    y = np.zeros((100, 2), dtype=np.float32)
-    y[:10, 0] = 1
-    first = sample_epoch(y, 1.5, random.Random(1))
-    second = sample_epoch(y, 1.5, random.Random(2))
-    assert len(first) == 10 + 15 and set(range(10)) <= set(first)
-    assert set(first) != set(second)
-    assert len(sample_epoch(y, 0, random.Random(1))) == 100
-
-
-def test_batches_group_similar_lengths_and_cover_every_row_once():
-    rng = random.Random(0)
-    lengths = [rng.randint(5, 120) for _ in range(400)]
-    batches = length_grouped_batches(lengths, range(400), 16, random.Random(0))
-    assert sorted(i for b in batches for i in b) == list(range(400))
-    padded = sum(len(b) * max(lengths[i] for i in b) for b in batches)
-    assert padded < 1.1 * sum(lengths)  # random batches would pad about 1.6x
-    budget = length_grouped_batches(lengths, range(400), 16, random.Random(0), token_budget=600)
-    assert all(len(b) * max(lengths[i] for i in b) <= 600 for b in budget if len(b) > 1)
-
-
 def test_growing_the_label_space_keeps_rows_of_shared_classes(trained_cls, trained_mean):
     import torch
 
@@ -226,33 +191,3 @@ def test_recipe_fills_unset_options_and_bad_choices_are_named():
         resolve_options(TrainOptions(loss="hinge"), recipe_for("embedded"))
     with pytest.raises(UserError, match="Unknown pooling"):
         resolve_options(TrainOptions(pooling="max"), recipe_for("embedded"))
-
-
-@pytest.mark.parametrize("loss", ["bce", "focal", "asl"])
-def test_every_loss_rewards_the_right_answer(loss):
-    import torch
-
-    from tram_core.training import make_loss
-
-    fn = make_loss(loss, torch.full((2,), 3.0))
-    targets = torch.tensor([[1.0, 0.0]])
-    assert fn(torch.tensor([[4.0, -4.0]]), targets) < fn(torch.tensor([[-4.0, 4.0]]), targets)
-
-
-def test_a_run_from_a_trained_model_keeps_its_test_reports_and_refuses_its_training_reports(tmp_path, store):
-    from tram_core.training import _test_reports_for
-
-    examples = toy_examples()
-    parent = train_model(examples, TrainOptions(base="baseline", min_count=1, seed=3), settings_for(tmp_path),
-                         tmp_path / "parent")
-    model_id = store.add_model("parent", "baseline", str(parent.model_dir), "baseline", parent.classes,
-                               parent.thresholds, {}, {})
-    continuing = TrainOptions(base=f"trained:{model_id}")
-    assert _test_reports_for(continuing, examples, store) == parent.split.test_reports
-    learnt = parent.split.train_reports[0]
-    with pytest.raises(UserError, match=rf"Test report\(s\) {learnt} were training or validation data of model"):
-        _test_reports_for(TrainOptions(base=f"trained:{model_id}", test_reports=[learnt]), examples, store)
-    missing = TrainOptions(base="trained:999", test_reports=[learnt])  # resolving the base will say what is wrong
-    assert _test_reports_for(missing, examples, store) == [learnt]
-    fresh = TrainOptions(base="embedded", test_reports=[learnt])  # not a continuation: taken as given
-    assert _test_reports_for(fresh, examples, store) == [learnt]

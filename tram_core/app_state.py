@@ -1,17 +1,12 @@
-"""The dashboard's view state from a URL (report, sentence, model, user), safe display of report text, and the
-store the pages share (opened here: pages never import the store module, its database layer or its records)."""
+"""The dashboard's view state from a URL (report, sentence, model, user), who is annotating, and safe display of
+report text. The pages reach these (and everything else) through tram_core.services."""
 
 from __future__ import annotations
 
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
-
-if TYPE_CHECKING:  # only for the annotation: the store, and so SQLAlchemy, loads when a page opens it
-    from tram_core.settings import Settings
-    from tram_core.store import Store
+from typing import Mapping
 
 VIEW_PARAMS = ("report", "sentence", "model")
 MAX_USER_NAME = 100
@@ -92,58 +87,3 @@ def escape_markdown(text: str) -> str:
     flat = re.sub(r"\s+", " ", text or "").strip()
     escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
     return _AUTOLINK_START.sub(lambda m: (m.group(1) or m.group(2) or "") + WORD_JOINER, escaped)
-
-
-def open_store(settings: Settings) -> Store:
-    """The store (engine and connection pool) for ``settings``' database."""
-    from tram_core.store import Store
-
-    return Store.from_settings(settings)
-
-
-def worker_autostart(environ: Mapping[str, str] | None = None) -> bool:
-    """Whether the dashboard starts a worker when none runs: yes unless ``TRAM_WORKER_AUTOSTART`` is 0/false/no/off."""
-    env = os.environ if environ is None else environ
-    return (env.get("TRAM_WORKER_AUTOSTART") or "1").strip().lower() not in {"0", "false", "no", "off"}
-
-
-# --------------------------------------------------------------------------------------------------- reports page
-
-
-def demo_corpus_dir(environ: Mapping[str, str] | None = None) -> Path | None:
-    """The folder of TRAM's 121 annotated MAT reports beside the repository (``../shared/data``), if present."""
-    env = os.environ if environ is None else environ
-    base = Path(env.get("TRAM_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
-    folder = base / "tram2" / "mjson"
-    return folder if folder.is_dir() and any(folder.glob("*.mjson")) else None
-
-
-@dataclass(frozen=True)
-class ImportRow:
-    """One line of the per-file import results table."""
-
-    file: str
-    result: str  # imported | duplicate | failed
-    reports: int = 0
-    sentences: int = 0
-    labelled: int = 0
-    duplicates: int = 0
-    message: str = ""
-
-
-def import_row(name: str, result=None, error: BaseException | None = None) -> ImportRow:
-    """Summarise one file's import (an ImportResult, or the error that stopped it) for the results table."""
-    if error is not None or result is None:
-        return ImportRow(name, "failed", message=str(error) if error is not None else "nothing imported")
-    created = result.reports_created
-    outcome = "imported" if created else "duplicate"
-    message = "; ".join([result.summary(), *result.warnings[:3]])
-    if len(result.warnings) > 3:
-        message += f"; and {len(result.warnings) - 3} more warnings"
-    return ImportRow(name, outcome, created, result.sentences, result.labelled, result.duplicates, message)
-
-
-def batch_rows(batch) -> list[ImportRow]:
-    """The results table of one import action (an importer.BatchResult): the stored files, then the refused ones."""
-    rows = [import_row(result.source, result) for result in batch.results]
-    return rows + [ImportRow(name, "failed", message=message) for name, message in batch.failures]

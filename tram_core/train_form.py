@@ -57,6 +57,25 @@ class OptionField:
     advanced: bool = False
     from_recipe: bool = False
 
+    @property
+    def help_text(self) -> str:
+        return self.help + (" (recipe default for this base model)" if self.from_recipe else "")
+
+    @property
+    def choice_index(self) -> int:
+        """The default's position among the choices (0 when it is not one of them)."""
+        return self.choices.index(self.default) if self.default in self.choices else 0
+
+    @property
+    def number_format(self) -> str:
+        """How a float field shows its value: small rates in scientific notation."""
+        return "%.1e" if 0 < abs(float(self.default)) < 1e-2 else "%.3f"
+
+    @property
+    def step(self) -> float:
+        default = float(self.default)
+        return default / 10 if 0 < default < 1e-2 else 0.05
+
 
 @dataclass(frozen=True)
 class DataOverview:

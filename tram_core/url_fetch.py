@@ -3,32 +3,33 @@
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urldefrag, urljoin, urlsplit
 
+from tram_core.address_policy import (
+    ALLOW_ENV_VAR,
+    IPAddress,
+    IPNetwork,
+    address_of,
+    address_refusal,
+    describe_refusal,
+    parse_networks,
+)
 from tram_core.errors import UserError
+from tram_core.fetch_deadline import Deadline, TimedOut, Watchdog, raise_if_timed_out
 
 USER_AGENT = "tram-dashboard/1.0"
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-ALLOW_ENV_VAR = "TRAM_URL_ALLOW_NETWORKS"
 _READ_SIZE = 65536
 _URL_SAFE = "/%:@!$&'()*+,;=~"
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-_PRIVATE_NETWORKS = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
-_SHARED_NETWORK = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT, RFC 6598
-_NAT64_NETWORK = ipaddress.ip_network("64:ff9b::/96")
-_IPV4_COMPATIBLE_NETWORK = ipaddress.ip_network("::/96")
-_BROADCAST = ipaddress.ip_address("255.255.255.255")
+# ALLOW_ENV_VAR, IPAddress, IPNetwork and parse_networks live in address_policy; here for callers that import them here.
+__all__ = ["ALLOW_ENV_VAR", "MAX_REDIRECTS", "REDIRECT_STATUSES", "USER_AGENT", "FetchedUrl", "IPAddress", "IPNetwork",
+           "UrlFetchError", "UrlRefusedError", "fetch", "parse_networks"]
 
 
 class UrlFetchError(UserError):
@@ -56,8 +57,8 @@ def fetch(url: str, timeout_s: float, max_bytes: int | None = None, allowed_netw
     link-local, multicast, unspecified and broadcast addresses are refused even there.
     """
     networks = parse_networks(allowed_networks)
-    deadline = _Deadline(timeout_s)
-    watchdog = _Watchdog(timeout_s)
+    deadline = Deadline(timeout_s)
+    watchdog = Watchdog(timeout_s)
     watchdog.start()
     hop_url = url
     try:
@@ -71,28 +72,13 @@ def fetch(url: str, timeout_s: float, max_bytes: int | None = None, allowed_netw
             hop_url = outcome
         raise UrlFetchError(f"{_display_url(url)}: stopped after {MAX_REDIRECTS} redirects (the limit); "
                             f"the last one pointed to {_display_url(hop_url)}")
-    except _TimedOut:
+    except TimedOut:
         raise UrlFetchError(f"{_display_url(url)}: timed out after {timeout_s:g} s") from None
     finally:
         watchdog.cancel()
 
 
-def parse_networks(cidrs: Iterable[str]) -> tuple[IPNetwork, ...]:
-    """CIDR strings (``10.20.0.0/16``; a bare address is one host) as networks; ValueError names a bad one."""
-    networks = []
-    for cidr in cidrs:
-        try:
-            networks.append(ipaddress.ip_network(cidr.strip()))
-        except ValueError as exc:
-            raise ValueError(f"{cidr.strip()!r} is not a network in CIDR form such as 10.20.0.0/16 ({exc})") from None
-    return tuple(networks)
-
-
 # --- one hop: check, resolve, connect, request --------------------------------------------------------------
-
-
-class _TimedOut(Exception):
-    """The one deadline of the whole fetch passed."""
 
 
 class _HopProblem(Exception):
@@ -121,7 +107,7 @@ class _Target:
     host_header: str
 
 
-def _fetch_hop(url: str, deadline: _Deadline, watchdog: _Watchdog, networks: Sequence[IPNetwork],
+def _fetch_hop(url: str, deadline: Deadline, watchdog: Watchdog, networks: Sequence[IPNetwork],
                max_bytes: int | None) -> FetchedUrl | str:
     """Fetch one URL: a FetchedUrl, or the absolute URL a redirect points to."""
     target = _parse_target(url)
@@ -141,7 +127,7 @@ def _fetch_hop(url: str, deadline: _Deadline, watchdog: _Watchdog, networks: Seq
         return FetchedUrl(url=url, status=response.status, content_type=content_type, body=body)
     except (OSError, http.client.HTTPException) as exc:  # TimeoutError is an OSError: a socket timeout is the deadline
         if isinstance(exc, TimeoutError) or watchdog.fired or deadline.passed:
-            raise _TimedOut() from None
+            raise TimedOut() from None
         raise _HopProblem(f"download failed ({_short_reason(exc)})") from None
     finally:
         watchdog.watch(None)
@@ -179,21 +165,21 @@ def _ascii_host(hostname: str) -> str:
         raise _HopProblem(f"{hostname!r} is not a valid host name") from None
 
 
-def _resolve_checked(target: _Target, deadline: _Deadline, networks: Sequence[IPNetwork]) -> list[tuple]:
+def _resolve_checked(target: _Target, deadline: Deadline, networks: Sequence[IPNetwork]) -> list[tuple]:
     """The host's addresses (getaddrinfo entries), refused if ANY of them is not allowed: one bad answer is enough."""
     infos = _resolve(target.host, target.port, deadline)
     usable = [info for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
     if not usable:
         raise _HopProblem(f"could not resolve host {target.host} (no IPv4 or IPv6 address)")
     for info in usable:
-        address = _address_of(info[4])
-        refusal = _address_refusal(address, networks)
+        address = address_of(info[4])
+        refusal = address_refusal(address, networks)
         if refusal:
-            raise _HopProblem(_describe_refusal(target.host, address, refusal), refused=True)
+            raise _HopProblem(describe_refusal(target.host, address, refusal), refused=True)
     return usable
 
 
-def _resolve(host: str, port: int, deadline: _Deadline) -> list[tuple]:
+def _resolve(host: str, port: int, deadline: Deadline) -> list[tuple]:
     """getaddrinfo in a helper thread, since the resolver itself has no timeout and must not outlive the deadline."""
     outcome: dict[str, object] = {}
 
@@ -207,13 +193,13 @@ def _resolve(host: str, port: int, deadline: _Deadline) -> list[tuple]:
     thread.start()
     thread.join(deadline.remaining())
     if thread.is_alive():
-        raise _TimedOut()
+        raise TimedOut()
     if "error" in outcome:
         raise _HopProblem(f"could not resolve host {host} ({_short_reason(outcome['error'])})")
     return list(outcome["infos"])
 
 
-def _open_checked(target: _Target, addresses: list[tuple], deadline: _Deadline, watchdog: _Watchdog,
+def _open_checked(target: _Target, addresses: list[tuple], deadline: Deadline, watchdog: Watchdog,
                   networks: Sequence[IPNetwork]) -> socket.socket:
     """A socket connected to one of the checked addresses (never a fresh DNS lookup), TLS-wrapped for https."""
     failures: list[str] = []
@@ -222,11 +208,11 @@ def _open_checked(target: _Target, addresses: list[tuple], deadline: _Deadline, 
             sock = _connect(family, proto, sockaddr, deadline, watchdog)
         except OSError as exc:
             if watchdog.fired or deadline.passed:
-                raise _TimedOut() from None
+                raise TimedOut() from None
             failures.append(_short_reason(exc))
             continue
         try:
-            _check_peer(sock, _address_of(sockaddr), target.host, networks)
+            _check_peer(sock, address_of(sockaddr), target.host, networks)
         except BaseException:
             watchdog.watch(None)
             sock.close()
@@ -235,7 +221,7 @@ def _open_checked(target: _Target, addresses: list[tuple], deadline: _Deadline, 
     raise _HopProblem(f"could not connect ({failures[-1] if failures else 'no address'})")
 
 
-def _connect(family: int, proto: int, sockaddr: tuple, deadline: _Deadline, watchdog: _Watchdog) -> socket.socket:
+def _connect(family: int, proto: int, sockaddr: tuple, deadline: Deadline, watchdog: Watchdog) -> socket.socket:
     """A TCP connection to exactly ``sockaddr``, watched by the deadline's watchdog."""
     sock = socket.socket(family, socket.SOCK_STREAM, proto)
     try:
@@ -252,17 +238,17 @@ def _connect(family: int, proto: int, sockaddr: tuple, deadline: _Deadline, watc
 def _check_peer(sock: socket.socket, expected: IPAddress, host: str, networks: Sequence[IPNetwork]) -> None:
     """The connected peer must be the address that was checked, and still allowed (belt and braces)."""
     try:
-        peer = _address_of(sock.getpeername())
+        peer = address_of(sock.getpeername())
     except OSError as exc:  # the peer hung up already
         raise _HopProblem(f"could not connect ({_short_reason(exc)})") from None
-    refusal = _address_refusal(peer, networks)
+    refusal = address_refusal(peer, networks)
     if refusal:
-        raise _HopProblem(_describe_refusal(host, peer, refusal), refused=True)
+        raise _HopProblem(describe_refusal(host, peer, refusal), refused=True)
     if peer != expected:
         raise _HopProblem(f"connected to {peer} instead of the checked address {expected}", refused=True)
 
 
-def _wrap_tls(sock: socket.socket, host: str, deadline: _Deadline, watchdog: _Watchdog) -> ssl.SSLSocket:
+def _wrap_tls(sock: socket.socket, host: str, deadline: Deadline, watchdog: Watchdog) -> ssl.SSLSocket:
     """TLS with SNI and certificate checks against the URL's host name, although the socket went to an IP address."""
     context = ssl.create_default_context()
     tls = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
@@ -275,7 +261,7 @@ def _wrap_tls(sock: socket.socket, host: str, deadline: _Deadline, watchdog: _Wa
         watchdog.watch(None)
         tls.close()
         if isinstance(exc, OSError):
-            _raise_if_timed_out(deadline, watchdog)  # the watchdog's shutdown surfaces as a TLS error
+            raise_if_timed_out(deadline, watchdog)  # the watchdog's shutdown surfaces as a TLS error
         if isinstance(exc, ssl.SSLCertVerificationError):
             raise _HopProblem(f"could not connect securely ({exc.verify_message or _short_reason(exc)})") from None
         if isinstance(exc, OSError):
@@ -283,8 +269,8 @@ def _wrap_tls(sock: socket.socket, host: str, deadline: _Deadline, watchdog: _Wa
         raise
 
 
-def _send_request(sock: socket.socket, target: _Target, deadline: _Deadline,
-                  watchdog: _Watchdog) -> http.client.HTTPResponse:
+def _send_request(sock: socket.socket, target: _Target, deadline: Deadline,
+                  watchdog: Watchdog) -> http.client.HTTPResponse:
     """Send the GET on ``sock`` and read the status line and headers (a trickle is cut by the watchdog)."""
     connection = http.client.HTTPConnection(target.host, target.port)
     connection.sock = sock  # already connected to the checked address: http.client must not resolve or connect again
@@ -299,11 +285,11 @@ def _send_request(sock: socket.socket, target: _Target, deadline: _Deadline,
     connection.request("GET", target.request_path, headers=headers)
     sock.settimeout(deadline.remaining())
     response = connection.getresponse()
-    _raise_if_timed_out(deadline, watchdog)  # a trickle of headers cut by the watchdog reads as their end
+    raise_if_timed_out(deadline, watchdog)  # a trickle of headers cut by the watchdog reads as their end
     return response
 
 
-def _read_body(response: http.client.HTTPResponse, sock: socket.socket, deadline: _Deadline, watchdog: _Watchdog,
+def _read_body(response: http.client.HTTPResponse, sock: socket.socket, deadline: Deadline, watchdog: Watchdog,
                max_bytes: int | None) -> bytes:
     """The body, one recv per read so that the deadline is checked between reads; max_bytes is enforced as it arrives."""
     encoding = (response.getheader("Content-Encoding") or "identity").strip().lower()
@@ -317,7 +303,7 @@ def _read_body(response: http.client.HTTPResponse, sock: socket.socket, deadline
     while True:
         sock.settimeout(deadline.remaining())
         chunk = response.read1(_READ_SIZE)
-        _raise_if_timed_out(deadline, watchdog)  # the watchdog's shutdown reads as an ordinary end of the body
+        raise_if_timed_out(deadline, watchdog)  # the watchdog's shutdown reads as an ordinary end of the body
         if not chunk:
             break
         size += len(chunk)
@@ -329,152 +315,6 @@ def _read_body(response: http.client.HTTPResponse, sock: socket.socket, deadline
         raise _HopProblem(f"the server closed the connection after {_format_size(size)}, "
                           f"{_format_size(size + response.length)} announced")
     return b"".join(chunks)
-
-
-# --- which addresses may be fetched from --------------------------------------------------------------------
-
-
-def _address_of(sockaddr: tuple) -> IPAddress:
-    return ipaddress.ip_address(sockaddr[0].split("%", 1)[0])  # drop an IPv6 scope such as %eth0
-
-
-def _address_refusal(address: IPAddress, networks: Sequence[IPNetwork]) -> tuple[IPAddress, str, bool] | None:
-    """(the judged address, what kind it is, whether a listed network can allow it), or None when it is allowed.
-
-    IPv6 forms that embed an IPv4 address are judged by the embedded address(es), where traffic really goes.
-    """
-    for judged in _judged_addresses(address):
-        kind = _non_public_kind(judged)
-        if kind is None:
-            continue
-        description, listable = kind
-        if listable and any(judged in network for network in networks if network.version == judged.version):
-            continue
-        return judged, description, listable
-    return None
-
-
-def _judged_addresses(address: IPAddress) -> tuple[IPAddress, ...]:
-    if address.version == 4:
-        return (address,)
-    if address.ipv4_mapped:
-        return (address.ipv4_mapped,)
-    if address.sixtofour:
-        return (address.sixtofour,)
-    if address.teredo:
-        return address.teredo  # (server, client): refuse if either points inward
-    if address in _NAT64_NETWORK or (address in _IPV4_COMPATIBLE_NETWORK and int(address) > 1):  # not :: or ::1
-        return (ipaddress.IPv4Address(int(address) & 0xFFFFFFFF),)
-    return (address,)
-
-
-def _non_public_kind(address: IPAddress) -> tuple[str, bool] | None:
-    """What is wrong with a non-public address and whether TRAM_URL_ALLOW_NETWORKS may allow it; None if public."""
-    never_listable = (
-        (address.is_unspecified, "is an unspecified address"),
-        (address.is_link_local, "is a link-local address"),  # 169.254.169.254: cloud metadata with credentials
-        (address.is_multicast, "is a multicast address"),
-        (address == _BROADCAST, "is a broadcast address"),
-    )
-    for matches, description in never_listable:
-        if matches:
-            return description, False
-    listable = (
-        (address.is_loopback, "is a loopback address"),
-        (any(address in network for network in _PRIVATE_NETWORKS), "is a private address"),
-        (address in _SHARED_NETWORK, "is a shared (carrier-grade NAT) address"),
-        (getattr(address, "is_site_local", False), "is a site-local address"),
-        (address.is_reserved, "is a reserved address"),
-        (not address.is_global, "is not a globally routable address"),
-    )
-    for matches, description in listable:
-        if matches:
-            return description, True
-    return None
-
-
-def _describe_refusal(host: str, address: IPAddress, refusal: tuple[IPAddress, str, bool]) -> str:
-    """'127.0.0.1 is a loopback address (…)', 'x.test resolves to ::ffff:a00:1 (embedding 10.0.0.1), which is …'."""
-    judged, predicate, listable = refusal
-    hint = (f"set {ALLOW_ENV_VAR} to allow an intranet network" if listable
-            else f"never allowed, even by {ALLOW_ENV_VAR}")
-    embedding = f" (embedding {judged})" if judged != address else ""
-    if _is_ip_literal(host) and ipaddress.ip_address(host) == address:
-        subject = f"{address}{embedding}" + (", which" if embedding else "")
-    else:
-        subject = f"{host} resolves to {address}{embedding}, which"
-    return f"{subject} {predicate} ({hint})"
-
-
-def _is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-# --- the one deadline ---------------------------------------------------------------------------------------
-
-
-class _Deadline:
-    """One wall-clock limit for the whole fetch; every socket operation gets only the time that is left."""
-
-    def __init__(self, seconds: float) -> None:
-        self._at = time.monotonic() + seconds
-
-    @property
-    def passed(self) -> bool:
-        return time.monotonic() >= self._at
-
-    def remaining(self) -> float:
-        left = self._at - time.monotonic()
-        if left <= 0:
-            raise _TimedOut()
-        return left
-
-
-class _Watchdog:
-    """Shuts the current socket down at the deadline: a server trickling a byte at a time never trips a socket timeout."""
-
-    def __init__(self, seconds: float) -> None:
-        self._lock = threading.Lock()
-        self._sock: socket.socket | None = None
-        self.fired = False
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
-
-    def start(self) -> None:
-        self._timer.start()
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-    def watch(self, sock: socket.socket | None) -> None:
-        """Watch ``sock`` from now on (None before closing it, so that a closed descriptor is never shut down)."""
-        with self._lock:
-            self._sock = sock
-            if sock is not None and self.fired:
-                _shutdown(sock)
-
-    def _fire(self) -> None:
-        with self._lock:
-            self.fired = True
-            if self._sock is not None:
-                _shutdown(self._sock)
-
-
-def _shutdown(sock: socket.socket) -> None:
-    try:
-        # the plain socket method, also for TLS sockets: SSLSocket.shutdown would drop its TLS state under a reader
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:
-        pass  # not connected yet, or already closed
-
-
-def _raise_if_timed_out(deadline: _Deadline, watchdog: _Watchdog) -> None:
-    if watchdog.fired or deadline.passed:
-        raise _TimedOut()
 
 
 # --- messages -----------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The worker process (``python -m tram_core worker``): registers itself, tidies the models folder once at start,
-then claims queued jobs one at a time and runs each (jobs.run_claimed_job); when idle, retrains the quick model.
+then loops: fail jobs whose worker went stale, claim the next queued job and run it (job_runner.run_claimed_job);
+when idle, retrain the quick model (quick_model).
 
 It lives apart from ``jobs`` because its start-up repair (model_folders) builds on ``jobs``: keeping the loop here
 keeps ``jobs`` free of an import back from ``model_folders``.
@@ -17,8 +18,13 @@ from typing import Callable
 
 from tram_core import jobs
 from tram_core.device import resolve_device
+from tram_core.job_progress import Heartbeat
+from tram_core.job_runner import run_claimed_job
 from tram_core.model_folders import reconcile_model_folders
-from tram_core.store import Store
+from tram_core.quick_model import (
+    quick_model, quick_model_in_pickle_format, retrain_quick_model, should_retrain_quick_model,
+)
+from tram_core.store import Job, Store
 from tram_core.text_format import error_line
 
 
@@ -37,6 +43,30 @@ def run_worker(settings, once: bool = False, poll_s: float = 1.0, device: str | 
     device = resolve_device(device or getattr(settings, "device", "auto"))
     settings = dataclasses.replace(settings, device=device)
     store = Store.from_settings(settings)
+    name = _start(store, settings, device, say)
+    ran = 0
+    try:
+        while True:
+            job = _claim_next_job(store, name, device, poll_s, say)
+            if job is None:
+                if once:
+                    break
+                _when_idle(store, settings, name, say)
+                time.sleep(poll_s)
+                continue
+            say(f"job {job.id}: {job.kind} started")
+            status = run_claimed_job(store, settings, job, name)
+            ran += 1
+            say(f"job {job.id}: {status} - {store.get_job(job.id).message}")
+            if once:
+                break
+    finally:
+        store.unregister_worker(name)
+    return ran
+
+
+def _start(store: Store, settings, device: str, say: Callable[[str], None]) -> str:
+    """Register this worker, stop on SIGTERM as on Ctrl-C, tidy the models folder; returns the worker's name."""
     name = jobs.worker_name()
     store.register_worker(name, os.getpid(), socket.gethostname(), device)
     if threading.current_thread() is threading.main_thread():
@@ -46,40 +76,33 @@ def run_worker(settings, once: bool = False, poll_s: float = 1.0, device: str | 
     except Exception as exc:  # noqa: BLE001 - tidying the models folder must never keep the worker from starting
         say(f"model folders not reconciled: {error_line(exc)}")
     say(f"worker {name} on {device}: waiting for jobs in {store.display_url}")
-    ran = 0
+    return name
+
+
+def _claim_next_job(store: Store, name: str, device: str, poll_s: float, say: Callable[[str], None]) -> Job | None:
+    """Fail stale jobs, beat, and claim the next queued job for ``device`` (None when the queue is empty); while the
+    database cannot be read, wait and try again."""
+    while True:
+        try:
+            for job_id in store.mark_stale_jobs(jobs.stale_after_s()):
+                say(f"job {job_id}: failed, its worker stopped responding")
+            store.worker_heartbeat(name)
+            return store.claim_next_job(name, device)
+        except Exception as exc:  # noqa: BLE001 - a database that is busy or away for a moment: try again
+            say(f"cannot read the queue ({error_line(exc)}); retrying in {max(poll_s, 5.0):.0f} s")
+            time.sleep(max(poll_s, 5.0))
+
+
+def _when_idle(store: Store, settings, name: str, say: Callable[[str], None]) -> None:
+    """Retrain the quick model when ``should_retrain_quick_model`` says so; a failure is noted, never fatal."""
+    if not should_retrain_quick_model(store):
+        return
+    if quick_model_in_pickle_format(quick_model(store)):
+        say("the quick model was saved in the old pickle format, which is never loaded: retraining it")
     try:
-        while True:
-            try:
-                for job_id in store.mark_stale_jobs(jobs.stale_after_s()):
-                    say(f"job {job_id}: failed, its worker stopped responding")
-                store.worker_heartbeat(name)
-                job = store.claim_next_job(name, device)
-            except Exception as exc:  # noqa: BLE001 - a database that is busy or away for a moment: try again
-                say(f"cannot read the queue ({error_line(exc)}); retrying in {max(poll_s, 5.0):.0f} s")
-                time.sleep(max(poll_s, 5.0))
-                continue
-            if job is None:
-                if once:
-                    break
-                if jobs.should_retrain_quick_model(store):
-                    if jobs.quick_model_in_pickle_format(jobs.quick_model(store)):
-                        say("the quick model was saved in the old pickle format, which is never loaded: "
-                            "retraining it")
-                    try:
-                        with jobs.Heartbeat(store, name, None):
-                            model_id = jobs.retrain_quick_model(store, settings)
-                        say(f"quick model retrained: model {model_id}")
-                    except Exception as exc:  # noqa: BLE001 - the quick model is a nicety, never fatal
-                        say(f"quick model not retrained: {error_line(exc)}")
-                        store.set_setting("quick_model_failed_at_event", str(store.label_event_watermark()))
-                time.sleep(poll_s)
-                continue
-            say(f"job {job.id}: {job.kind} started")
-            status = jobs.run_claimed_job(store, settings, job, name)
-            ran += 1
-            say(f"job {job.id}: {status} - {store.get_job(job.id).message}")
-            if once:
-                break
-    finally:
-        store.unregister_worker(name)
-    return ran
+        with Heartbeat(store, name, None):
+            model_id = retrain_quick_model(store, settings)
+        say(f"quick model retrained: model {model_id}")
+    except Exception as exc:  # noqa: BLE001 - the quick model is a nicety, never fatal
+        say(f"quick model not retrained: {error_line(exc)}")
+        store.set_setting("quick_model_failed_at_event", str(store.label_event_watermark()))

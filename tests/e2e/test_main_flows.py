@@ -98,7 +98,7 @@ def test_import_annotate_train_evaluate(browser_ready, shared_data, tmp_path, ti
             page.get_by_label("Add a technique").fill("spearphishing attachment")
             page.keyboard.press("Enter")
             wait_for_app(page)
-            page.locator(".st-key-add_T1566-001 button").click()
+            page.locator(".st-key-ann_add_T1566-001 button").click()
             wait_for_app(page)
             page.get_by_text("T1566.001: ").first.wait_for()
             page.locator("h1").first.click()

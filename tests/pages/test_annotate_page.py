@@ -100,9 +100,9 @@ def test_other_technique_and_description_search(open_app, report, store):
     report_id, ids = report
     at = open_app(report=report_id, sentence=ids[3])
     at.text_input(key="ann_find").input("LSASS credential").run()
-    next(b for b in at.button if b.label == "Add" and b.key == "add_T1003.001").click().run()
+    next(b for b in at.button if b.label == "Add" and b.key == "ann_add_T1003.001").click().run()
     at.text_input(key="ann_find").input("T1041").run()
-    next(b for b in at.button if b.key == "add_T1041").click().run()
+    next(b for b in at.button if b.key == "ann_add_T1041").click().run()
     assert any(c.value.startswith("T1041: ") for c in at.caption)  # its description is shown
     button(at, "Save & next").click().run()
     assert set(store.get_sentence(ids[3]).labels) == {"T1003.001", "T1041"}
@@ -212,7 +212,7 @@ def test_technique_view_accepts_a_suggestion_across_reports(open_app, report, st
     at.selectbox(key="ann_view_tech").set_value("T1003.001").run()
     texts = [html.unescape(m.value.replace("\\", "")) for m in at.markdown]
     assert TEXTS[3] in texts and TEXTS[2] in texts  # 0.97 and 0.2
-    accept = next(b for b in at.button if b.key == f"acc_T1003.001_{ids[3]}_0")
+    accept = next(b for b in at.button if b.key == f"ann_acc_T1003.001_{ids[3]}_0")
     accept.click().run()
     assert store.get_sentence(ids[3]).labels == ("T1003.001",)
 

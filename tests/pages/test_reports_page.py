@@ -134,7 +134,7 @@ def test_report_title_and_source_are_shown_literally(open_app, store):
     title = "APT *x* [click](http://evil.example) <b>bold</b>"
     report_id, _ = add_report(store, title=title)
     at = open_app()
-    at.session_state["rep_selected"] = report_id
+    at.session_state["reports"].selected = report_id
     at.run()
     heading = next(h.value for h in at.subheader if h.value.startswith(f"#{report_id} "))
     assert heading == f"#{report_id} {escape_markdown(title)}"
@@ -145,7 +145,7 @@ def test_open_in_annotate_switches_to_the_report(open_app, store):
     add_report(store, title="First")
     second_id, ids = add_report(store, title="Second", texts=["Only sentence of the second report.", "Another."])
     at = open_app()
-    at.session_state["rep_selected"] = second_id
+    at.session_state["reports"].selected = second_id
     at.run()
     button(at, "Open in Annotate").click().run()
     assert not at.exception, at.exception
@@ -225,10 +225,11 @@ def test_a_technique_of_the_report_opens_its_sentences_in_annotate(open_app, sto
     at.run()
     button(at, "Review T1055 in this report").click().run()
     assert not at.exception, at.exception
-    assert at.session_state["ann_tech"] == "T1055" and at.session_state["ann_report"] == report_id
-    assert at.session_state["ann_model"] == model_id
+    cursor = at.session_state["annotate"].cursor
+    assert at.session_state["ann_tech"] == "T1055" and cursor.report_id == report_id
+    assert cursor.model_id == model_id
     assert at.selectbox(key="ann_tech").value == "T1055"  # the Annotate page, filtered to the technique
-    assert at.session_state["ann_sentence"] == ids[2]  # ... at the model's best sentence for it (0.30)
+    assert cursor.sentence_id == ids[2]  # ... at the model's best sentence for it (0.30)
     assert any(c.value.startswith("Sentence 3 of 6 in the report · 1 of 2 matching") for c in at.caption)
 
 
@@ -238,13 +239,13 @@ def test_a_selected_technique_does_not_carry_over_to_another_report(open_app, st
     add_model(store, first_ids + second_ids, {0: {"T1566.001": 0.93}, 2: {"T1055": 0.9}, 6: {"T1003.001": 0.9}},
               thresholds={"global": 0.5, "report": 0.5})
     at = open_app()
-    at.session_state["rep_selected"] = first_id
+    at.session_state["reports"].selected = first_id
     at.run()
     key = f"rep_techniques_{report_summary(store, first_id).identity()}"
     at.session_state[key] = {"selection": {"rows": [1], "columns": []}}
     at.run()
     assert any(b.label.startswith("Review ") for b in at.button)
-    at.session_state["rep_selected"] = second_id
+    at.session_state["reports"].selected = second_id
     at.run()
     assert not at.exception, at.exception
     assert not any(b.label.startswith("Review ") for b in at.button)  # the second report starts unselected
@@ -259,6 +260,6 @@ def test_the_navigator_export_can_add_the_models_findings(open_app, store):
     at.checkbox(key="rep_findings").check().run()
     button(at, "Prepare the export").click().run()
     assert not at.exception, at.exception
-    layer = json.loads(at.session_state["rep_export"][1])
+    layer = json.loads(at.session_state["reports"].export.content)
     colours = {t["techniqueID"]: t.get("color") for t in layer["techniques"]}
     assert colours["T1566.001"] and not colours["T1003.001"]

@@ -146,7 +146,7 @@ def test_live_panel_shows_a_running_job_from_the_database(store):
     bars = at.get("progress")
     assert [round(b.proto.value) for b in bars] == [70, 80]
 
-    at = at.button(key=f"cancel-{job_id}").click().run()
+    at = at.button(key=f"train_cancel_{job_id}").click().run()
     assert store.get_job(job_id).cancel_requested
     assert any("Cancel requested" in w.value for w in at.warning)
 

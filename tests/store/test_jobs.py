@@ -1,4 +1,4 @@
-"""Store: the job queue, job points, trained models, suggestions and the worker registry on a real SQLite file."""
+"""The job queue (store/jobs.py): claims, progress, cancel, stale jobs and live curves on a real SQLite file."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from tests.engine_helpers import fill_store
 from tram_core.store import JobRow, NotFoundError, Store, StoreError, utcnow
 
 
@@ -23,7 +22,7 @@ def test_jobs_are_claimed_oldest_first_and_one_at_a_time_per_device(store):
     assert store.claim_next_job("w2", "cpu") is None  # the CPU is busy with the first job
     other = store.claim_next_job("w3", "cuda:0")
     assert other.id == second and other.device == "cuda:0"
-    assert store.claim_next_job("w3", "cuda:1") is None  # nothing left in the queue
+    assert store.claim_next_job("w3", "cuda:1") is None
 
 
 def test_two_workers_never_claim_the_same_job(settings):
@@ -111,69 +110,6 @@ def test_job_points_keep_their_order_and_can_be_filtered(store):
     store.add_job_points(job_id, [(15, 2, "loss", 0.5)])
     assert [p.value for p in store.job_points(job_id, "loss")] == [0.9, 0.7, 0.5]
     assert [p.name for p in store.job_points(job_id)] == ["loss", "loss", "val_micro_f1", "loss"]
-
-
-def _model(store, name="run 1", kind="transformer"):
-    return store.add_model(name, kind, f"/models/{name}", "embedded", ["T1105", "T1059.003"],
-                           {"global": 0.4, "per_technique": {"T1105": 0.3}}, {"at_tuned": {"micro_f1": 0.5}},
-                           {"epochs": 2}, job_id=None)
-
-
-def test_models_promote_exactly_one_and_look_up_by_id_or_name(store):
-    a = _model(store, "run 1")
-    b = _model(store, "run 2")
-    assert store.promoted_model() is None
-    store.promote_model(a)
-    store.promote_model(b)
-    assert [m.id for m in store.list_models() if m.promoted] == [b]
-    assert store.promoted_model().id == b
-    assert store.get_model("run 1").id == a
-    assert store.get_model(str(b)).name == "run 2"
-    assert store.get_model(a).classes == ("T1105", "T1059.003")
-    with pytest.raises(NotFoundError):
-        store.get_model("no such run")
-
-
-def test_imported_suggestion_holders_cannot_be_promoted(store):
-    imported = _model(store, "imported", kind="imported")
-    with pytest.raises(StoreError, match="imported suggestions"):
-        store.promote_model(imported)
-    assert [m.id for m in store.list_models(include_imported=False)] == []
-
-
-def test_suggestions_are_replaced_per_model_and_sentence_and_come_best_first(store):
-    fill_store(store, reports=2, per_technique=1, unlabelled=2)
-    s1, s2, s3 = [s.id for s in store.sentences()][:3]
-    a = _model(store, "run 1")
-    b = _model(store, "run 2")
-    store.replace_suggestions(a, {s1: {"T1105": 0.2, "T1059.003": 0.9}, s2: {"T1105": 0.6}})
-    store.replace_suggestions(b, {s1: {"T1105": 0.99}})
-    assert store.suggestions_for([s1, s2, s3]) == {s1: [], s2: [], s3: []}  # nothing promoted yet
-
-    store.promote_model(a)
-    got = store.suggestions_for([s1, s2, s3])
-    assert got[s1] == [("T1059.003", 0.9), ("T1105", 0.2)]
-    assert got[s2] == [("T1105", 0.6)] and got[s3] == []
-
-    store.replace_suggestions(a, {s1: {"T1105": 0.4}})  # s1 replaced, s2 untouched
-    got = store.suggestions_for([s1, s2])
-    assert got == {s1: [("T1105", 0.4)], s2: [("T1105", 0.6)]}
-    assert store.suggestions_for([s1], model_id=b) == {s1: [("T1105", 0.99)]}
-
-    store.delete_model(a)
-    assert store.suggestions_for([s1, s2], model_id=a) == {s1: [], s2: []}
-    assert store.promoted_model() is None
-
-
-def test_worker_registry_records_heartbeats(store):
-    store.register_worker("host:1", 1, "host", "cpu")
-    before = store.list_workers()[0]
-    store.worker_heartbeat("host:1", job_id=7)
-    after = store.list_workers()[0]
-    assert (after.name, after.pid, after.device, after.job_id) == ("host:1", 1, "cpu", 7)
-    assert after.heartbeat_at >= before.heartbeat_at
-    store.unregister_worker("host:1")
-    assert store.list_workers() == []
 
 
 def test_unknown_job_kind_is_refused(store):

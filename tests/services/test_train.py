@@ -1,0 +1,124 @@
+"""The Train service against a real store: the live panel from job rows, the form's records, start, cancel, the
+history of runs and promotion."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.engine_helpers import fill_store
+from tram_core import jobs
+from tram_core.errors import UserError
+from tram_core.services import train as svc
+from tram_core.store import JOB_DONE, JOB_QUEUED
+
+
+def choice(ctx, kind: str):
+    return next(c for c in svc.base_choices(ctx) if c.kind == kind and not c.needs)
+
+
+def test_without_a_run_the_panel_says_so(ctx):
+    panel = svc.live_panel(ctx)
+    assert panel.job_id is None and not panel.can_cancel and panel.bars == ()
+    assert panel.info.startswith("No run in progress. Worker: ")
+
+
+def test_a_running_job_is_drawn_from_its_rows_and_can_be_cancelled(ctx):
+    fill_store(ctx.store, reports=4, per_technique=4)
+    job_id = jobs.submit_training(ctx.store, {"base": "embedded", "epochs": 4}, "alice")
+    queued = jobs.submit_training(ctx.store, {"base": "baseline"}, "bob")
+    ctx.store.claim_job(job_id, "worker-1", "cuda:0")
+    ctx.store.update_job_progress(job_id, phase="training", step=21, total=60, epoch=2, loss=0.3125, eta_s=95,
+                                  message="epoch 2/4", metrics={"epochs": 4})
+    ctx.store.add_job_points(job_id, [(s, 1 + s // 15, "loss", 1.0 / s) for s in range(5, 21, 5)]
+                             + [(15, 1, "val_loss", 0.41), (15, 1, "val_micro_f1", 0.37)])
+    panel = svc.live_panel(ctx)
+    assert (panel.job_id, panel.running, panel.title) == (job_id, True, f"Run {job_id}")
+    assert [round(b.fraction * 100) for b in panel.bars] == [35, 40]
+    assert panel.bars[0].text.startswith("Run: 35% · ") and panel.bars[1].text == "Epoch 2/4: 40%"
+    assert dict(panel.figures) == {"Phase": "training", "Step": "21/60", "Running loss": "0.3125",
+                                   "Device": "cuda:0"}
+    assert panel.notes == ("about 1 min 35 s left",)
+    assert panel.loss_chart is not None and panel.validation.iloc[0]["val_micro_f1"] == pytest.approx(0.37)
+    assert list(panel.queue["run"]) == [queued] and list(panel.queue["queued by"]) == ["bob"]
+    svc.cancel_run(ctx, "alice", job_id)
+    panel = svc.live_panel(ctx)
+    assert panel.cancel_requested and not panel.can_cancel
+
+
+def test_a_queued_run_says_it_waits(ctx):
+    job_id = jobs.submit_training(ctx.store, {"base": "baseline"}, "alice")
+    panel = svc.live_panel(ctx)
+    assert not panel.running and panel.info.startswith(f"Run {job_id} is queued (waiting for the worker)")
+
+
+def test_label_spaces(ctx):
+    assert svc.label_space(ctx, svc.CORPUS).classes is None
+    assert len(svc.label_space(ctx, svc.TRAM50).classes) == 50
+    assert svc.label_space(ctx, svc.PASTED, "").quiet  # nothing pasted yet: no error shown until Start
+    refused = svc.label_space(ctx, svc.PASTED, "T1105, T9999")
+    assert "T9999" in refused.error and not refused.quiet
+
+
+def test_the_data_panel_counts_and_says_why_a_run_cannot_start(ctx):
+    empty = svc.data_panel(ctx, 10, svc.label_space(ctx, svc.CORPUS))
+    assert empty.problem.startswith("Nothing is labelled yet") and empty.chart is None
+    fill_store(ctx.store, reports=4, per_technique=4, unlabelled=3)
+    data = svc.data_panel(ctx, 20, svc.label_space(ctx, svc.CORPUS))
+    assert dict(data.figures) == {"Reports": 4, "Sentences": 4 * 19, "Labelled": 4 * 16, "With a technique": 4 * 12,
+                                  "Negatives (no technique)": 4 * 4}
+    assert data.problem.startswith("No technique has 20 or more")
+    assert data.under_minimum_title == "3 techniques under the minimum of 20 (left out)"
+    rows = svc.under_minimum_rows(ctx, data)
+    assert len(rows) == 3 and all(r["name"] and r["sentences"] == 16 for r in rows)
+    fixed = svc.data_panel(ctx, 10, svc.label_space(ctx, svc.PASTED, "T1105, T1134"))
+    assert fixed.without_examples.startswith("1 techniques of the label space have no labelled sentence: ")
+    assert fixed.chart is not None
+
+
+def test_the_option_form_follows_the_base_model(ctx):
+    baseline = svc.option_form(ctx, choice(ctx, "baseline"))
+    assert baseline.note and not [f for f in baseline.main + baseline.advanced if f.name == "epochs"]
+    embedded = svc.option_form(ctx, choice(ctx, "embedded"))
+    epochs = next(f for f in embedded.main if f.name == "epochs")
+    assert epochs.kind == "int" and epochs.from_recipe and epochs.help_text.endswith("(recipe default for this "
+                                                                                      "base model)")
+    rate = next(f for f in embedded.main if f.name == "learning_rate")
+    assert rate.number_format == "%.1e" and rate.step == pytest.approx(rate.default / 10)
+    loss = next(f for f in embedded.main if f.name == "loss")
+    assert loss.choices[loss.choice_index] == loss.default
+
+
+def test_start_queues_runs_and_refuses_what_cannot_train(ctx):
+    with pytest.raises(UserError, match="Nothing is labelled yet"):
+        svc.start_training(ctx, "alice", svc.TrainRequest(choice(ctx, "baseline")))
+    fill_store(ctx.store, reports=4, per_technique=4)
+    reports = sorted(svc.test_report_choices(ctx))
+    request = svc.TrainRequest(choice(ctx, "baseline"), space=svc.TRAM50, test_reports=(reports[2], reports[0]))
+    first = svc.start_training(ctx, "alice", request)
+    [job] = ctx.store.list_jobs()
+    assert first == f"Run {job.id} is queued." and job.status == JOB_QUEUED and job.created_by == "alice"
+    assert len(job.params["options"]["classes"]) == 50
+    assert job.params["options"]["test_reports"] == [reports[0], reports[2]]
+    assert svc.start_training(ctx, "bob", request).endswith("is queued behind 1 other run(s).")
+    with pytest.raises(UserError, match="T9999"):
+        svc.start_training(ctx, "alice", svc.TrainRequest(choice(ctx, "baseline"), space=svc.PASTED, pasted="T9999"))
+    hub = next(c for c in svc.base_choices(ctx) if c.needs == "hub")
+    with pytest.raises(UserError, match="Hugging Face model ID"):
+        svc.start_training(ctx, "alice", svc.TrainRequest(hub))
+    assert "picked report(s)" in svc.test_reports_note(ctx, request.choice, [reports[0]])
+
+
+def test_the_history_lists_runs_and_a_model_can_be_promoted(ctx):
+    assert svc.history_table(ctx) is None
+    fill_store(ctx.store, reports=6, per_technique=4)
+    job_id = jobs.submit_training(ctx.store, {"base": "baseline", "min_count": 2}, "tester")
+    assert jobs.run_job(ctx.store, ctx.settings, ctx.store.claim_job(job_id, "w", "cpu")) == JOB_DONE
+    model_id = ctx.store.get_job(job_id).model_id
+    row = svc.history_table(ctx).set_index("run").loc[job_id]
+    assert row["status"] == "done" and row["evaluate"] == f"./?model={model_id}" and row["model"] == f"#{model_id}"
+    promotion = svc.promotion(ctx)
+    assert promotion.choices.ids == (model_id,) and promotion.caption.endswith("None is promoted yet.")
+    line = svc.promote(ctx, "alice", model_id)
+    assert line.startswith(f"Model #{model_id} is promoted") and ctx.store.promoted_model().id == model_id
+    assert any(j.kind == "predict" and j.created_by == "alice" for j in ctx.store.list_jobs())
+    assert "★ promoted" in svc.promotion(ctx).caption

@@ -1,0 +1,289 @@
+"""Train page: the live run and queue, the new-run form and its data, start, cancel, the history of runs, promote."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import altair as alt
+import pandas as pd
+
+from tram_core import charts, run_history, train_form
+from tram_core.errors import UserError
+from tram_core.services.common import Context, ModelChoices, check_user, ensure_worker, model_choices
+from tram_core.store import JOB_DONE, JOB_RUNNING
+from tram_core.train_form import LABEL_SPACES, BaseChoice, DataOverview, OptionField
+
+HISTORY_COLUMNS = ["run", "status", "base model", "data", "duration", "micro-F1 (tuned)", "macro-F1 (tuned)",
+                   "report-F1", "evaluate", "promoted", "model", "started", "by", "message"]
+DEFAULT_MIN_COUNT = 10
+CORPUS, TRAM50, PASTED = LABEL_SPACES  # the label spaces: by count, TRAM's 50, a pasted list
+
+# --------------------------------------------------------------------------------------------------- live run
+
+
+@dataclass(frozen=True)
+class Bar:
+    """A progress bar: how far (0-1) and what it says."""
+
+    fraction: float
+    text: str
+
+
+@dataclass(frozen=True)
+class LivePanel:
+    """The running (or next queued) run, read from the database; ``job_id`` None: no run in progress."""
+
+    job_id: int | None = None
+    running: bool = False
+    title: str = ""
+    bars: tuple[Bar, ...] = ()
+    figures: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = ()  # the time left, the worker's message
+    info: str = ""  # the queued or idle state in one line
+    cancel_requested: bool = False
+    loss_chart: alt.Chart | None = None
+    validation: pd.DataFrame | None = None
+    queue: pd.DataFrame | None = None
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.job_id is not None and not self.cancel_requested
+
+
+def _idle_panel(ctx: Context, worker: str) -> LivePanel:
+    finished = run_history.last_finished_run(ctx.store)
+    bars = ()
+    if finished is not None:
+        last, line = finished
+        bars = (Bar(1.0 if last.status == JOB_DONE else 0.0, line),)
+    return LivePanel(bars=bars, info=f"No run in progress. Worker: {worker}.")
+
+
+def _running_parts(job, progress) -> dict[str, Any]:
+    epoch = (f"Epoch {progress.epoch}/{progress.epochs}: {progress.epoch_fraction:.0%}" if progress.epochs
+             else f"Phase {progress.phase or 'starting'}: {progress.epoch_fraction:.0%}")
+    figures = (("Phase", progress.phase or "starting"),
+               ("Step", f"{progress.step}/{progress.total}" if progress.total else "–"),
+               ("Running loss", f"{progress.loss:.4f}" if progress.loss is not None else "–"),
+               ("Device", progress.device or "–"))
+    notes = [progress.eta_text] if progress.eta_text else []
+    if job.message and not job.message.startswith("epoch "):
+        notes.append(job.message)
+    return {"bars": (Bar(progress.run_fraction, f"Run: {progress.run_fraction:.0%} · {progress.headline}"),
+                     Bar(progress.epoch_fraction, epoch)),
+            "figures": figures, "notes": tuple(notes)}
+
+
+def _queue_frame(ctx: Context, job_id: int) -> pd.DataFrame | None:
+    waiting = [q for q in run_history.queued_runs(ctx.store) if q.id != job_id]
+    if not waiting:
+        return None
+    return pd.DataFrame([{"run": q.id, "base model": (q.params.get("options") or {}).get("base", ""),
+                          "queued by": q.created_by, "queued at": q.created_at} for q in waiting])
+
+
+def live_panel(ctx: Context) -> LivePanel:
+    """The live panel's figures, bars, chart and queue."""
+    from tram_core import jobs
+
+    job = run_history.active_run(ctx.store)
+    worker = jobs.worker_state(ctx.store).text
+    if job is None:
+        return _idle_panel(ctx, worker)
+    progress = run_history.run_progress(ctx.store, job)
+    running = job.status == JOB_RUNNING
+    parts = _running_parts(job, progress) if running else {}
+    has_loss = not progress.points.empty and progress.points["name"].str.contains("loss").any()
+    has_validation = not progress.validation.empty and len(progress.validation.columns) > 1
+    return LivePanel(
+        job.id, running, f"Run {job.id}", **parts,
+        info="" if running else f"Run {job.id} is queued ({progress.eta_text}). Worker: {worker}.",
+        cancel_requested=bool(job.cancel_requested),
+        loss_chart=charts.live_loss_chart(progress.points) if has_loss else None,
+        validation=progress.validation if has_validation else None, queue=_queue_frame(ctx, job.id))
+
+
+def cancel_run(ctx: Context, user: str, job_id: int) -> None:
+    """Ask the worker to stop the run at its next step."""
+    check_user(user, "cancel a run")
+    ctx.store.request_cancel(job_id)
+
+
+# --------------------------------------------------------------------------------------------------- the form
+
+
+def base_choices(ctx: Context) -> list[BaseChoice]:
+    """Every base model the form offers (the first is the default)."""
+    return train_form.base_choices(ctx.settings, ctx.store)
+
+
+@dataclass(frozen=True)
+class LabelSpace:
+    """The techniques a run would learn: a fixed list, or None (chosen by count); ``error`` when refused."""
+
+    classes: tuple[str, ...] | None = None
+    error: str = ""
+    quiet: bool = False  # the error waits until Start (nothing pasted yet)
+
+
+def label_space(ctx: Context, space: str, pasted: str = "") -> LabelSpace:
+    try:
+        classes = train_form.fixed_classes(space, pasted, ctx.catalog)
+    except UserError as exc:
+        return LabelSpace(error=str(exc), quiet=space == PASTED and not (pasted or "").strip())
+    return LabelSpace(tuple(classes) if classes is not None else None)
+
+
+@dataclass(frozen=True)
+class DataPanel:
+    """The data a run would train on, as drawn: figures, the counts chart, what is left out and why not."""
+
+    overview: DataOverview
+    min_count: int
+    fixed: bool
+
+    @property
+    def figures(self) -> tuple[tuple[str, int], ...]:
+        o = self.overview
+        return (("Reports", o.reports), ("Sentences", o.sentences), ("Labelled", o.answered),
+                ("With a technique", o.with_technique), ("Negatives (no technique)", o.negatives))
+
+    @property
+    def caption(self) -> str:
+        return (f"{len(self.overview.classes)} techniques in the label space; labelled sentences come from "
+                f"{self.overview.reports_with_labels} reports.")
+
+    @property
+    def chart(self) -> alt.Chart | None:
+        counts = self.overview.technique_counts
+        return charts.technique_counts_chart(counts, 0 if self.fixed else self.min_count) if counts else None
+
+    @property
+    def under_minimum_title(self) -> str:
+        return f"{len(self.overview.under_minimum)} techniques under the minimum of {self.min_count} (left out)"
+
+    @property
+    def without_examples(self) -> str:
+        missing = self.overview.without_examples
+        if not missing:
+            return ""
+        return (f"{len(missing)} techniques of the label space have no labelled sentence: "
+                + ", ".join(missing[:20]) + (" …" if len(missing) > 20 else ""))
+
+    @property
+    def problem(self) -> str:
+        return self.overview.problem or ""
+
+
+def data_panel(ctx: Context, min_count: int, space: LabelSpace) -> DataPanel:
+    classes = list(space.classes) if space.classes else None
+    return DataPanel(train_form.data_overview(ctx.store, min_count, classes), min_count, classes is not None)
+
+
+def under_minimum_rows(ctx: Context, panel: DataPanel) -> list[dict]:
+    """The techniques left out by the minimum count, with their names."""
+    found = ctx.catalog.get
+    return [{"technique": t, "name": (found(t).name if found(t) else ""), "sentences": n}
+            for t, n in panel.overview.under_minimum]
+
+
+@dataclass(frozen=True)
+class OptionForm:
+    """The option fields for one base model, defaulted from its recipe."""
+
+    recipe: Mapping[str, Any]
+    main: tuple[OptionField, ...]
+    advanced: tuple[OptionField, ...]
+    note: str = ""
+
+
+def option_form(ctx: Context, choice: BaseChoice) -> OptionForm:
+    recipe = train_form.recipe_defaults(choice, ctx.store)
+    fields = train_form.option_fields(recipe, baseline=choice.kind == "baseline")
+    note = "The TF-IDF baseline has no epochs or learning rate: it fits in seconds." if choice.kind == "baseline" \
+        else ""
+    return OptionForm(recipe, tuple(f for f in fields if not f.advanced), tuple(f for f in fields if f.advanced),
+                      note)
+
+
+def test_report_choices(ctx: Context) -> dict[int, str]:
+    """Reports that can be a run's test set (they have answers), as ``{id: '#id title'}``."""
+    return train_form.test_report_choices(ctx.store)
+
+
+def test_reports_note(ctx: Context, choice: BaseChoice, picked: Sequence[int]) -> str:
+    return train_form.test_reports_note(choice.spec, picked, ctx.store)
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """What the form asks for when Start is pressed."""
+
+    choice: BaseChoice
+    typed: str = ""  # the hub ID or folder a 'needs' choice asks for
+    space: str = CORPUS
+    pasted: str = ""
+    min_count: int = DEFAULT_MIN_COUNT
+    values: Mapping[str, Any] = field(default_factory=dict)
+    test_reports: tuple[int, ...] = ()
+
+
+def start_training(ctx: Context, user: str, request: TrainRequest) -> str:
+    """Queue a training run (starting a worker when none runs); the line saying where it stands in the queue."""
+    from tram_core import jobs
+
+    user = check_user(user, "start training")
+    classes = train_form.fixed_classes(request.space, request.pasted, ctx.catalog)
+    overview = train_form.data_overview(ctx.store, request.min_count, classes)
+    if overview.problem:
+        raise UserError(overview.problem)
+    spec = train_form.base_spec(request.choice, request.typed)
+    recipe = train_form.recipe_defaults(request.choice, ctx.store)
+    options = train_form.build_options(spec, request.values, recipe, min_count=request.min_count, classes=classes,
+                                       test_reports=list(request.test_reports))
+    job_id = jobs.submit_training(ctx.store, options, user)
+    started = ensure_worker(ctx)
+    running = ctx.store.list_jobs(limit=1, status=JOB_RUNNING, kind="train")
+    ahead = [j for j in run_history.queued_runs(ctx.store) if j.id < job_id]
+    if running or ahead:
+        return f"Run {job_id} is queued behind {len(running) + len(ahead)} other run(s)."
+    return f"Run {job_id} is queued" + (" and a worker is starting." if started else ".")
+
+
+# --------------------------------------------------------------------------------------------------- runs
+
+
+def history_table(ctx: Context) -> pd.DataFrame | None:
+    """Every training run with its key scores and an 'evaluate' link; None when there is none yet."""
+    history = run_history.run_history(ctx.store)
+    return None if history.empty else run_history.history_display(history)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """The models that can be promoted, and which one makes the suggestions now."""
+
+    choices: ModelChoices
+    caption: str
+
+
+def promotion(ctx: Context) -> Promotion:
+    from tram_core.model_choice import model_label
+
+    models = run_history.evaluable_models(ctx.store)
+    promoted = ctx.store.promoted_model()
+    caption = ("The promoted model makes the suggestions on the Annotate page."
+               + (f" Now: {model_label(promoted)}." if promoted else " None is promoted yet."))
+    choices = model_choices(models)
+    return Promotion(ModelChoices(choices.ids, choices.labels, choices.ids[0] if choices.ids else None), caption)
+
+
+def promote(ctx: Context, user: str, model_id: int) -> str:
+    """Promote a model and queue the refresh of every report's suggestions by it."""
+    from tram_core import jobs
+
+    user = check_user(user, "promote a model")
+    job_id = jobs.promote_and_predict(ctx.store, model_id, user)
+    ensure_worker(ctx)
+    return f"Model #{model_id} is promoted; suggestions are being refreshed (job {job_id})."

@@ -1,0 +1,42 @@
+"""What every aggregate of the store shares: the engine and one transaction per public call."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator, Self
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from .schema import Base, make_engine
+
+
+class StoreBase:
+    """The engine and sessions behind ``Store``; each aggregate mixin builds its reads and writes on ``session``."""
+
+    def __init__(self, url: str, create: bool = True):
+        self.url = url
+        if url.startswith("sqlite:///"):
+            from pathlib import Path
+
+            Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if create:
+            Base.metadata.create_all(self.engine)
+
+    @classmethod
+    def from_settings(cls, settings) -> Self:
+        settings.ensure_dirs()
+        return cls(settings.database_url)
+
+    @property
+    def display_url(self) -> str:
+        """The database URL with any password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on any error."""
+        with self._sessions() as session:
+            with session.begin():
+                yield session

@@ -1,0 +1,98 @@
+"""Trained model records: adding, looking up, promoting (the one source of suggestions) and deleting them."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from tram_core.thresholds import Thresholds
+
+from .base import StoreBase
+from .records import NotFoundError, StoreError, TrainedModel
+from .schema import SuggestionRow, TrainedModelRow, utcnow
+
+
+def model_record(row: TrainedModelRow) -> TrainedModel:
+    return TrainedModel(row.id, row.name, row.kind, row.path, row.base_model, tuple(row.classes or ()),
+                        dict(row.thresholds or {}), dict(row.metrics or {}), dict(row.options or {}), row.job_id,
+                        bool(row.promoted), row.created_at)
+
+
+def imported_model_id(s: Session, name: str) -> int:
+    """The model record that holds suggestions which came in with an imported file (created on first use)."""
+    model_id = s.scalar(select(TrainedModelRow.id).where(TrainedModelRow.kind == "imported",
+                                                         TrainedModelRow.name == name))
+    if model_id is None:
+        row = TrainedModelRow(name=name, kind="imported", path="", base_model="")
+        s.add(row)
+        s.flush()
+        model_id = row.id
+    return model_id
+
+
+class ModelsMixin(StoreBase):
+    def add_model(self, name: str, kind: str, path: str, base_model: str, classes: Sequence[str],
+                  thresholds: Thresholds | dict, metrics: dict, options: dict, job_id: int | None = None) -> int:
+        # Read here, so a row never holds thresholds its readers refuse; a layout given as JSON is kept as given.
+        checked = Thresholds.from_json(thresholds)
+        stored = checked.to_json() if isinstance(thresholds, Thresholds) else dict(thresholds)
+        with self.session() as s:
+            row = TrainedModelRow(name=name[:300], kind=kind, path=str(path), base_model=base_model,
+                                  classes=list(classes), thresholds=stored, metrics=dict(metrics),
+                                  options=dict(options), job_id=job_id, promoted=False, created_at=utcnow())
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def list_models(self, include_imported: bool = True) -> list[TrainedModel]:
+        """Trained models, newest first (imported-suggestion holders too unless ``include_imported`` is False)."""
+        with self.session() as s:
+            query = select(TrainedModelRow).order_by(TrainedModelRow.id.desc())
+            if not include_imported:
+                query = query.where(TrainedModelRow.kind != "imported")
+            return [model_record(r) for r in s.scalars(query)]
+
+    def get_model(self, id_or_name: int | str) -> TrainedModel:
+        """A model by id (an int or a string of digits) or by exact name."""
+        with self.session() as s:
+            row = None
+            if isinstance(id_or_name, int) or str(id_or_name).strip().isdigit():
+                row = s.get(TrainedModelRow, int(id_or_name))
+            if row is None and isinstance(id_or_name, str):
+                row = s.scalars(select(TrainedModelRow).where(TrainedModelRow.name == id_or_name)
+                                .order_by(TrainedModelRow.id.desc()).limit(1)).first()
+            if row is None:
+                raise NotFoundError(f"No trained model with id or name '{id_or_name}'")
+            return model_record(row)
+
+    def promote_model(self, model_id: int) -> TrainedModel:
+        """Make ``model_id`` the one promoted model (the source of suggestions); every other is demoted."""
+        with self.session() as s:
+            row = s.get(TrainedModelRow, model_id)
+            if row is None:
+                raise NotFoundError(f"No trained model with id {model_id}")
+            if row.kind == "imported":
+                raise StoreError(f"Model {model_id} ('{row.name}') only holds imported suggestions; "
+                                 "promote a trained model")
+            s.execute(update(TrainedModelRow).where(TrainedModelRow.id != model_id).values(promoted=False))
+            row.promoted = True
+            return model_record(row)
+
+    def promoted_model(self) -> TrainedModel | None:
+        with self.session() as s:
+            row = s.scalars(select(TrainedModelRow).where(TrainedModelRow.promoted.is_(True))
+                            .order_by(TrainedModelRow.id.desc()).limit(1)).first()
+            return model_record(row) if row is not None else None
+
+    def delete_model(self, model_id: int) -> TrainedModel:
+        """Delete a model record and its suggestions; returns the record (its folder is the caller's to remove)."""
+        with self.session() as s:
+            row = s.get(TrainedModelRow, model_id)
+            if row is None:
+                raise NotFoundError(f"No trained model with id {model_id}")
+            record = model_record(row)
+            s.execute(delete(SuggestionRow).where(SuggestionRow.model_id == model_id))
+            s.delete(row)
+            return record
