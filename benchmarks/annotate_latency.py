@@ -57,7 +57,7 @@ def prepare_home(data: Path, with_model: bool) -> tuple[Path, int, float, float]
     home = Path(tempfile.mkdtemp(prefix="tram-latency-")) / "home"
     os.environ["TRAM_HOME"] = str(home)
     os.environ.pop("TRAM_DATABASE_URL", None)
-    from tram_core import importer
+    from tram_core.io import importer
     from tram_core.settings import load_settings
     from tram_core.store import Store
 
@@ -71,8 +71,8 @@ def prepare_home(data: Path, with_model: bool) -> tuple[Path, int, float, float]
     model_s = 0.0
     if with_model:
         from tram_core.attack import TRAM_CLASSES
-        from tram_core.predict import run_prediction
-        from tram_core.training import TrainOptions, train_model
+        from tram_core.ml.predict import run_prediction
+        from tram_core.ml.training import TrainOptions, train_model
 
         started = time.perf_counter()
         options = TrainOptions(base="baseline", classes=list(TRAM_CLASSES), validation_fraction=0.15,
@@ -80,7 +80,7 @@ def prepare_home(data: Path, with_model: bool) -> tuple[Path, int, float, float]
         trained = train_model(store.examples(), options, settings, settings.models_dir / "latency-baseline",
                               store=store)
         model_id = store.add_model("latency benchmark: TF-IDF on TRAM's 50", "baseline", str(trained.model_dir),
-                                   "baseline", list(trained.classes), trained.thresholds,
+                                   "baseline", list(trained.classes), trained.thresholds.to_json(),
                                    dict(trained.metrics), {})
         store.promote_model(model_id)
         run_prediction(store, settings, model_id, result.outcomes[0].report_id)

@@ -1,8 +1,8 @@
 """TF-IDF baseline on TRAM 2's 121 annotated reports: old and new settings side by side, split by report.
 
 Usage: python benchmarks/baseline_quality.py [MJSON_DIR] [--seed N] [--jobs N] [--only old|new]
-Reports are read with the project's own parser (tram_core.formats.parse_dataset, sub-techniques rolled up to
-TRAM's 50 classes); sentences it leaves unlabelled are left out. Both settings are trained in the same run, one
+Reports are read with the project's own parser (tram_core.io.dataset_parsers.parse_dataset, sub-techniques rolled
+up to TRAM's 50 classes); sentences it leaves unlabelled are left out. Both settings are trained in the same run, one
 after the other, so a busy machine slows both alike; the load average is printed before and after each.
 "train CPU s" is the CPU time of this process (all its threads), which other programs sway less than the wall
 time. Thresholds are tuned on validation, scores are on test; "new/old" is the ratio of the two figures.
@@ -20,12 +20,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from tram_core.attack import TRAM_CLASSES, load_catalog  # noqa: E402
-from tram_core.baseline import BaselineOptions, train_baseline  # noqa: E402
-from tram_core.formats import ImportOptions, parse_dataset  # noqa: E402
-from tram_core.metrics import evaluate, tune_thresholds  # noqa: E402
-from tram_core.splits import grouped_split  # noqa: E402
+from tram_core.io.dataset_checks import ImportOptions  # noqa: E402
+from tram_core.io.dataset_parsers import parse_dataset  # noqa: E402  # noqa: E402
+from tram_core.ml.baseline import BaselineOptions, train_baseline  # noqa: E402
+from tram_core.ml.metrics import evaluate  # noqa: E402
+from tram_core.ml.splits import grouped_split  # noqa: E402
+from tram_core.ml.threshold_tuning import tune_thresholds  # noqa: E402  # noqa: E402
+from tram_core.ml.thresholds import Thresholds  # noqa: E402
 from tram_core.store import Example  # noqa: E402
-from tram_core.thresholds import Thresholds  # noqa: E402
 
 DEFAULT_DIR = REPO_ROOT.parent / "shared" / "data" / "tram2" / "mjson"
 

@@ -31,9 +31,9 @@ sys.path.insert(0, str(REPO_ROOT))
 def child(store_url: str, size: int, mutations: int, seed: int) -> None:
     """Read case numbers on stdin; import each; write one JSON line per case on stdout."""
     from tests.hostile_cases import all_cases
-    from tram_core.formats import ImportOptions
-    from tram_core.importer import import_batch, prepare_bytes
-    from tram_core.limits import DEFAULT_LIMITS
+    from tram_core.io.dataset_checks import ImportOptions
+    from tram_core.io.importer import import_batch, prepare_bytes
+    from tram_core.io.limits import DEFAULT_LIMITS
     from tram_core.store import Store
 
     cases = all_cases(DEFAULT_LIMITS, size, mutations, seed)
@@ -116,9 +116,9 @@ def main() -> int:
         return 0
 
     from tests.hostile_cases import all_cases, pathological_texts
-    from tram_core.ingest import normalize_text
-    from tram_core.limits import DEFAULT_LIMITS
-    from tram_core.sentences import split_sentences
+    from tram_core.io.ingest import normalize_text
+    from tram_core.io.limits import DEFAULT_LIMITS
+    from tram_core.io.sentences import split_sentences
 
     split_times = []
     for kind, text in pathological_texts(args.size).items():

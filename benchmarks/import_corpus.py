@@ -46,8 +46,8 @@ def phase_breakdown(files: list[Path]) -> dict[str, float]:
     import json
 
     from tram_core.attack import load_catalog
-    from tram_core.formats import parse_dataset, store_dataset
-    from tram_core.sentences import split_sentences
+    from tram_core.io.dataset_parsers import parse_dataset, store_dataset
+    from tram_core.io.sentences import split_sentences
 
     catalog = load_catalog()
     datas = [(f.name, f.read_bytes()) for f in files]

@@ -23,10 +23,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.engine_helpers import fill_store  # noqa: E402
-from tram_core import jobs  # noqa: E402
+from tram_core.jobs import queue  # noqa: E402
+from tram_core.jobs.progress import HEARTBEAT_INTERVAL_S, PROGRESS_INTERVAL_S  # noqa: E402
+from tram_core.jobs.quick_model import retrain_quick_model  # noqa: E402
+from tram_core.jobs.worker import run_worker  # noqa: E402
+from tram_core.ml.model_card import key_scores  # noqa: E402
 from tram_core.settings import load_settings  # noqa: E402
 from tram_core.store import Store  # noqa: E402
-from tram_core.worker import run_worker  # noqa: E402
 
 
 def worker_process(home: Path, env: dict | None = None) -> subprocess.Popen:
@@ -59,7 +62,7 @@ def main() -> None:
     fill_store(store, reports=6, per_technique=20, unlabelled=50)
 
     # 1. the same TF-IDF training run directly and as a job (submit, claim, heartbeat thread, progress, record)
-    from tram_core.training import TrainOptions, train_model
+    from tram_core.ml.training import TrainOptions, train_model
 
     direct, as_job = [], []
     for i in range(3):
@@ -68,7 +71,7 @@ def main() -> None:
                     settings.models_dir / f"direct-{i}", store=store)
         direct.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        jobs.submit_training(store, {"base": "baseline", "min_count": 2}, "bench")
+        queue.submit_training(store, {"base": "baseline", "min_count": 2}, "bench")
         run_worker(settings, once=True, log=lambda _: None)
         as_job.append(time.perf_counter() - t0)
     print(f"baseline training direct: {statistics.median(direct) * 1000:.0f} ms (median of 3)")
@@ -82,19 +85,19 @@ def main() -> None:
         store.update_job_progress(job_id, phase="training", step=step, total=200, epoch=1, loss=0.5)
     per_write = (time.perf_counter() - t0) / 200
     print(f"update_job_progress: {per_write * 1000:.2f} ms per write (throttled to one per "
-          f"{jobs.PROGRESS_INTERVAL_S} s during training)")
+          f"{PROGRESS_INTERVAL_S} s during training)")
     store.finish_job(job_id, "done")
 
     # 3. a cold worker process: start to registered, then submit-to-claim latency while it polls
     t0 = time.perf_counter()
     proc = worker_process(home, {"TRAM_STALE_AFTER_S": str(args.stale_after)})
-    wait(lambda: jobs.live_workers(store))
+    wait(lambda: queue.live_workers(store))
     cold = time.perf_counter() - t0
     print(f"worker process start to registered: {cold:.1f} s")
     latencies = []
     for _ in range(5):
         t0 = time.perf_counter()
-        job_id = jobs.submit_training(store, {"base": "baseline", "min_count": 2}, "bench")
+        job_id = queue.submit_training(store, {"base": "baseline", "min_count": 2}, "bench")
         wait(lambda: store.get_job(job_id).status != "queued")
         latencies.append(time.perf_counter() - t0)
         wait(lambda: store.get_job(job_id).finished)
@@ -103,17 +106,17 @@ def main() -> None:
     # 4. stale detection after SIGKILL mid-job
     tiny = Path(tempfile.mkdtemp()) / "tiny"
     make_tiny_bert(tiny)
-    job_id = jobs.submit_training(store, {"base": str(tiny), "epochs": 500, "batch_size": 8, "max_length": 32,
+    job_id = queue.submit_training(store, {"base": str(tiny), "epochs": 500, "batch_size": 8, "max_length": 32,
                                           "min_count": 2, "threads": 1}, "bench")
     wait(lambda: store.get_job(job_id).step > 0)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     killed = time.perf_counter()
     os.environ["TRAM_STALE_AFTER_S"] = str(args.stale_after)
-    wait(lambda: (jobs.worker_state(store), store.get_job(job_id).status == "failed")[1], poll=0.1)
+    wait(lambda: (queue.worker_state(store), store.get_job(job_id).status == "failed")[1], poll=0.1)
     detect = time.perf_counter() - killed
     print(f"SIGKILLed worker's job failed {detect:.1f} s after the kill (stale threshold {args.stale_after} s, "
-          f"heartbeat every {jobs.HEARTBEAT_INTERVAL_S} s)")
+          f"heartbeat every {HEARTBEAT_INTERVAL_S} s)")
 
     if args.real:
         real_corpus(settings)
@@ -136,7 +139,7 @@ def make_tiny_bert(folder: Path) -> None:
 
 
 def real_corpus(_settings) -> None:
-    from tram_core import importer
+    from tram_core.io import importer
 
     data = REPO.parent / "shared" / "data" / "tram2" / "mjson"
     home = Path(tempfile.mkdtemp(prefix="tram-jobs-real-")) / "home"
@@ -162,9 +165,9 @@ def real_corpus(_settings) -> None:
             s.execute(update(SentenceRow).where(SentenceRow.id.in_(chunk)).values(status="unlabelled"))
     unlabelled = store.corpus_counts()["unlabelled"]
     t0 = time.perf_counter()
-    model_id = jobs.retrain_quick_model(store, settings)
+    model_id = retrain_quick_model(store, settings)
     took = time.perf_counter() - t0
-    scores = jobs.key_scores(store.get_model(model_id).metrics)
+    scores = key_scores(store.get_model(model_id).metrics)
     print(f"quick model on real data: {took:.1f} s including suggestions for {unlabelled} unlabelled sentences; "
           f"test micro-F1 {scores['micro_f1']:.3f}, macro-F1 {scores['macro_f1']:.3f} at tuned thresholds")
 

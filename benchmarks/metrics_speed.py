@@ -10,7 +10,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tram_core.metrics import evaluate, predict_sets, score_label_sets, tune_thresholds  # noqa: E402
+from tram_core.ml.metrics import evaluate  # noqa: E402
+from tram_core.ml.technique_scores import predict_sets, score_label_sets  # noqa: E402
+from tram_core.ml.threshold_tuning import tune_thresholds  # noqa: E402  # noqa: E402
 
 
 def main() -> None:

@@ -29,8 +29,8 @@ sys.path.insert(0, str(REPO))
 
 def import_corpus(store, data: Path, limit: int | None) -> int:
     from tram_core.attack import TRAM_CLASSES
-    from tram_core.formats import ImportOptions
-    from tram_core.importer import import_path
+    from tram_core.io.dataset_checks import ImportOptions
+    from tram_core.io.importer import import_path
 
     files = sorted((data / "tram2" / "mjson").glob("*.mjson"))
     if limit:
@@ -43,8 +43,8 @@ def import_corpus(store, data: Path, limit: int | None) -> int:
 def import_test_data(store, paths: list[Path]) -> list[int]:
     """Import labelled report files (or every file in the folders given) as the test set; their report ids."""
     from tram_core.attack import TRAM_CLASSES
-    from tram_core.formats import ImportOptions
-    from tram_core.importer import import_path
+    from tram_core.io.dataset_checks import ImportOptions
+    from tram_core.io.importer import import_path
 
     files = [f for p in paths for f in (sorted(x for x in p.iterdir() if x.is_file()) if p.is_dir() else [p])]
     report_ids: list[int] = []
@@ -73,9 +73,10 @@ def summary(name: str, evaluation: dict, wall_s: float) -> dict:
 
 def compare(examples, model_dir: Path, baseline_dir: Path, resamples: int) -> None:
     """Score the test split of both kept models at their tuned thresholds and print the paired bootstrap."""
-    from tram_core import metrics
-    from tram_core.significance import paired_bootstrap
-    from tram_core.trained import load_trained
+    from tram_core.ml.significance import paired_bootstrap
+    from tram_core.ml.technique_scores import label_matrix, predict_matrix
+    from tram_core.ml.thresholds import report_rule_text
+    from tram_core.ml.trained import load_trained
 
     by_id = {e.sentence_id: e for e in examples}
     model, baseline = load_trained(model_dir), load_trained(baseline_dir)
@@ -85,7 +86,7 @@ def compare(examples, model_dir: Path, baseline_dir: Path, resamples: int) -> No
     # The ids come from the training run's store: check that this import gave the same test split back.
     counts = model.card.data["counts"]["test"]
     missing = [i for i in test_ids if i not in by_id]
-    truth = metrics.label_matrix([by_id[i].labels for i in test_ids if i in by_id], model.classes)
+    truth = label_matrix([by_id[i].labels for i in test_ids if i in by_id], model.classes)
     if missing or int(truth.sum()) != counts["labels"] or \
             len({by_id[i].report_id for i in test_ids}) != counts["reports"]:
         raise SystemExit(f"the corpus imported now is not the one {model_dir} was trained on ({len(missing)} test "
@@ -96,14 +97,14 @@ def compare(examples, model_dir: Path, baseline_dir: Path, resamples: int) -> No
     predicted, by_report = [], []
     for predictor in (model, baseline):
         scores = predictor.predict_scores(texts)
-        predicted.append(metrics.predict_matrix(scores, predictor.classes, predictor.thresholds))
+        predicted.append(predict_matrix(scores, predictor.classes, predictor.thresholds))
         by_report.append(None if predictor.report_threshold is None else {
             rid: [column[c] for c in techniques] for rid, techniques in
             predictor.thresholds.report_predictions(scores, report_ids, predictor.classes).items()})
     result = paired_bootstrap(report_ids, truth, *predicted, resamples=resamples,
                               report_predicted_a=by_report[0], report_predicted_b=by_report[1])
     for name, predictor in (("model", model), ("baseline", baseline)):
-        print(f"report rule of the {name}: {metrics.report_rule_text(predictor.report_threshold)}")
+        print(f"report rule of the {name}: {report_rule_text(predictor.report_threshold)}")
     for difference in result.values():
         print("bootstrap", difference.line("model", "baseline"), flush=True)
 
@@ -128,9 +129,10 @@ def main() -> None:
                              "models train and validate on the corpus and are scored on these reports only")
     args = parser.parse_args()
 
+    from tram_core.ml.training import TrainOptions, train_model
+    from tram_core.ml.training_run import ProgressEvent
     from tram_core.settings import load_settings
     from tram_core.store import Store
-    from tram_core.training import ProgressEvent, TrainOptions, train_model
 
     work = Path(tempfile.mkdtemp(prefix="tram-quality-"))
     settings = load_settings({"TRAM_HOME": str(work / "home")})

@@ -18,7 +18,7 @@ from typing import Callable
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from tram_core.sentences import SentenceSpan, split_sentences  # noqa: E402
+from tram_core.io.sentences import SentenceSpan, split_sentences  # noqa: E402
 
 DEFAULT_DIR = REPO_ROOT.parent / "shared" / "data" / "tram2" / "mjson"
 _WORDY = re.compile(r"\w")

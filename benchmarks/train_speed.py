@@ -100,8 +100,10 @@ def engine_loop(model_dir: Path, texts, y, device: str, n_sentences: int, warmup
     import torch
     from transformers import AutoTokenizer
 
-    from tram_core.training import (RECIPES, build_model, collate, freeze_word_embeddings, length_grouped_batches,
-                                    make_loss, make_optimizer, tokenize, training_step)
+    from tram_core.ml.training import RECIPES
+    from tram_core.ml.training_data import collate, length_grouped_batches, tokenize
+    from tram_core.ml.training_loop import make_loss, make_optimizer, training_step
+    from tram_core.ml.training_model import build_model, freeze_word_embeddings
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     classes = [f"c{j}" for j in range(y.shape[1])]
@@ -150,7 +152,7 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from tram_core.training import configure_torch, cpu_has_fast_bf16, use_bf16
+    from tram_core.ml.training_loop import configure_torch, cpu_has_fast_bf16, use_bf16
 
     configure_torch(args.device, args.threads)
     texts, labels, classes = load_data(2000)

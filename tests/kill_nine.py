@@ -10,7 +10,6 @@ import random
 import shutil
 import signal
 import sqlite3
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,14 +108,14 @@ def kill_workers(home: Path, base_model: str, options: dict, kills: int, seed: i
 
     The restart is ``worker --once`` (it reconciles the models folder first); ``models --check`` must then agree.
     """
-    from tram_core import jobs
+    from tram_core.jobs import queue
     from tram_core.store import Store
 
     rng = random.Random(seed)
     store = Store(f"sqlite:///{home / 'tram.sqlite3'}")
     results = []
     for _ in range(kills):
-        job_id = jobs.submit_training(store, dict(base=base_model, **options), "tester")
+        job_id = queue.submit_training(store, dict(base=base_model, **options), "tester")
         worker = cli(["worker"], home, wait=False, env={"TRAM_STALE_AFTER_S": "1"})
         at = rng.uniform(*window_s)
         deadline = time.monotonic() + at

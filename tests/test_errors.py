@@ -5,20 +5,20 @@ from __future__ import annotations
 import pytest
 
 from tram_core import errors
-from tram_core.annotation import AnnotationError
 from tram_core.attack import UnknownTechniqueError
-from tram_core.baseline import BaselineError
 from tram_core.errors import CommandError, UserError, is_user_error
-from tram_core.formats import DatasetError
-from tram_core.importer import UnreadableFileError, UnsupportedFileError
-from tram_core.ingest import IngestError
-from tram_core.jobs import JobError
-from tram_core.limits import LimitError
-from tram_core.models import BaseModelError, ModelUnavailableError
+from tram_core.io.dataset_checks import DatasetError
+from tram_core.io.extract_common import IngestError
+from tram_core.io.importer import UnreadableFileError, UnsupportedFileError
+from tram_core.io.limits import LimitError
+from tram_core.io.url_fetch import UrlFetchError, UrlRefusedError
+from tram_core.jobs.options import JobError
+from tram_core.ml.base_model_types import BaseModelError, ModelUnavailableError
+from tram_core.ml.baseline_storage import BaselineError
+from tram_core.ml.splits import SplitError
 from tram_core.settings import SettingsError
-from tram_core.splits import SplitError
 from tram_core.store import ConflictError, NotFoundError, StoreError
-from tram_core.url_fetch import UrlFetchError, UrlRefusedError
+from tram_core.views.annotation import AnnotationError
 
 USER_ERRORS = [AnnotationError, UnknownTechniqueError, BaselineError, CommandError, DatasetError,
                UnreadableFileError, UnsupportedFileError, IngestError, JobError, LimitError, BaseModelError,

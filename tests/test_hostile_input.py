@@ -9,11 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.hostile_cases import EITHER, IMPORTED, REFUSED, Case, all_cases, pathological_texts
-from tram_core.formats import ImportOptions
-from tram_core.importer import UnreadableFileError, import_batch, prepare_bytes
-from tram_core.ingest import normalize_text
-from tram_core.limits import InputLimits
-from tram_core.sentences import split_sentences
+from tram_core.io.dataset_checks import ImportOptions
+from tram_core.io.importer import UnreadableFileError, import_batch, prepare_bytes
+from tram_core.io.ingest import normalize_text
+from tram_core.io.limits import InputLimits
+from tram_core.io.sentences import split_sentences
 from tram_core.store import Store
 
 # Small limits keep the expansion cases small and fast; the rules are the same at the defaults.
@@ -172,7 +172,7 @@ def _locate_with_regex(text: str, sentences: list[str]):
        gaps=st.lists(st.sampled_from([" ", "  ", "\n", "\xa0 ", "\t\n"]), min_size=25, max_size=25),
        cuts=st.lists(st.integers(0, 25), max_size=6))
 def test_locating_sentences_in_a_report_text_finds_what_the_regex_found(tokens, gaps, cuts):
-    from tram_core.formats import locate_sentences
+    from tram_core.io.dataset_reports import locate_sentences
 
     text = "".join(token + gap for token, gap in zip(tokens, gaps))
     bounds = sorted({0, len(tokens), *[min(c, len(tokens)) for c in cuts]})
@@ -181,7 +181,7 @@ def test_locating_sentences_in_a_report_text_finds_what_the_regex_found(tokens, 
 
 
 def test_locating_a_near_miss_sentence_is_linear():
-    from tram_core.formats import locate_sentences
+    from tram_core.io.dataset_reports import locate_sentences
 
     text = "a " * 500_000
     near_miss = " ".join(["a"] * 5_000 + ["b"])

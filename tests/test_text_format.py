@@ -18,13 +18,14 @@ def test_duration_text(seconds, text):
 
 
 def test_the_status_bar_and_the_run_history_say_a_duration_alike(store):
-    from tram_core import jobs, run_history
+    from tram_core.jobs import queue
+    from tram_core.views import run_history
 
-    job_id = jobs.submit_training(store, {"base": "baseline"}, "ana")
+    job_id = queue.submit_training(store, {"base": "baseline"}, "ana")
     store.claim_job(job_id, "w", "cpu")
     store.update_job_progress(job_id, step=1, total=10, eta_s=95.0)
     job = store.get_job(job_id)
-    assert "about 1 min 35 s left" in jobs.describe_job(job)
+    assert "about 1 min 35 s left" in queue.describe_job(job)
     assert run_history.run_progress(store, job).eta_text == "about 1 min 35 s left"
 
 

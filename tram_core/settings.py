@@ -7,9 +7,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tram_core.limits import DEFAULT_LIMITS, InputLimits, limits_from_env
-
 from tram_core.errors import UserError
+from tram_core.io.limits import DEFAULT_LIMITS, InputLimits, limits_from_env
 
 
 @dataclass(frozen=True)

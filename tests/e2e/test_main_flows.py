@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import signal
@@ -26,9 +27,7 @@ MJSON = ["AA20258A_Chinese_Ministry_of_State_SecurityAffiliated_Cyber_Threat_Act
 def browser_ready():
     if not CHROMIUM.exists():
         skip_or_fail(f"{CHROMIUM} not found: browser tests need Debian's chromium (apt-get install chromium)")
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         skip_or_fail("playwright is not installed (pip install -r requirements-test.txt)")
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_annotation import SCORES, TEXTS, add_model, add_report
-from tram_core.app_state import WORD_JOINER, escape_markdown
+from tests.views.test_annotation import SCORES, TEXTS, add_model, add_report
 from tram_core.store import LABELLED, REVIEWED, UNLABELLED
+from tram_core.views.app_state import WORD_JOINER, escape_markdown
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 

@@ -10,8 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.engine_helpers import fill_store
-from tram_core import charts, jobs
+from tram_core.jobs import queue
+from tram_core.jobs.runner import run_job
 from tram_core.store import JOB_DONE
+from tram_core.views import charts
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "evaluate.py")
 
@@ -22,9 +24,9 @@ def _page() -> AppTest:
 
 def _trained_run(store, settings, seed: int) -> int:
     """A real quick TF-IDF run through the job queue; returns its model id."""
-    job_id = jobs.submit_training(store, {"base": "baseline", "min_count": 2, "seed": seed}, "tester")
+    job_id = queue.submit_training(store, {"base": "baseline", "min_count": 2, "seed": seed}, "tester")
     job = store.claim_job(job_id, "test-worker", "cpu")
-    assert jobs.run_job(store, settings, job) == JOB_DONE, store.get_job(job_id).message
+    assert run_job(store, settings, job) == JOB_DONE, store.get_job(job_id).message
     return store.get_job(job_id).model_id
 
 

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pages.ui import PAGE_STATES
-from tests.test_annotation import SCORES, add_model, add_report
+from tests.views.test_annotation import SCORES, add_model, add_report
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 UI_SCRIPTS = sorted((REPO_ROOT / "pages").glob("*.py")) + [REPO_ROOT / "streamlit_app.py"]

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_annotation import add_model, add_report
-from tram_core.app_state import escape_markdown
-from tram_core.report_summary import report_summary
+from tests.views.test_annotation import add_model, add_report
+from tram_core.views.app_state import escape_markdown
+from tram_core.views.report_summary import report_summary
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 REPORT_TEXT = (

@@ -9,7 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.engine_helpers import fill_store
-from tram_core import jobs
+from tram_core.jobs import queue
+from tram_core.jobs.runner import run_job
 from tram_core.store import JOB_DONE, JOB_QUEUED
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "train.py")
@@ -119,7 +120,7 @@ def test_pasted_label_space_with_an_unknown_id_is_refused(store):
 
 def test_live_panel_shows_a_running_job_from_the_database(store):
     fill_store(store, reports=4, per_technique=4)
-    job_id = jobs.submit_training(store, {"base": "embedded", "epochs": 4}, "alice")
+    job_id = queue.submit_training(store, {"base": "embedded", "epochs": 4}, "alice")
     store.claim_job(job_id, "worker-1", "cuda:0")
     store.update_job_progress(job_id, phase="training", step=21, total=60, epoch=2, loss=0.3125, eta_s=95,
                               message="epoch 2/4", metrics={"epochs": 4})
@@ -153,8 +154,8 @@ def test_live_panel_shows_a_running_job_from_the_database(store):
 
 def test_history_lists_finished_runs_with_scores_and_promotes(store, settings):
     fill_store(store, reports=6, per_technique=4)
-    job_id = jobs.submit_training(store, {"base": "baseline", "min_count": 2}, "tester")
-    assert jobs.run_job(store, settings, store.claim_job(job_id, "w", "cpu")) == JOB_DONE
+    job_id = queue.submit_training(store, {"base": "baseline", "min_count": 2}, "tester")
+    assert run_job(store, settings, store.claim_job(job_id, "w", "cpu")) == JOB_DONE
     model = store.get_model(store.get_job(job_id).model_id)
     at = _page().run()
     history = next(d.value for d in at.dataframe if "micro-F1 (tuned)" in d.value.columns)

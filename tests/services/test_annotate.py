@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_annotation import SCORES, TEXTS, add_model, add_report
+from tests.views.test_annotation import SCORES, TEXTS, add_model, add_report
 from tram_core.services import annotate as svc
 from tram_core.store import LABELLED, REVIEWED, UNLABELLED
 

@@ -6,15 +6,17 @@ from __future__ import annotations
 import pytest
 
 from tests.engine_helpers import fill_store
-from tram_core import charts, jobs
+from tram_core.jobs import queue
+from tram_core.jobs.runner import run_job
 from tram_core.services import evaluate as svc
 from tram_core.store import JOB_DONE
+from tram_core.views import charts
 
 
 def _trained_run(ctx, seed: int) -> int:
-    job_id = jobs.submit_training(ctx.store, {"base": "baseline", "min_count": 2, "seed": seed}, "tester")
+    job_id = queue.submit_training(ctx.store, {"base": "baseline", "min_count": 2, "seed": seed}, "tester")
     job = ctx.store.claim_job(job_id, "test-worker", "cpu")
-    assert jobs.run_job(ctx.store, ctx.settings, job) == JOB_DONE, ctx.store.get_job(job_id).message
+    assert run_job(ctx.store, ctx.settings, job) == JOB_DONE, ctx.store.get_job(job_id).message
     return ctx.store.get_job(job_id).model_id
 
 

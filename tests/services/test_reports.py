@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.test_annotation import add_model, add_report
+from tests.views.test_annotation import add_model, add_report
 from tram_core.errors import UserError
 from tram_core.services import reports as svc
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from tests.engine_helpers import fill_store
-from tram_core import jobs
 from tram_core.errors import UserError
+from tram_core.jobs import queue
+from tram_core.jobs.runner import run_job
 from tram_core.services import train as svc
 from tram_core.store import JOB_DONE, JOB_QUEUED
 
@@ -24,8 +25,8 @@ def test_without_a_run_the_panel_says_so(ctx):
 
 def test_a_running_job_is_drawn_from_its_rows_and_can_be_cancelled(ctx):
     fill_store(ctx.store, reports=4, per_technique=4)
-    job_id = jobs.submit_training(ctx.store, {"base": "embedded", "epochs": 4}, "alice")
-    queued = jobs.submit_training(ctx.store, {"base": "baseline"}, "bob")
+    job_id = queue.submit_training(ctx.store, {"base": "embedded", "epochs": 4}, "alice")
+    queued = queue.submit_training(ctx.store, {"base": "baseline"}, "bob")
     ctx.store.claim_job(job_id, "worker-1", "cuda:0")
     ctx.store.update_job_progress(job_id, phase="training", step=21, total=60, epoch=2, loss=0.3125, eta_s=95,
                                   message="epoch 2/4", metrics={"epochs": 4})
@@ -46,7 +47,7 @@ def test_a_running_job_is_drawn_from_its_rows_and_can_be_cancelled(ctx):
 
 
 def test_a_queued_run_says_it_waits(ctx):
-    job_id = jobs.submit_training(ctx.store, {"base": "baseline"}, "alice")
+    job_id = queue.submit_training(ctx.store, {"base": "baseline"}, "alice")
     panel = svc.live_panel(ctx)
     assert not panel.running and panel.info.startswith(f"Run {job_id} is queued (waiting for the worker)")
 
@@ -111,8 +112,8 @@ def test_start_queues_runs_and_refuses_what_cannot_train(ctx):
 def test_the_history_lists_runs_and_a_model_can_be_promoted(ctx):
     assert svc.history_table(ctx) is None
     fill_store(ctx.store, reports=6, per_technique=4)
-    job_id = jobs.submit_training(ctx.store, {"base": "baseline", "min_count": 2}, "tester")
-    assert jobs.run_job(ctx.store, ctx.settings, ctx.store.claim_job(job_id, "w", "cpu")) == JOB_DONE
+    job_id = queue.submit_training(ctx.store, {"base": "baseline", "min_count": 2}, "tester")
+    assert run_job(ctx.store, ctx.settings, ctx.store.claim_job(job_id, "w", "cpu")) == JOB_DONE
     model_id = ctx.store.get_job(job_id).model_id
     row = svc.history_table(ctx).set_index("run").loc[job_id]
     assert row["status"] == "done" and row["evaluate"] == f"./?model={model_id}" and row["model"] == f"#{model_id}"

@@ -6,15 +6,15 @@ import os
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from tram_core.annotation_panel import technique_label
-from tram_core.app_state import ViewParams, clean_user_name, default_user_name, escape_markdown, parse_view_params
 from tram_core.attack import Catalog
 from tram_core.attack import load_catalog as _load_catalog
 from tram_core.errors import UserError, is_user_error
-from tram_core.model_choice import default_model, model_label
 from tram_core.settings import Settings
 from tram_core.settings import load_settings as _load_settings
 from tram_core.store import Store, TrainedModel
+from tram_core.views.annotation_panel import technique_label
+from tram_core.views.app_state import ViewParams, clean_user_name, default_user_name, escape_markdown, parse_view_params
+from tram_core.views.model_choice import default_model, model_label
 
 ANNOTATE = "annotate"  # the pages a deep link can lead to
 EVALUATE = "evaluate"
@@ -167,9 +167,9 @@ def worker_autostart(environ: Mapping[str, str] | None = None) -> bool:
 def worker_status_line(ctx: Context) -> str:
     """The sidebar's one line about the background worker; never raises (the line must not break a page)."""
     try:
-        from tram_core import jobs
+        from tram_core.jobs import queue
 
-        state = jobs.worker_state(ctx.store)
+        state = queue.worker_state(ctx.store)
     except Exception as exc:  # noqa: BLE001 - shown as 'unknown', never as a traceback
         return f"Worker: unknown ({type(exc).__name__})"
     return f"Worker: {state.text}" if state.alive else f"Worker: {state.text} (jobs wait until one runs)"
@@ -188,9 +188,9 @@ def start_worker(ctx: Context) -> WorkerStart:
     if not worker_autostart():
         return WorkerStart()
     try:
-        from tram_core import jobs
+        from tram_core.jobs import queue
 
-        if jobs.ensure_worker_running(ctx.settings):
+        if queue.ensure_worker_running(ctx.settings):
             return WorkerStart(started="Started a background worker for training and prediction jobs.")
     except Exception as exc:  # noqa: BLE001 - a worker that cannot start must not block annotation
         return WorkerStart(error=f"Could not start a worker: {exc}")
@@ -201,6 +201,6 @@ def ensure_worker(ctx: Context) -> bool:
     """After queueing a job: start a worker when none runs and autostart is on; whether one was started."""
     if not worker_autostart():
         return False
-    from tram_core import jobs
+    from tram_core.jobs import queue
 
-    return bool(jobs.ensure_worker_running(ctx.settings))
+    return bool(queue.ensure_worker_running(ctx.settings))

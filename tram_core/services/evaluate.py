@@ -9,13 +9,13 @@ from typing import Any, Sequence
 import altair as alt
 import pandas as pd
 
-from tram_core import charts, run_history
-from tram_core.csv_cells import frame_csv_bytes
-from tram_core.evaluation_report import build_evaluation_report
-from tram_core.metrics import report_rule_text
-from tram_core.run_comparison import RunMetrics, compare_runs
+from tram_core.io.csv_cells import frame_csv_bytes
+from tram_core.ml.thresholds import report_rule_text
 from tram_core.services.common import Context, ModelChoices, error_line, model_choices
 from tram_core.store import TrainedModel
+from tram_core.views import charts, run_history
+from tram_core.views.evaluation_report import build_evaluation_report
+from tram_core.views.run_comparison import RunMetrics, compare_runs
 
 TUNED = "at_tuned"
 AT_HALF = "at_0_5"

@@ -9,11 +9,12 @@ from typing import Callable, Mapping, Sequence
 
 import pandas as pd
 
-from tram_core import importer
 from tram_core.errors import UserError, is_user_error
-from tram_core.formats import EXPORT_FORMATS, ImportOptions
-from tram_core.report_summary import ReportSummary, report_summary
+from tram_core.io import importer
+from tram_core.io.dataset_checks import ImportOptions
+from tram_core.io.exporters import EXPORT_FORMATS
 from tram_core.services.common import Context, ModelChoices, check_user, model_choices
+from tram_core.views.report_summary import ReportSummary, report_summary
 
 FORMAT_NAMES = {
     "tram-multilabel": "TRAM multi-label JSON (labelled sentences)",
@@ -248,10 +249,10 @@ def prediction_models(ctx: Context) -> ModelChoices:
 
 def queue_prediction(ctx: Context, user: str, model_id: int, report_id: int) -> str:
     """Queue a job that runs ``model_id`` over the report; the line saying where its suggestions show."""
-    from tram_core import jobs
+    from tram_core.jobs import queue
 
     user = check_user(user, "run a model")
-    job_id = jobs.submit_prediction(ctx.store, model_id, report_id, user)
+    job_id = queue.submit_prediction(ctx.store, model_id, report_id, user)
     return (f"Queued prediction job {job_id}. When the worker finishes it, the suggestions show on the Annotate "
             "page.")
 
@@ -370,10 +371,10 @@ def export_request(ctx: Context, fmt: str, scope: str, report_id: int, include_u
 
 def prepare_export(ctx: Context, user: str, request: ExportRequest) -> PreparedExport:
     """Write the export file in memory."""
-    from tram_core.formats import export_data
+    from tram_core.views.report_export import export_with_findings
 
     check_user(user, "export")
-    content, filename = export_data(ctx.store, request.fmt, request.report_id,
-                                    include_unlabelled=request.include_unlabelled,
-                                    model_findings=request.model_findings, model_id=request.model_id)
+    content, filename = export_with_findings(ctx.store, request.fmt, request.report_id,
+                                             include_unlabelled=request.include_unlabelled,
+                                             model_findings=request.model_findings, model_id=request.model_id)
     return PreparedExport(request.key, content, filename, request.mime)

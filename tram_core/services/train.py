@@ -8,11 +8,11 @@ from typing import Any, Mapping, Sequence
 import altair as alt
 import pandas as pd
 
-from tram_core import charts, run_history, train_form
 from tram_core.errors import UserError
 from tram_core.services.common import Context, ModelChoices, check_user, ensure_worker, model_choices
 from tram_core.store import JOB_DONE, JOB_RUNNING
-from tram_core.train_form import LABEL_SPACES, BaseChoice, DataOverview, OptionField
+from tram_core.views import charts, run_history, train_form
+from tram_core.views.train_form import LABEL_SPACES, BaseChoice, DataOverview, OptionField
 
 HISTORY_COLUMNS = ["run", "status", "base model", "data", "duration", "micro-F1 (tuned)", "macro-F1 (tuned)",
                    "report-F1", "evaluate", "promoted", "model", "started", "by", "message"]
@@ -85,10 +85,10 @@ def _queue_frame(ctx: Context, job_id: int) -> pd.DataFrame | None:
 
 def live_panel(ctx: Context) -> LivePanel:
     """The live panel's figures, bars, chart and queue."""
-    from tram_core import jobs
+    from tram_core.jobs import queue
 
     job = run_history.active_run(ctx.store)
-    worker = jobs.worker_state(ctx.store).text
+    worker = queue.worker_state(ctx.store).text
     if job is None:
         return _idle_panel(ctx, worker)
     progress = run_history.run_progress(ctx.store, job)
@@ -231,7 +231,7 @@ class TrainRequest:
 
 def start_training(ctx: Context, user: str, request: TrainRequest) -> str:
     """Queue a training run (starting a worker when none runs); the line saying where it stands in the queue."""
-    from tram_core import jobs
+    from tram_core.jobs import queue
 
     user = check_user(user, "start training")
     classes = train_form.fixed_classes(request.space, request.pasted, ctx.catalog)
@@ -242,7 +242,7 @@ def start_training(ctx: Context, user: str, request: TrainRequest) -> str:
     recipe = train_form.recipe_defaults(request.choice, ctx.store)
     options = train_form.build_options(spec, request.values, recipe, min_count=request.min_count, classes=classes,
                                        test_reports=list(request.test_reports))
-    job_id = jobs.submit_training(ctx.store, options, user)
+    job_id = queue.submit_training(ctx.store, options, user)
     started = ensure_worker(ctx)
     running = ctx.store.list_jobs(limit=1, status=JOB_RUNNING, kind="train")
     ahead = [j for j in run_history.queued_runs(ctx.store) if j.id < job_id]
@@ -269,7 +269,7 @@ class Promotion:
 
 
 def promotion(ctx: Context) -> Promotion:
-    from tram_core.model_choice import model_label
+    from tram_core.views.model_choice import model_label
 
     models = run_history.evaluable_models(ctx.store)
     promoted = ctx.store.promoted_model()
@@ -281,9 +281,9 @@ def promotion(ctx: Context) -> Promotion:
 
 def promote(ctx: Context, user: str, model_id: int) -> str:
     """Promote a model and queue the refresh of every report's suggestions by it."""
-    from tram_core import jobs
+    from tram_core.jobs import queue
 
     user = check_user(user, "promote a model")
-    job_id = jobs.promote_and_predict(ctx.store, model_id, user)
+    job_id = queue.promote_and_predict(ctx.store, model_id, user)
     ensure_worker(ctx)
     return f"Model #{model_id} is promoted; suggestions are being refreshed (job {job_id})."

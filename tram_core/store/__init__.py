@@ -12,12 +12,12 @@ Callers import everything from ``tram_core.store``; the submodules are the store
 
 from __future__ import annotations
 
-from .annotation_queries import AnnotationQueriesMixin
-from .base import StoreBase
-from .jobs import JobsMixin
-from .labels import LabelsMixin
-from .models import ModelsMixin
-from .records import (
+from tram_core.store.annotation_queries import AnnotationQueriesMixin
+from tram_core.store.base import StoreBase
+from tram_core.store.jobs import JobsMixin
+from tram_core.store.labels import LabelsMixin
+from tram_core.store.models import ModelsMixin
+from tram_core.store.records import (
     ConflictError,
     Example,
     ImportOutcome,
@@ -35,8 +35,8 @@ from .records import (
     TrainedModel,
     WorkerInfo,
 )
-from .reports import ReportsMixin
-from .schema import (
+from tram_core.store.reports import ReportsMixin
+from tram_core.store.schema import (
     JOB_CANCELLED,
     JOB_DONE,
     JOB_FAILED,
@@ -62,10 +62,10 @@ from .schema import (
     make_engine,
     utcnow,
 )
-from .sentences import SentencesMixin
-from .settings import SettingsMixin
-from .suggestions import SuggestionsMixin
-from .workers import WorkersMixin
+from tram_core.store.sentences import SentencesMixin
+from tram_core.store.settings import SettingsMixin
+from tram_core.store.suggestions import SuggestionsMixin
+from tram_core.store.workers import WorkersMixin
 
 
 class Store(

@@ -7,10 +7,10 @@ from typing import Sequence
 
 from sqlalchemy import func, select
 
-from .base import StoreBase
-from .records import Sentence
-from .schema import LabelEventRow, LabelRow, ReportRow, SentenceRow, SuggestionRow
-from .sentences import labels_for, sentence_record
+from tram_core.store.base import StoreBase
+from tram_core.store.records import Sentence
+from tram_core.store.schema import LabelEventRow, LabelRow, ReportRow, SentenceRow, SuggestionRow
+from tram_core.store.sentences import labels_for, sentence_record
 
 
 class AnnotationQueriesMixin(StoreBase):

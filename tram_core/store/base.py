@@ -7,7 +7,7 @@ from typing import Iterator, Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from .schema import Base, make_engine
+from tram_core.store.schema import Base, make_engine
 
 
 class StoreBase:

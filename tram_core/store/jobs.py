@@ -7,9 +7,9 @@ from typing import Iterable, Sequence
 
 from sqlalchemy import func, insert, select, update
 
-from .base import StoreBase
-from .records import Job, JobPoint, NotFoundError, StoreError
-from .schema import (
+from tram_core.store.base import StoreBase
+from tram_core.store.records import Job, JobPoint, NotFoundError, StoreError
+from tram_core.store.schema import (
     JOB_CANCELLED,
     JOB_DONE,
     JOB_FAILED,

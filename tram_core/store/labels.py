@@ -7,10 +7,10 @@ from typing import Iterable
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from .base import StoreBase
-from .records import ConflictError, LabelEvent, NotFoundError, Sentence, StoreError
-from .schema import LABELLED, SENTENCE_STATUSES, UNLABELLED, LabelEventRow, LabelRow, SentenceRow, utcnow
-from .sentences import labels_for, sentence_record
+from tram_core.store.base import StoreBase
+from tram_core.store.records import ConflictError, LabelEvent, NotFoundError, Sentence, StoreError
+from tram_core.store.schema import LABELLED, SENTENCE_STATUSES, UNLABELLED, LabelEventRow, LabelRow, SentenceRow, utcnow
+from tram_core.store.sentences import labels_for, sentence_record
 
 
 def _lock_sentence(s: Session, sentence_id: int) -> SentenceRow | None:

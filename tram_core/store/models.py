@@ -7,11 +7,9 @@ from typing import Sequence
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from tram_core.thresholds import Thresholds
-
-from .base import StoreBase
-from .records import NotFoundError, StoreError, TrainedModel
-from .schema import SuggestionRow, TrainedModelRow, utcnow
+from tram_core.store.base import StoreBase
+from tram_core.store.records import NotFoundError, StoreError, TrainedModel
+from tram_core.store.schema import SuggestionRow, TrainedModelRow, utcnow
 
 
 def model_record(row: TrainedModelRow) -> TrainedModel:
@@ -34,13 +32,11 @@ def imported_model_id(s: Session, name: str) -> int:
 
 class ModelsMixin(StoreBase):
     def add_model(self, name: str, kind: str, path: str, base_model: str, classes: Sequence[str],
-                  thresholds: Thresholds | dict, metrics: dict, options: dict, job_id: int | None = None) -> int:
-        # Read here, so a row never holds thresholds its readers refuse; a layout given as JSON is kept as given.
-        checked = Thresholds.from_json(thresholds)
-        stored = checked.to_json() if isinstance(thresholds, Thresholds) else dict(thresholds)
+                  thresholds: dict, metrics: dict, options: dict, job_id: int | None = None) -> int:
+        """A new model row; ``thresholds`` is stored as given: the JSON layout of its Thresholds record (to_json)."""
         with self.session() as s:
             row = TrainedModelRow(name=name[:300], kind=kind, path=str(path), base_model=base_model,
-                                  classes=list(classes), thresholds=stored, metrics=dict(metrics),
+                                  classes=list(classes), thresholds=dict(thresholds), metrics=dict(metrics),
                                   options=dict(options), job_id=job_id, promoted=False, created_at=utcnow())
             s.add(row)
             s.flush()

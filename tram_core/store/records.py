@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 
 from tram_core.errors import UserError
-from tram_core.thresholds import Thresholds
-
-from .schema import JOB_DONE, JOB_FINISHED_STATUSES, UNLABELLED
+from tram_core.store.schema import JOB_DONE, JOB_FINISHED_STATUSES, UNLABELLED
 
 
 @dataclass(frozen=True)
@@ -187,17 +184,12 @@ class TrainedModel:
     path: str
     base_model: str
     classes: tuple[str, ...]
-    thresholds: dict  # as stored (any layout Thresholds.from_json reads); decide with ``tuned_thresholds``
+    thresholds: dict  # as stored: the JSON layout of tram_core.ml.thresholds (read it with model_thresholds)
     metrics: dict
     options: dict
     job_id: int | None
     promoted: bool
     created_at: datetime
-
-    @cached_property
-    def tuned_thresholds(self) -> Thresholds:
-        """The stored thresholds as a record, read once per model (annotation looks one up per suggestion)."""
-        return Thresholds.from_json(self.thresholds)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from .base import StoreBase
-from .models import imported_model_id
-from .records import (
+from tram_core.store.base import StoreBase
+from tram_core.store.models import imported_model_id
+from tram_core.store.records import (
     ImportOutcome,
     NewReport,
     NewSentence,
@@ -22,7 +22,7 @@ from .records import (
     ReportSummary,
     StoreError,
 )
-from .schema import (
+from tram_core.store.schema import (
     LABELLED,
     REVIEWED,
     SENTENCE_STATUSES,

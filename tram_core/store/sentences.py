@@ -7,9 +7,9 @@ from typing import Iterable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .base import StoreBase
-from .records import Example, NotFoundError, Sentence
-from .schema import LABELLED, REVIEWED, SENTENCE_STATUSES, UNLABELLED, LabelRow, ReportRow, SentenceRow
+from tram_core.store.base import StoreBase
+from tram_core.store.records import Example, NotFoundError, Sentence
+from tram_core.store.schema import LABELLED, REVIEWED, SENTENCE_STATUSES, UNLABELLED, LabelRow, ReportRow, SentenceRow
 
 
 def sentence_record(row: SentenceRow, labels: Iterable[str] = ()) -> Sentence:

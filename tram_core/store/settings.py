@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from .base import StoreBase
-from .schema import SettingRow
+from tram_core.store.base import StoreBase
+from tram_core.store.schema import SettingRow
 
 
 def put_setting(s: Session, key: str, value: str) -> None:

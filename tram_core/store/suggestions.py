@@ -6,9 +6,9 @@ from typing import Sequence
 
 from sqlalchemy import delete, insert, select
 
-from .base import StoreBase
-from .records import NotFoundError
-from .schema import SuggestionRow, TrainedModelRow
+from tram_core.store.base import StoreBase
+from tram_core.store.records import NotFoundError
+from tram_core.store.schema import SuggestionRow, TrainedModelRow
 
 
 class SuggestionsMixin(StoreBase):

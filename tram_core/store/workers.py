@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
-from .base import StoreBase
-from .records import WorkerInfo
-from .schema import SettingRow, utcnow
-from .settings import put_setting
+from tram_core.store.base import StoreBase
+from tram_core.store.records import WorkerInfo
+from tram_core.store.schema import SettingRow, utcnow
+from tram_core.store.settings import put_setting
 
 WORKER_KEY_PREFIX = "worker:"
 

@@ -1,0 +1,106 @@
+"""The trained-model commands of `python -m tram_core`: models, promote, evaluate, predict."""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli.helpers import run
+
+
+def test_models_and_promote(filled, baseline_model, capsys):
+    code, out, _ = run(capsys, "models")
+    model = filled.get_model(baseline_model)
+    assert code == 0 and model.name in out and "*" not in out.splitlines()[1]
+    line = next(l for l in out.splitlines() if model.name in l)
+    assert line.split()[1:4] == [f"{model.metrics['at_tuned']['micro_f1']:.3f}",
+                                 f"{model.metrics['at_tuned']['macro_f1']:.3f}",
+                                 f"{model.metrics['document']['micro_f1']:.3f}"]
+
+    code, out, _ = run(capsys, "promote", str(baseline_model))
+    assert code == 0 and "promoted" in out
+    assert filled.promoted_model().id == baseline_model
+    queued = filled.list_jobs(status="queued")
+    assert [(j.kind, j.params["model_id"], j.params["report_id"]) for j in queued] == [("predict", baseline_model,
+                                                                                        None)]
+    code, out, _ = run(capsys, "models")
+    assert out.splitlines()[1].startswith("*")
+
+
+def test_evaluate_on_the_recorded_test_split_matches_the_training_scores(filled, baseline_model, capsys):
+    code, out, _ = run(capsys, "evaluate", "--model", str(baseline_model))
+    assert code == 0
+    model = filled.get_model(baseline_model)
+    test_size = len(model.options["split"]["test"])
+    assert f"on {test_size} test sentences from the store" in out
+    tuned = model.metrics["at_tuned"]
+    line = next(l for l in out.splitlines() if l.startswith("micro at tuned"))
+    assert line.split()[-3:] == [f"{tuned['micro_precision']:.3f}", f"{tuned['micro_recall']:.3f}",
+                                 f"{tuned['micro_f1']:.3f}"]
+    assert "macro at 0.5" in out
+    document = model.metrics["document"]
+    line = next(l for l in out.splitlines() if l.startswith("report level (micro)"))
+    assert line.split()[3:6] == [f"{document['micro_precision']:.3f}", f"{document['micro_recall']:.3f}",
+                                 f"{document['micro_f1']:.3f}"]
+    assert line.endswith(f"add up to more than {model.thresholds['report']:.2f}")
+    for technique in model.classes:
+        assert any(l.startswith(technique) for l in out.splitlines())
+
+
+def test_evaluate_on_a_dataset_file_does_not_store_it(filled, baseline_model, capsys, tmp_path):
+    data = tmp_path / "holdout.json"
+    data.write_text(json.dumps([
+        {"sentence": "The tool downloaded an executable from the remote server.", "labels": ["T1105"]},
+        {"sentence": "Credentials were dumped from LSASS memory.", "labels": ["T1003.001"]},
+        {"sentence": "The vendor published the report.", "labels": []},
+    ]))
+    before = filled.corpus_counts()
+    code, out, _ = run(capsys, "evaluate", "--model", str(baseline_model), "--data", str(data),
+                       "--json", str(tmp_path / "eval.json"))
+    assert code == 0 and "on 3 labelled sentences of holdout.json" in out
+    assert filled.corpus_counts() == before
+    saved = json.loads((tmp_path / "eval.json").read_text())
+    assert saved["at_tuned"]["sentences"] == 3
+
+
+def test_predict_on_a_json_list_keeps_input_order(filled, baseline_model, capsys, tmp_path):
+    sentences = ["Mimikatz read credentials from the lsass process.", {"sentence": "The loader fetched a file."},
+                 "The report was published in 2020."]
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps(sentences))
+    out_path = tmp_path / "out.json"
+    model = filled.get_model(baseline_model)
+    code, out, _ = run(capsys, "predict", "--model", model.name, str(source), "-o", str(out_path))
+    assert code == 0 and "3 sentences" in out
+    result = json.loads(out_path.read_text())
+    assert [r["sentence"] for r in result] == [sentences[0], sentences[1]["sentence"], sentences[2]]
+    assert all(set(r) == {"sentence", "labels", "scores"} for r in result)
+    assert "T1003.001" in result[0]["labels"]
+
+
+def test_predict_refuses_a_bad_item_with_its_position(filled, baseline_model, capsys, tmp_path):
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps(["fine", {"text_": "no sentence"}]))
+    code, _, err = run(capsys, "predict", "--model", str(baseline_model), str(source), "-o", str(tmp_path / "o.json"))
+    assert code == 2 and "item 2" in err
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_predict_on_a_report_file_splits_it_into_sentences(filled, baseline_model, capsys, tmp_path):
+    report = tmp_path / "report.txt"
+    report.write_text("The actor dumped LSASS memory with procdump. Then the malware downloaded a payload.\n")
+    model_dir = filled.get_model(baseline_model).path
+    code, out, _ = run(capsys, "predict", "--model", model_dir, str(report), "-o", str(tmp_path / "o.json"))
+    assert code == 0
+    result = json.loads((tmp_path / "o.json").read_text())
+    assert [r["sentence"] for r in result] == ["The actor dumped LSASS memory with procdump.",
+                                               "Then the malware downloaded a payload."]
+    threshold = filled.get_model(baseline_model).thresholds["report"]
+    line = next(l for l in out.splitlines() if l.startswith("the report as a whole: "))
+    assert line.endswith(f"add up to more than {threshold:.2f})")
+    # each technique's two best sentence scores in the output file, summed, against the report threshold
+    evidence = {t: sum(sorted((r["scores"].get(t, 0.0) for r in result), reverse=True)[:2])
+                for t in {t for r in result for t in r["scores"]}}
+    expected = sorted(((t, v) for t, v in evidence.items() if v > threshold), key=lambda tv: (-tv[1], tv[0]))
+    assert expected, line  # the toy model finds something in this report
+    listed = ", ".join(f"{t} ({v:.2f})" for t, v in expected) or "none"
+    assert line.startswith(f"the report as a whole: {listed} (")

@@ -1,0 +1,52 @@
+"""DOCX reports: the sentences TRAM exported from a real file; lists, tables and headings each on their own line."""
+
+from __future__ import annotations
+
+import json
+
+from tests.io.ingest_helpers import docx_bytes, sentences_of
+from tram_core.io.ingest import extract_bytes, extract_file
+
+
+def test_real_docx_gives_the_sentences_tram_exported(shared_data):
+    extracted = extract_file(shared_data / "reports" / "simple-test.docx")
+    exported = json.loads((shared_data / "reports" / "report-for-simple-testdocx.json").read_text(encoding="utf-8"))
+    assert sentences_of(extracted) == [s["text"] for s in sorted(exported["sentences"], key=lambda s: s["order"])]
+    assert extracted.title == "simple-test"  # no core title and no heading: the file name
+
+
+def test_docx_lists_tables_and_headings_each_on_their_own_line():
+    def build(document):
+        document.core_properties.title = "APT Report 7"
+        document.add_heading("Technical details", level=1)
+        document.add_paragraph("The actor used two tools. Both were packed")
+        document.add_paragraph("cmd.exe launched the loader", style="List Bullet")
+        document.add_paragraph("the loader contacted 45.77.12[.]9", style="List Bullet")
+        table = document.add_table(rows=2, cols=2)
+        table.cell(0, 0).text = "Technique"
+        table.cell(0, 1).text = "ID"
+        table.cell(1, 0).text = "scheduled task"
+        table.cell(1, 1).text = "T1053.005"
+        document.add_paragraph("Defenders should block the address.")
+
+    extracted = extract_bytes(docx_bytes(build), "report.docx")
+    assert extracted.title == "APT Report 7"
+    assert extracted.source == "report.docx"
+    assert sentences_of(extracted) == [
+        "Technical details",
+        "The actor used two tools.",
+        "Both were packed",
+        "cmd.exe launched the loader",
+        "the loader contacted 45.77.12[.]9",
+        "Technique | ID",
+        "scheduled task | T1053.005",
+        "Defenders should block the address.",
+    ]
+
+
+def test_docx_title_falls_back_to_the_first_heading():
+    def build(document):
+        document.add_paragraph("Intro line.")
+        document.add_heading("Operation Nightfall", level=1)
+
+    assert extract_bytes(docx_bytes(build), "x.docx").title == "Operation Nightfall"

@@ -1,0 +1,51 @@
+"""ATT&CK Navigator layers: their shape, and revoked IDs shown as their replacement (a model's findings:
+tests/views/test_report_export.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.io.dataset_helpers import load
+from tram_core.io.exporters import export_data
+from tram_core.errors import UserError
+from tram_core.io.navigator_layer import NAVIGATOR_MODEL_COLOR, NAVIGATOR_VERSIONS, ModelFindings
+
+
+def test_navigator_layer_shape(store, shared_data):
+    rows = [{"sentence": f"Side-loading number {i} with a very long tail " + "x" * 400, "labels": ["T1574.002"],
+             "doc_title": "R"} for i in range(7)]
+    rows += [{"sentence": "Injected into lsass.", "labels": ["T1055.001", "T1003.001"], "doc_title": "R"},
+             {"sentence": "Unlabelled.", "labels": [], "status": "unlabelled", "doc_title": "R"}]
+    load(store, rows, "nav.json")
+    layer = json.loads(export_data(store, "navigator")[0])
+    assert layer["versions"] == NAVIGATOR_VERSIONS == {"attack": "18", "navigator": "5.1.0", "layer": "4.5"}
+    assert layer["domain"] == "enterprise-attack"
+    entries = {t["techniqueID"]: t for t in layer["techniques"]}
+    # T1574.002 is revoked in ATT&CK 18: the layer shows its replacement, and says so.
+    assert "T1574.002" not in entries and entries["T1574.001"]["score"] == 7
+    comment = entries["T1574.001"]["comment"]
+    assert "T1574.002" in comment and "(and 2 more sentences)" in comment and len(comment) < 2000
+    assert entries["T1055.001"]["score"] == 1 and entries["T1055"]["showSubtechniques"] is True
+    assert "score" not in entries["T1055"]  # a parent shown only to expand its sub-technique
+    assert layer["gradient"]["maxValue"] == 7 and len(layer["gradient"]["colors"]) >= 2
+    assert layer["legendItems"] and all({"label", "color"} <= set(item) for item in layer["legendItems"])
+
+    report_id = store.list_reports()[0].id
+    per_report, filename = export_data(store, "navigator", report_id=report_id)
+    assert json.loads(per_report)["name"] == "R" and filename.endswith("navigator-layer.json")
+
+
+def test_given_findings_join_a_report_layer_in_their_own_colour_and_nothing_else(store):
+    load(store, [{"sentence": "Injected into lsass.", "labels": ["T1055.001"], "doc_title": "R"}], "nav.json")
+    report_id = store.list_reports()[0].id
+    findings = ModelFindings("#7 run 7", (("T1003.001", "found by model #7 run 7"),))
+    layer = json.loads(export_data(store, "navigator", report_id=report_id, findings=findings)[0])
+    entries = {t["techniqueID"]: t for t in layer["techniques"]}
+    assert entries["T1003.001"]["color"] == NAVIGATOR_MODEL_COLOR and "score" not in entries["T1003.001"]
+    assert entries["T1055.001"]["score"] == 1 and "model #7 run 7" in layer["description"]
+    with pytest.raises(UserError, match="Navigator layer of one report"):
+        export_data(store, "csv", report_id=report_id, findings=findings)
+    with pytest.raises(UserError, match="Navigator layer of one report"):
+        export_data(store, "navigator", findings=findings)

@@ -1,0 +1,63 @@
+"""The quick model: when the idle worker retrains it, what it is trained on, and when it is promoted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.engine_helpers import fill_store
+from tram_core.jobs import quick_model
+
+
+@pytest.fixture
+def filled(store):
+    fill_store(store)
+    return store
+
+
+def test_quick_model_is_trained_on_all_labels_promoted_and_suggests(filled, settings, store, monkeypatch):
+    monkeypatch.setenv("TRAM_QUICK_MODEL_EVERY", "5")
+    assert quick_model.should_retrain_quick_model(filled)
+    model_id = quick_model.retrain_quick_model(filled, settings)
+    model = filled.get_model(model_id)
+    assert model.promoted and model.kind == "baseline" and model.options["quick"]
+    assert model.options["examples"] == 64 and model.metrics["at_tuned"]["micro_f1"] >= 0
+    unlabelled = [s.id for s in filled.sentences(status="unlabelled")]
+    suggested = filled.suggestions_for(unlabelled)
+    assert any(suggested[sid] for sid in unlabelled)
+    assert not quick_model.should_retrain_quick_model(filled)
+
+    labelled = filled.sentences(status="labelled")
+    every = max(5, len(labelled) // 10)  # TRAM_QUICK_MODEL_EVERY, or a tenth of the labelled sentences
+    for sentence in labelled[: every - 1]:
+        filled.set_labels(sentence.id, [], "ana")
+    assert not quick_model.should_retrain_quick_model(filled)
+    filled.set_labels(labelled[every].id, [], "ana")
+    assert quick_model.should_retrain_quick_model(filled)
+    newer = quick_model.retrain_quick_model(filled, settings)
+    assert filled.promoted_model().id == newer
+    with pytest.raises(Exception):
+        filled.get_model(model_id)  # the previous quick model is replaced
+    assert not Path(model.path).exists()
+
+
+def test_quick_model_leaves_a_promoted_trained_model_alone(filled, settings):
+    other = filled.add_model("run 9", "transformer", "/nowhere", "embedded", ["T1105"], {}, {}, {}, None)
+    filled.promote_model(other)
+    quick = quick_model.retrain_quick_model(filled, settings)
+    assert filled.promoted_model().id == other and not filled.get_model(quick).promoted
+
+
+def test_no_quick_model_retrain_while_a_trained_model_is_promoted(filled, settings):
+    assert quick_model.should_retrain_quick_model(filled)
+    other = filled.add_model("run 9", "transformer", "/nowhere", "embedded", ["T1105"], {}, {}, {}, None)
+    filled.promote_model(other)
+    assert not quick_model.should_retrain_quick_model(filled)
+
+
+def test_a_large_corpus_gets_one_quick_fit_on_the_split(filled, settings, monkeypatch):
+    monkeypatch.setattr(quick_model, "QUICK_MODEL_SINGLE_FIT_ABOVE", 10)
+    model = filled.get_model(quick_model.retrain_quick_model(filled, settings))
+    assert model.options["split"]["test"] and model.metrics["at_tuned"]["micro_f1"] >= 0
+    assert model.options["validation_fraction"] > 0 and model.promoted

@@ -1,0 +1,56 @@
+"""Running a training job: refused with a reason when there is nothing to train on; the model row it records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from tests.engine_helpers import fill_store
+from tram_core.jobs import queue, training_jobs
+from tram_core.jobs.worker import run_worker
+
+
+def test_nothing_to_train_on_fails_with_a_clear_message(store, settings):
+    empty = queue.submit_training(store, {"base": "baseline"}, "ana")
+    run_worker(settings, once=True, log=lambda _: None)
+    assert store.get_job(empty).status == "failed"
+    assert store.get_job(empty).message.startswith("Nothing to train on: no labelled sentences yet")
+
+    fill_store(store, reports=1)
+    one_report = queue.submit_training(store, {"base": "baseline"}, "ana")
+    run_worker(settings, once=True, log=lambda _: None)
+    assert store.get_job(one_report).status == "failed"
+    assert "at least 2 reports" in store.get_job(one_report).message
+
+
+def test_check_trainable_names_what_is_missing():
+    from tram_core.store import Example
+
+    def example(sid: int, report: int, labels: tuple) -> Example:
+        return Example(sid, report, f"report {report}", f"sentence {sid}", labels, "labelled")
+
+    with pytest.raises(training_jobs.JobError, match="no labelled sentences yet"):
+        training_jobs.check_trainable([])
+    with pytest.raises(training_jobs.JobError, match="the 2 labelled sentences carry no technique"):
+        training_jobs.check_trainable([example(1, 1, ()), example(2, 2, ())])
+    with pytest.raises(training_jobs.JobError, match="at least 2 reports"):
+        training_jobs.check_trainable([example(1, 1, ("T1105",)), example(2, 1, ())])
+    training_jobs.check_trainable([example(1, 1, ("T1105",)), example(2, 2, ())])
+
+
+def test_model_names_say_the_run_and_a_short_base_name():
+    when = datetime(2024, 5, 1, 9, 30)
+    assert training_jobs.model_name(3, "embedded", when) == "run 3 · MiniLM · 2024-05-01 09:30"
+    assert training_jobs.model_name(4, "allenai/scibert_scivocab_uncased", when).startswith(
+        "run 4 · scibert_scivocab_uncased · ")
+    assert training_jobs.base_short_name("/models/my-bert/") == "my-bert"
+    assert training_jobs.base_short_name("12") == "model 12"
+
+
+def test_the_model_row_keeps_the_queued_options_and_what_was_trained_on(store):
+    job = store.get_job(store.create_job("train", {"options": {"base": "baseline", "min_count": 2}}, "ana"))
+    record = training_jobs.training_record_options(job, 64, 4, 17, [{"epoch": 1}], {"test": [3]})
+    assert record == {"base": "baseline", "min_count": 2, "examples": 64, "reports": 4, "label_event_id": 17,
+                      "history": [{"epoch": 1}], "split": {"test": [3]}}
+    assert "label_event_id" not in training_jobs.training_record_options(job, 1, 1, None, [], None)

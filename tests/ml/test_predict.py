@@ -1,0 +1,106 @@
+"""Predictions: prediction jobs store top suggestions, uncertainty order, labels for loose texts at tuned thresholds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.engine_helpers import TINY_OPTIONS, fill_store
+from tram_core.jobs import queue
+from tram_core.jobs.worker import run_worker
+from tram_core.ml import predict
+from tram_core.ml.trained import load_trained
+
+
+@pytest.fixture
+def filled(store):
+    fill_store(store)
+    return store
+
+
+def train(store, settings, options: dict) -> int:
+    job_id = queue.submit_training(store, options, "ana")
+    run_worker(settings, once=True, log=lambda _: None)
+    job = store.get_job(job_id)
+    assert job.status == "done", job.message
+    return job.model_id
+
+
+@pytest.fixture
+def baseline_model(filled, settings) -> int:
+    return train(filled, settings, {"base": "baseline", "min_count": 2})
+
+
+def test_a_prediction_job_stores_top_suggestions_for_every_unlabelled_sentence(filled, settings, baseline_model):
+    job_id = queue.submit_prediction(filled, baseline_model, None, "ana")
+    run_worker(settings, once=True, log=lambda _: None)
+    job = filled.get_job(job_id)
+    unlabelled = filled.sentences(status="unlabelled")
+    assert job.status == "done" and job.message == f"suggestions stored for {len(unlabelled)} sentences"
+    assert job.step == job.total == len(unlabelled)
+
+    stored = filled.suggestions_for([s.id for s in unlabelled], model_id=baseline_model)
+    predictor = load_trained(filled.get_model(baseline_model).path)
+    scores = predictor.predict_scores([s.text for s in unlabelled])
+    for sentence, row in zip(unlabelled, scores):
+        expected = sorted(((c, float(v)) for c, v in zip(predictor.classes, row) if v >= 0.05),
+                          key=lambda pair: -pair[1])[:10]
+        got = stored[sentence.id]
+        assert [t for t, _ in got] == [t for t, _ in expected]
+        assert [v for _, v in got] == pytest.approx([v for _, v in expected], abs=1e-5)
+    labelled = filled.sentences(status="labelled")[:3]
+    assert all(v == [] for v in filled.suggestions_for([s.id for s in labelled], model_id=baseline_model).values())
+
+
+def test_predicting_one_report_replaces_only_that_reports_suggestions(filled, settings, baseline_model):
+    predict.run_prediction(filled, settings, baseline_model, None)
+    report_one = [s.id for s in filled.sentences(report_id=1)]
+    others = [s.id for s in filled.sentences(status="unlabelled") if s.report_id != 1]
+    before_others = filled.suggestions_for(others, model_id=baseline_model)
+    filled.replace_suggestions(baseline_model, {sid: {} for sid in report_one})
+
+    count = predict.run_prediction(filled, settings, baseline_model, report_id=1)
+    assert count == len(report_one)  # every sentence of the report, labelled ones too
+    assert any(filled.suggestions_for(report_one, model_id=baseline_model).values())
+    assert filled.suggestions_for(others, model_id=baseline_model) == before_others
+
+
+def test_a_cancelled_prediction_stops_between_batches(filled, settings, baseline_model):
+    with pytest.raises(predict.PredictionCancelled):
+        predict.run_prediction(filled, settings, baseline_model, None, should_cancel=lambda: True)
+
+
+def test_predict_texts_labels_at_the_models_tuned_thresholds(filled, settings, tiny_bert_dir):
+    model_id = train(filled, settings, dict(base=str(tiny_bert_dir), **TINY_OPTIONS))
+    path = filled.get_model(model_id).path
+    texts = ["The malware downloaded a payload from the server.", "Mimikatz read LSASS memory.", "Thanks."]
+    results = predict.predict_texts(path, texts)
+
+    predictor = load_trained(path)
+    scores = predictor.predict_scores(texts)
+    cut = np.array([predictor.thresholds.get(c, predictor.thresholds["global"]) for c in predictor.classes])
+    assert [r["sentence"] for r in results] == texts
+    for result, row in zip(results, scores):
+        assert set(result["labels"]) == {c for c, v, t in zip(predictor.classes, row, cut) if v > t}
+        assert list(result["scores"].values()) == sorted(result["scores"].values(), reverse=True)
+        assert all(v >= 0.01 for v in result["scores"].values())
+
+
+def test_a_model_is_found_by_id_name_or_folder(filled, baseline_model, tmp_path):
+    model = filled.get_model(baseline_model)
+    assert predict.resolve_model_path(filled, model.id) == predict.resolve_model_path(filled, model.name)
+    assert str(predict.resolve_model_path(None, model.path)) == model.path
+    with pytest.raises(Exception, match="No trained model"):
+        predict.resolve_model_path(filled, "run 404")
+
+
+def test_report_findings_apply_the_report_rule_to_predicted_sentences():
+    from tram_core.ml.predict import report_findings
+
+    results = [{"sentence": "a", "labels": ["T1105"], "scores": {"T1105": 0.7, "T1055": 0.3}},
+               {"sentence": "b", "labels": [], "scores": {"T1055": 0.3, "T1105": 0.1}},
+               {"sentence": "c", "labels": [], "scores": {"T1003": 0.2, "T9999": 0.9}}]  # T9999: not a class
+    classes = ["T1003", "T1055", "T1105"]
+    assert report_findings(results, classes, 0.5) == [("T1105", pytest.approx(0.8)), ("T1055", pytest.approx(0.6))]
+    assert report_findings(results, classes, None) == [("T1105", pytest.approx(0.7))]  # no rule: sentence labels
+    assert report_findings([], classes, 0.5) == []

@@ -1,0 +1,146 @@
+"""The quick model: a TF-IDF baseline trained on every labelled sentence by the idle worker, promoted (unless
+another model is) so the Annotate page has suggestions early; when to retrain it, and the retrain itself."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from pathlib import Path
+
+from tram_core.jobs.options import JobError, options_dict, split_dict
+from tram_core.store import Store, TrainedModel, utcnow
+
+QUICK_MODEL_EVERY = 50
+QUICK_MODEL_MIN_LABELLED = 10
+QUICK_MODEL_SINGLE_FIT_ABOVE = 5000  # labelled sentences: above this, one fit on the split (TF-IDF fits get slow)
+QUICK_MIN_COUNT = 3  # the quick model's label space: techniques with at least this many labelled sentences
+
+
+def quick_model_every() -> int:
+    """New label changes between two quick-model retrains (``TRAM_QUICK_MODEL_EVERY``, default 50)."""
+    try:
+        return max(1, int(os.environ.get("TRAM_QUICK_MODEL_EVERY", QUICK_MODEL_EVERY)))
+    except ValueError:
+        return QUICK_MODEL_EVERY
+
+
+def quick_model(store: Store) -> TrainedModel | None:
+    """The newest quick (TF-IDF, trained on every labelled sentence) model, if any."""
+    for model in store.list_models(include_imported=False):
+        if model.options.get("quick"):
+            return model
+    return None
+
+
+def should_retrain_quick_model(store: Store) -> bool:
+    """Whether the idle worker should retrain the quick model now.
+
+    Never while a model other than a quick one is promoted (its suggestions are the ones shown). Otherwise: when
+    at least 10 sentences carry techniques and there is no quick model yet, or when enough label changes
+    happened since the last quick model (or since a failed try): ``quick_model_every()`` (50), or a tenth of the
+    labelled sentences when that is more, so a large corpus is not refitted every few minutes. A quick model
+    saved in the old pickle format (which is refused when loaded) is retrained as soon as it may be.
+    """
+    promoted = store.promoted_model()
+    if promoted is not None and not promoted.options.get("quick"):
+        return False
+    counts = store.corpus_counts()
+    if counts["with_technique"] < QUICK_MODEL_MIN_LABELLED:
+        return False
+    every = max(quick_model_every(), (counts["labelled"] + counts["reviewed"]) // 10)
+    watermark = store.label_event_watermark()
+    failed_at = store.get_setting("quick_model_failed_at_event")
+    if failed_at is not None and watermark - int(failed_at) < every:
+        return False
+    last = quick_model(store)
+    if last is None or quick_model_in_pickle_format(last):
+        return True
+    return watermark - int(last.options.get("label_event_id", 0)) >= every
+
+
+def quick_model_in_pickle_format(model: TrainedModel | None) -> bool:
+    """Whether ``model`` is a quick model whose folder holds the old pickled baseline (never loaded; retrain it)."""
+    if model is None or not model.options.get("quick") or not model.path:
+        return False
+    from tram_core.ml.baseline_storage import saved_with_pickle
+
+    return saved_with_pickle(model.path)
+
+
+def retrain_quick_model(store: Store, settings, user: str = "worker") -> int:
+    """Train the TF-IDF baseline on the labelled sentences now and record it as the quick model; returns its id.
+
+    Up to ``QUICK_MODEL_SINGLE_FIT_ABOVE`` labelled sentences: with 3 or more reports, a first fit on
+    train_model's grouped split gives the scores and tuned thresholds, then the quick model itself is fitted on
+    every labelled sentence (no holdout: it is for suggestions) and keeps those thresholds; with fewer reports
+    it is fitted on everything at threshold 0.5 and has no scores. Above that size one fit on the grouped split
+    serves both (the TF-IDF fit takes minutes there, and 70% of a large corpus suggests as well). The model is
+    promoted when no other (transformer or hand-promoted) model is, and then suggestions for every unlabelled
+    sentence are refreshed. The previous quick model is deleted (record and folder) unless it is still promoted.
+    """
+    from tram_core.ml.predict import run_prediction
+
+    examples = store.examples()
+    if not any(e.labels for e in examples):
+        raise JobError("Nothing to train the quick model on: no sentence carries a technique yet")
+    watermark = store.label_event_watermark()
+    stamp = utcnow()
+    reports = len({e.report_id for e in examples})
+    options, result, metrics, thresholds, split = _fit_quick_model(store, settings, examples, reports, stamp)
+    previous = quick_model(store)
+    record_options = {
+        **options_dict(options), "quick": True, "examples": len(examples), "reports": reports,
+        "label_event_id": watermark, "split": split_dict(split), "history": [],
+    }
+    model_id = store.add_model(f"quick model · TF-IDF · {stamp:%Y-%m-%d %H:%M}", "baseline",
+                               str(result.model_dir), "baseline", list(result.classes), thresholds.to_json(),
+                               metrics, record_options, None)
+    promoted = store.promoted_model()
+    if promoted is None or promoted.options.get("quick"):
+        store.promote_model(model_id)
+        run_prediction(store, settings, model_id, None)
+    if previous is not None and not store.get_model(previous.id).promoted:
+        delete_model(store, settings, previous.id)
+    return model_id
+
+
+def _fit_quick_model(store: Store, settings, examples: list, reports: int, stamp):
+    """(options, result, metrics, thresholds, split) of the quick model's fit into models/quick-<stamp>, as
+    retrain_quick_model describes: one fit on the split for a large corpus, else a scoring fit and a fit on all."""
+    from tram_core.ml.training import TrainOptions, train_model
+
+    models_dir = Path(settings.models_dir)
+    output_dir = models_dir / f"quick-{stamp:%Y%m%d-%H%M%S-%f}"
+    if reports >= 3 and len(examples) > QUICK_MODEL_SINGLE_FIT_ABOVE:
+        options = TrainOptions(base="baseline", min_count=QUICK_MIN_COUNT)
+        result = train_model(examples, options, settings, output_dir, store=store)
+        return options, result, dict(result.metrics), result.thresholds, result.split
+    metrics, tuned, scored, split = {}, None, None, None
+    if reports >= 3:
+        scored_dir = models_dir / f".quick-eval-{stamp:%Y%m%d-%H%M%S-%f}"
+        try:
+            scored = train_model(examples, TrainOptions(base="baseline", min_count=QUICK_MIN_COUNT), settings,
+                                 scored_dir, store=store)
+            metrics, tuned, split = dict(scored.metrics), scored.thresholds, scored.split
+        finally:
+            shutil.rmtree(scored_dir, ignore_errors=True)
+    options = TrainOptions(base="baseline", min_count=QUICK_MIN_COUNT, validation_fraction=0.0, test_fraction=0.0)
+    result = train_model(examples, options, settings, output_dir, store=store)
+    thresholds = result.thresholds
+    if tuned is not None and scored is not None and list(result.classes) == list(scored.classes):
+        thresholds = tuned
+        # The folder's card must decide as the model row does: the scoring fit's thresholds and scores.
+        dataclasses.replace(result.card, thresholds=tuned, evaluation=metrics).write(result.model_dir)
+    return options, result, metrics, thresholds, split
+
+
+def delete_model(store: Store, settings, model_id: int) -> TrainedModel:
+    """Delete a model record, its suggestions and (when it lies under TRAM_HOME/models) its folder."""
+    record = store.delete_model(model_id)
+    if record.path:
+        path = Path(record.path).resolve()
+        models_dir = Path(settings.models_dir).resolve()
+        if models_dir in path.parents and path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+    return record
