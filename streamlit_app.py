@@ -6,8 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.ui import AppState, current_user, get_context, literal, page_state
-from tram_core.services import common
+from pages.ui import AppState, current_user, get_context, literal, page_state, team_mode
+from tram_core.services import accounts, common
 
 HERE = Path(__file__).resolve().parent
 
@@ -16,6 +16,8 @@ app = page_state(AppState)
 app.ran = True
 
 view = common.read_link(st.query_params.to_dict())
+# Team mode (TRAM_AUTH=local): a visitor without a valid session sees nothing but the sign-in form.
+signed_out = team_mode() and not current_user()
 
 PAGES = [
     ("pages/reports.py", "Reports", ":material/description:"),
@@ -23,6 +25,8 @@ PAGES = [
     ("pages/train.py", "Train", ":material/model_training:"),
     ("pages/evaluate.py", "Evaluate", ":material/monitoring:"),
 ]
+if team_mode() and common.capabilities(current_user()).can("see the activity"):
+    PAGES.append(("pages/activity.py", "Activity", ":material/history:"))
 pages = {
     path: st.Page(path, title=title, icon=icon, default=path == "pages/reports.py",
                   url_path="home" if path == "pages/reports.py" else None)
@@ -32,11 +36,11 @@ pages = {
 # Reports is the default page, served at the root; /reports (a natural address to type or bookmark) opens it too
 # instead of a "page not found" dialog.
 reports_alias = st.Page("pages/reports.py", title="Reports", url_path="reports", visibility="hidden")
-navigation = st.navigation([*pages.values(), reports_alias])
+navigation = st.navigation([*pages.values(), reports_alias], position="hidden" if signed_out else "sidebar")
 
 # A deep link to the app's root (?report=12&sentence=340, ?model=7) opens the page it is meant for.
 target = common.link_page(view)
-if navigation in (pages.get("pages/reports.py"), reports_alias) and target is not None:
+if not signed_out and navigation in (pages.get("pages/reports.py"), reports_alias) and target is not None:
     if f"pages/{target}.py" in pages:
         st.switch_page(pages[f"pages/{target}.py"], query_params=st.query_params.to_dict())
 
@@ -66,6 +70,51 @@ def _name_changed() -> None:
     app.user = common.clean_user(st.session_state.get(AppState.widgets.user))
 
 
+def _sign_in_gate() -> None:
+    """Team mode: nothing but the sign-in form until this browser session holds a valid (unexpired) session."""
+    ctx = get_context()
+    if accounts.session_user(ctx, app.token) is not None:
+        return
+    app.token = ""
+    st.title("Sign in to TRAM")
+    if not accounts.accounts_exist(ctx):
+        st.info("No accounts yet: an administrator adds one with `python -m tram_core users add NAME --role admin`.")
+    with st.form(AppState.widgets.sign_in):
+        name = st.text_input("Name", key=AppState.widgets.sign_in_name, max_chars=100)
+        password = st.text_input("Password", type="password", key=AppState.widgets.sign_in_password)
+        if st.form_submit_button("Sign in", type="primary"):
+            try:
+                app.token = accounts.authenticate(ctx, name, password).token
+            except Exception as exc:  # noqa: BLE001 - one line (a refused sign-in never says which part was wrong)
+                st.error(literal(common.error_line(exc, "Not signed in")))
+            else:
+                st.rerun()
+    st.stop()
+
+
+def _team_sidebar() -> None:
+    """Team mode: who is signed in (with the role) and the sign-out button; no name box, no ?user=."""
+    user = current_user()
+    with st.sidebar:
+        st.caption(literal(f"Signed in as {user} ({common.capabilities(user).role})"))
+        if st.button("Sign out", key=AppState.widgets.sign_out):
+            accounts.sign_out(get_context(), app.token)
+            app.token = ""
+            st.rerun()
+        _sidebar_status()
+
+
+def _sidebar_status() -> None:
+    try:
+        st.caption(f"Database: `{common.database_name(get_context())}`")
+    except Exception as exc:
+        st.error(f"The database cannot be opened: {literal(str(exc))}")
+        st.stop()
+    _worker_status()
+    if app.worker_error:
+        st.caption(literal(app.worker_error))
+
+
 def _sidebar() -> None:
     if app.user is None:
         app.user = common.first_user(view.user)
@@ -79,17 +128,14 @@ def _sidebar() -> None:
             st.caption(literal(note))
         if st.query_params.get("user") != user:
             st.query_params["user"] = user
-        try:
-            st.caption(f"Database: `{common.database_name(get_context())}`")
-        except Exception as exc:
-            st.error(f"The database cannot be opened: {literal(str(exc))}")
-            st.stop()
-        _worker_status()
-        if app.worker_error:
-            st.caption(literal(app.worker_error))
+        _sidebar_status()
 
 
-_sidebar()
+if team_mode():
+    _sign_in_gate()
+    _team_sidebar()
+else:
+    _sidebar()
 _start_worker_once()
 if navigation.url_path != "evaluate":  # Evaluate reads and reports its own ?model=
     for message in view.errors:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what TRAM needs into a virtual environment, then start the app or run the tests.
 #   ./tram.sh app     install, then start the dashboard (streamlit run streamlit_app.py)
-#   ./tram.sh test    install (with test tools and, as root, Debian's chromium), then run the whole test suite
+#   ./tram.sh test    install (with test tools and, as root, Debian's chromium and postgresql), then run the whole test suite
 #   ./tram.sh worker  install, then run a training/prediction worker in the foreground
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -20,10 +20,14 @@ install_python_packages() {
   fi
 }
 
-install_browser() {
-  # Browser tests drive Debian's chromium through Playwright; they skip (or fail under CI) without it.
-  if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+install_test_system_packages() {
+  # Browser tests drive Debian's chromium through Playwright; the PostgreSQL cases start a throwaway cluster with
+  # Debian's postgresql (initdb, pg_ctl). Without them those tests skip (or fail under CI).
+  local missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
   fi
 }
 
@@ -35,7 +39,7 @@ case "${1:-}" in
     ;;
   test)
     install_python_packages test
-    install_browser
+    install_test_system_packages
     shift
     exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests "$@"
     ;;

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.ui import AnnotateState, current_user, get_context, literal, page_state, show_error, show_notes, \
-    technique_labels
+from pages.ui import AnnotateState, capabilities, current_user, get_context, literal, page_state, show_error, \
+    show_notes, technique_labels
 from tram_core.services import annotate as svc
 from tram_core.services import common
 from tram_core.services.common import UserError
@@ -18,6 +18,7 @@ SHORTCUTS = "Keys: **S** save & next · **P** previous · **K** skip · **N** no
 ctx = get_context()
 labels = technique_labels()
 user = current_user()
+can_label = capabilities().label  # a viewer reads the sentences; only a role that may label sees the save buttons
 state = page_state(AnnotateState)
 cursor = state.cursor
 
@@ -254,7 +255,8 @@ def conflict_panel(box, conflict: svc.Conflict) -> None:
     with box:
         st.warning(literal(conflict.line))
         ccols = st.columns(2)
-        ccols[0].button("Keep mine (overwrite theirs)", on_click=on_resolve_conflict, args=(False,))
+        ccols[0].button("Keep mine (overwrite theirs)", on_click=on_resolve_conflict, args=(False,),
+                        disabled=not can_label)
         ccols[1].button("Take theirs", on_click=on_resolve_conflict, args=(True,))
 
 
@@ -277,6 +279,11 @@ def answer_buttons() -> None:
     """Save & next, no technique, reviewed, previous, skip, undo: each on a key."""
     # One flex row, not six columns: fewer elements for the browser to redraw on each Save & next.
     brow = st.container(horizontal=True)
+    if not can_label:
+        brow.button("Previous", shortcut="P", on_click=on_previous, width="stretch")
+        brow.button("Next", shortcut="K", on_click=on_skip, width="stretch")
+        st.caption(literal(f"Labelling needs the annotator role; you are {capabilities().role}."))
+        return
     brow.button("Save & next", type="primary", shortcut="S", on_click=on_save, args=(svc.SAVE_LABELS,),
                 width="stretch")
     brow.button("No technique", shortcut="N", on_click=on_save, args=(svc.SAVE_NONE,), width="stretch",
@@ -311,11 +318,12 @@ def technique_mode() -> None:
             st.markdown(literal(s.text))
             st.caption(literal(hit.facts_line()))
             cols = st.columns([2, 2, 2, 6])
-            cols[0].button("Accept", key=W.accept(tech, s.id, s.version), on_click=on_technique_decision,
-                           args=(s, tech, True), type="primary" if hit.preticked and hit.can_accept else "secondary",
-                           disabled=not hit.can_accept)
-            cols[1].button("Reject", key=W.reject(tech, s.id, s.version), on_click=on_technique_decision,
-                           args=(s, tech, False), disabled=not hit.can_reject)
+            if can_label:
+                cols[0].button("Accept", key=W.accept(tech, s.id, s.version), on_click=on_technique_decision,
+                               args=(s, tech, True), disabled=not hit.can_accept,
+                               type="primary" if hit.preticked and hit.can_accept else "secondary")
+                cols[1].button("Reject", key=W.reject(tech, s.id, s.version), on_click=on_technique_decision,
+                               args=(s, tech, False), disabled=not hit.can_reject)
             cols[2].button("Open", key=W.open(tech, s.id), on_click=on_open_sentence, args=(s,))
 
 

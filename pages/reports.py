@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.ui import AnnotateState, ReportsState, current_user, get_context, literal, open_in_annotate, page_state, \
-    show_error
+from pages.ui import AnnotateState, ReportsState, capabilities, current_user, get_context, literal, open_in_annotate, \
+    page_state, show_error
 from tram_core.services import reports as svc
 
 ctx = get_context()
 user = current_user()
+caps = capabilities()
 state = page_state(ReportsState)
 W = ReportsState.widgets
 
@@ -41,28 +42,30 @@ def imported(outcome: svc.ImportOutcome) -> None:
         state.imports = outcome
 
 
-upload_tab, paste_tab, url_tab = st.tabs(["Upload files", "Paste text", "From a URL"])
-with upload_tab:
-    with st.form(W.upload_form, clear_on_submit=True):
-        files = st.file_uploader(
-            "Report documents (PDF, DOCX, HTML, TXT, MD) or datasets (TRAM JSON, MAT .mjson, CSV)",
-            accept_multiple_files=True, key=W.files,
-        )
-        if st.form_submit_button("Import files", type="primary"):
-            items = [(f.name, f.getvalue()) for f in files or []]
-            imported(svc.import_files(ctx, user, items, progress_bar(len(items))))
-with paste_tab:
-    with st.form(W.paste_form):
-        title = st.text_input("Title", key=W.paste_title)
-        text = st.text_area("Report text", key=W.paste_text, height=200)
-        if st.form_submit_button("Import text"):
-            imported(svc.import_text(ctx, user, title, text))
-with url_tab:
-    with st.form(W.url_form):
-        url = st.text_input("Address of a report (web page or PDF)", key=W.url, placeholder="https://www.cisa.gov/…")
-        if st.form_submit_button("Fetch and import"):
-            with st.spinner(f"Fetching {literal(url.strip())}…"):
-                imported(svc.import_url(ctx, user, url))
+if caps.import_reports:  # viewers see the reports, not the import forms
+    upload_tab, paste_tab, url_tab = st.tabs(["Upload files", "Paste text", "From a URL"])
+    with upload_tab:
+        with st.form(W.upload_form, clear_on_submit=True):
+            files = st.file_uploader(
+                "Report documents (PDF, DOCX, HTML, TXT, MD) or datasets (TRAM JSON, MAT .mjson, CSV)",
+                accept_multiple_files=True, key=W.files,
+            )
+            if st.form_submit_button("Import files", type="primary"):
+                items = [(f.name, f.getvalue()) for f in files or []]
+                imported(svc.import_files(ctx, user, items, progress_bar(len(items))))
+    with paste_tab:
+        with st.form(W.paste_form):
+            title = st.text_input("Title", key=W.paste_title)
+            text = st.text_area("Report text", key=W.paste_text, height=200)
+            if st.form_submit_button("Import text"):
+                imported(svc.import_text(ctx, user, title, text))
+    with url_tab:
+        with st.form(W.url_form):
+            url = st.text_input("Address of a report (web page or PDF)", key=W.url,
+                                placeholder="https://www.cisa.gov/…")
+            if st.form_submit_button("Fetch and import"):
+                with st.spinner(f"Fetching {literal(url.strip())}…"):
+                    imported(svc.import_url(ctx, user, url))
 
 if state.imports is not None and state.imports.rows:
     for line in state.imports.failures:
@@ -86,7 +89,7 @@ if table.empty:
         "3. Train a model on the Train page once a few hundred sentences are labelled."
     )
     demo = svc.demo_corpus()
-    if demo is not None:
+    if demo is not None and caps.import_reports:
         st.caption(literal(demo.caption))
         if st.button(demo.button, type="primary", key=W.demo):
             state.imports = svc.import_demo(ctx, user, progress_bar(len(demo.files)))
@@ -115,7 +118,7 @@ state.selected = report.id
 
 st.subheader(f"#{report.id} {literal(report.title)}", anchor=False)
 st.caption(literal(report.caption))
-open_col, predict_col, delete_col = st.columns(3)
+open_col, predict_col, delete_col = st.columns(3)  # each action only for a role that may take it
 with open_col:
     if st.button("Open in Annotate", type="primary", key=W.open):
         open_in_annotate(report.id)
@@ -127,7 +130,7 @@ with predict_col:
         st.caption("No trained model yet: train one on the Train page to pre-annotate reports.")
     else:
         model_id = st.selectbox("Model", models.ids, index=models.index(None), format_func=models.label, key=W.model)
-        if st.button("Run the model over this report", key=W.predict):
+        if caps.can("run a model") and st.button("Run the model over this report", key=W.predict):
             try:
                 st.success(svc.queue_prediction(ctx, user, model_id, report.id))
                 page_state(AnnotateState).show_model(model_id)
@@ -135,8 +138,8 @@ with predict_col:
                 show_error(exc, "Not queued")
 
 with delete_col:
-    sure = st.checkbox(f"Yes, delete report #{report.id} and its labels", key=W.sure(report.id))
-    if st.button("Delete report", key=W.delete, disabled=not sure):
+    sure = caps.delete_reports and st.checkbox(f"Yes, delete report #{report.id} and its labels", key=W.sure(report.id))
+    if caps.delete_reports and st.button("Delete report", key=W.delete, disabled=not sure):
         try:
             state.deleted = svc.delete_report(ctx, user, report.id)
             state.selected = None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.ui import TrainState, current_user, get_context, literal, page_state, show_error
+from pages.ui import TrainState, capabilities, current_user, get_context, literal, page_state, show_error
 from tram_core.services import common
 from tram_core.services import train as svc
 
 ctx = get_context()
+caps = capabilities()  # the start, cancel and promote controls show only for a role that may use them
 state = page_state(TrainState)
 W = TrainState.widgets
 
@@ -62,7 +63,7 @@ def live_panel() -> None:
     if panel.validation is not None:
         st.markdown("**Validation scores per epoch**")
         st.dataframe(panel.validation, hide_index=True)
-    if panel.can_cancel:
+    if panel.can_cancel and caps.can("cancel a run"):
         st.button("Cancel this run", key=W.cancel(panel.job_id), on_click=on_cancel, args=(panel.job_id,))
     if state.cancel_error:
         st.error(literal(state.cancel_error))
@@ -164,7 +165,9 @@ test_reports = st.multiselect(
          "validation. Runs with the same test reports can be compared.")
 st.caption(svc.test_reports_note(ctx, choice, test_reports))
 
-if st.button("Start training", type="primary", key=W.start):
+if not caps.train:
+    st.caption(literal(f"Starting a run needs the maintainer role; you are {caps.role}."))
+elif st.button("Start training", type="primary", key=W.start):
     request = svc.TrainRequest(choice, typed, space_name, pasted, min_count, values, tuple(test_reports))
     try:
         st.success(svc.start_training(ctx, current_user(), request))
@@ -187,7 +190,7 @@ else:
         },
     )
     promotion = svc.promotion(ctx)
-    if promotion.choices.ids:
+    if promotion.choices.ids and caps.can("promote a model"):
         st.caption(literal(promotion.caption))
         pick = st.selectbox("Model to promote", promotion.choices.ids, format_func=promotion.choices.label,
                             key=W.promote_pick)

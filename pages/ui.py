@@ -14,7 +14,7 @@ from typing import Any, ClassVar, TypeVar
 
 import streamlit as st
 
-from tram_core.services import common
+from tram_core.services import accounts, common
 from tram_core.services.annotate import DEFAULT_FILTERS, MODE_SENTENCES, Cursor, SentencePanel, open_at
 from tram_core.services.common import Context
 from tram_core.services.reports import ImportOutcome, PreparedExport
@@ -36,7 +36,11 @@ def page_state(cls: type[State]) -> State:
 
 @dataclass(frozen=True)
 class AppWidgets:
-    user: str = "app_user"  # the sidebar's name
+    user: str = "app_user"  # the sidebar's name (single-user mode only)
+    sign_in: str = "app_sign_in"  # the sign-in form (team mode)
+    sign_in_name: str = "app_sign_in_name"
+    sign_in_password: str = "app_sign_in_password"
+    sign_out: str = "app_sign_out"
 
 
 @dataclass
@@ -50,6 +54,7 @@ class AppState:
     ran: bool = False
     worker_checked: bool = False
     worker_error: str = ""
+    token: str = ""  # team mode: this browser session's sign-in token (checked, with its expiry, on every run)
 
 
 @dataclass(frozen=True)
@@ -233,7 +238,25 @@ class EvaluateState:
     widgets: ClassVar[EvaluateWidgets] = EvaluateWidgets()
 
 
-PAGE_STATES = (AppState, ReportsState, AnnotateState, TrainState, EvaluateState)
+@dataclass(frozen=True)
+class ActivityWidgets:
+    person: str = "activity_person"
+    kinds: str = "activity_kinds"
+    since: str = "activity_since"
+    until: str = "activity_until"
+    download: str = "activity_download"
+
+
+@dataclass
+class ActivityState:
+    """The Activity page (maintainers and admins): all it keeps are its filters' values."""
+
+    KEY: ClassVar[str] = "activity"
+    PREFIX: ClassVar[str] = "activity_"
+    widgets: ClassVar[ActivityWidgets] = ActivityWidgets()
+
+
+PAGE_STATES = (AppState, ReportsState, AnnotateState, TrainState, EvaluateState, ActivityState)
 
 
 # --------------------------------------------------------------------------------------------------- context
@@ -304,9 +327,29 @@ def technique_labels() -> dict[str, str]:
     return common.technique_labels(_catalog())
 
 
+def team_mode() -> bool:
+    """Whether the app is a team server (``TRAM_AUTH=local``); a bad TRAM_AUTH stops the page with one line."""
+    try:
+        return common.team_mode()
+    except Exception as exc:  # noqa: BLE001 - only user errors are shown; anything else is a bug and raises
+        if not common.is_user_error(exc):
+            raise
+        st.error(f"TRAM cannot start with these settings: {literal(str(exc))}")
+        st.stop()
+
+
 def current_user() -> str:
-    """Who is acting: the sidebar's name (remembered in the session and the URL's ``user``)."""
-    return common.acting_user(page_state(AppState).user)
+    """Who is acting. Single-user mode: the sidebar's name (remembered in the session and the URL's ``user``).
+    Team mode: the signed-in user of this session's token (with its role), else '' (nobody: every action refused)."""
+    app = page_state(AppState)
+    if team_mode():
+        return accounts.session_user(get_context(), app.token) or ""
+    return common.acting_user(app.user)
+
+
+def capabilities() -> common.Capabilities:
+    """What the acting user may do: a page shows only the controls whose action the role allows."""
+    return common.capabilities(current_user())
 
 
 # --------------------------------------------------------------------------------------------------- messages

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real SQLite store in a temporary TRAM_HOME, the real data folder, strict-mode skips."""
+"""Shared fixtures: a real store (SQLite, and PostgreSQL where a test's folder runs on both) in a temporary TRAM_HOME,
+the real data folder, strict-mode skips."""
 
 from __future__ import annotations
 
@@ -52,8 +53,60 @@ def tram_home(tmp_path, monkeypatch) -> Path:
     return home
 
 
+# Tests in these folders/files run on SQLite and on PostgreSQL (a throwaway cluster, one per session).
+BOTH_BACKENDS = ("tests/store/", "tests/jobs/test_queue.py", "tests/jobs/test_claims.py", "tests/services/",
+                 "tests/io/test_importer.py")
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc) -> None:
+    if "store_url" not in metafunc.fixturenames:
+        return
+    relative = metafunc.definition.path.relative_to(REPO_ROOT).as_posix()
+    if any(relative.startswith(prefix) for prefix in BOTH_BACKENDS):
+        metafunc.parametrize("store_url", BACKENDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """The session's PostgreSQL cluster, started on first use; skip_or_fail where PostgreSQL is not installed."""
+    from tests.pg_cluster import Cluster, find_bin_dir
+
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        skip_or_fail("PostgreSQL binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin; "
+                     "apt-get install postgresql")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        skip_or_fail("psycopg is not installed; pip install -r requirements.txt")
+    cluster = Cluster(bin_dir)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture
-def settings(tram_home):
+def store_url(request, tram_home, monkeypatch) -> str:
+    """The database URL of this test: the TRAM_HOME SQLite file, or a fresh database in the session's PostgreSQL
+    cluster (TRAM_DATABASE_URL points at it, so settings, services and worker processes use it too)."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        tram_home.mkdir(parents=True, exist_ok=True)
+        yield f"sqlite:///{tram_home / 'tram.sqlite3'}"
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    name = cluster.new_database()
+    url = cluster.url(name)
+    monkeypatch.setenv("TRAM_DATABASE_URL", url)
+    yield url
+    cluster.drop_database(name)
+
+
+@pytest.fixture
+def settings(tram_home, store_url):
     from tram_core.settings import load_settings
 
     return load_settings()

@@ -55,12 +55,16 @@ def fill_store(store: Store, reports: int = 4, per_technique: int = 4, unlabelle
         store.add_report(f"report {r}", text, sentences, source=f"test://{r}", user="tester")
 
 
+PG_TEST_URL_PREFIX = "postgresql+psycopg://postgres@/tram_test_"  # tests/pg_cluster.py's databases
+
+
 def cli(args: list[str], home: Path, timeout: float = 240, env: dict | None = None,
         wait: bool = True) -> subprocess.CompletedProcess | subprocess.Popen:
     """Run ``python -m tram_core ARGS`` in a real subprocess with TRAM_HOME=home."""
     full_env = dict(os.environ)
     full_env["TRAM_HOME"] = str(home)
-    full_env.pop("TRAM_DATABASE_URL", None)
+    if not full_env.get("TRAM_DATABASE_URL", "").startswith(PG_TEST_URL_PREFIX):
+        full_env.pop("TRAM_DATABASE_URL", None)  # the TRAM_HOME SQLite file, unless this test runs on PostgreSQL
     full_env["PYTHONPATH"] = str(REPO_ROOT)
     full_env.setdefault("TRAM_USER", "tester")
     full_env["OMP_NUM_THREADS"] = "1"

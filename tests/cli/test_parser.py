@@ -12,8 +12,9 @@ ENGINE_COMMANDS = ["train", "worker", "jobs", "cancel", "models", "promote", "ev
 def test_the_engine_commands_follow_the_data_commands_in_order_with_their_handlers():
     sub = next(action for action in build_parser()._actions if action.dest == "command")
     commands = list(sub.choices)
-    assert commands[-len(ENGINE_COMMANDS):] == ENGINE_COMMANDS
-    assert "import" in commands[:-len(ENGINE_COMMANDS)] and "export" in commands[:-len(ENGINE_COMMANDS)]
+    start = commands.index(ENGINE_COMMANDS[0])
+    assert commands[start:start + len(ENGINE_COMMANDS)] == ENGINE_COMMANDS  # later groups (users, db) follow them
+    assert "import" in commands[:start] and "export" in commands[:start]
     handlers = {name: sub.choices[name].get_default("handler") for name in commands}
     assert handlers["import"] is data.cmd_import
     assert handlers["train"] is training.cmd_train and handlers["predict"] is models.cmd_predict

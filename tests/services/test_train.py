@@ -100,6 +100,8 @@ def test_start_queues_runs_and_refuses_what_cannot_train(ctx):
     assert first == f"Run {job.id} is queued." and job.status == JOB_QUEUED and job.created_by == "alice"
     assert len(job.params["options"]["classes"]) == 50
     assert job.params["options"]["test_reports"] == [reports[0], reports[2]]
+    [audited] = ctx.store.audit_events(kinds=("train",))  # the audit trail: who queued which run on what base
+    assert (audited.user, audited.target, audited.after) == ("alice", f"job {job.id}", {"base": "baseline"})
     assert svc.start_training(ctx, "bob", request).endswith("is queued behind 1 other run(s).")
     with pytest.raises(UserError, match="T9999"):
         svc.start_training(ctx, "alice", svc.TrainRequest(choice(ctx, "baseline"), space=svc.PASTED, pasted="T9999"))

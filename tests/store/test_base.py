@@ -8,6 +8,11 @@ from tests.store.samples import TEXT, three_sentences
 
 
 def test_database_is_a_wal_sqlite_file_under_tram_home(store, tram_home):
+    if not store.url.startswith("sqlite"):  # PostgreSQL: the data is on the server, no file under TRAM_HOME
+        store.add_report("A", TEXT, three_sentences(), user="ana")
+        assert store.engine.dialect.name == "postgresql" and not (tram_home / "tram.sqlite3").exists()
+        assert store.corpus_counts() and len(store.sentences()) == 3
+        return
     store.add_report("A", TEXT, three_sentences(), user="ana")
     db = tram_home / "tram.sqlite3"
     assert db.is_file()

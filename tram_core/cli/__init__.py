@@ -12,9 +12,9 @@ from tram_core.settings import load_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser: the data commands, then the training group (train, worker, jobs, cancel), then the trained-model
-    group (models, promote, evaluate, predict)."""
-    from tram_core.cli import data, models, training
+    """The parser: the data commands and the accounts group (users), then the training group (train, worker, jobs,
+    cancel), then the trained-model group (models, promote, evaluate, predict), then the database schema (db)."""
+    from tram_core.cli import data, database, models, training, users
 
     parser = argparse.ArgumentParser(
         prog="python -m tram_core",
@@ -23,8 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--user", default=None, help="who is acting (default: $TRAM_USER or the login name)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data.register(sub)
+    users.register(sub)
     training.register(sub)
     models.register(sub)
+    database.register(sub)
     return parser
 
 

@@ -13,3 +13,18 @@ def open_store(args):
 def score_text(value) -> str:
     """A score to three decimals, or "-" when there is none."""
     return f"{value:.3f}" if isinstance(value, (int, float)) else "-"
+
+
+def acting(args, permission: str) -> str:
+    """The operator's name, checked for ``permission``: whoever can reach the database from a shell is the local
+    admin (``tram_core.access.local_user``), in single-user and team mode alike."""
+    from tram_core.access import local_user, require
+
+    return require(local_user(args.user), permission).name
+
+
+def audit(store, args, kind: str, target: object = "", before=None, after=None) -> None:
+    """One audit-trail row for a change made from the command line (by ``args.user``)."""
+    from tram_core.accounts import audit as record
+
+    record(store, args.user, kind, target, before, after)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from tram_core.cli.common import acting, audit
 from tram_core.errors import CommandError
 
 
@@ -139,6 +140,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     from tram_core.io.importer import import_batch, prepare_path
 
+    acting(args, "import reports")
     options = import_options(args)
     files = _expand(args.paths)
     if not files:
@@ -163,6 +165,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(f"nothing imported: {len(batch.failures)} of {len(files)} files could not be read{hint}",
                   file=sys.stderr)
         return 2
+    audit(store, args, "import", ", ".join(r.source for r in batch.results),
+          after={"items": len(files), "failed": len(batch.failures)})
     for result in batch.results:
         print(f"{result.source}: {result.summary()}")
         for warning in result.warnings:
@@ -257,6 +261,7 @@ def cmd_label(args: argparse.Namespace) -> int:
         raise CommandError("give technique IDs or --none, not both")
     if not args.none and not args.techniques:
         raise CommandError("give technique IDs (e.g. T1055) or --none for 'no technique'")
+    acting(args, "label sentences")  # the label history records the change
     catalog = load_catalog()
     where = f"sentence {args.sentence_id}"
     ids = parse_technique_list(args.techniques, catalog, where=f"labels for {where}") if args.techniques else ()

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from tram_core.cli.common import open_store, score_text
+from tram_core.cli.common import acting, audit, open_store, score_text
 from tram_core.errors import UserError
 
 
@@ -77,8 +77,12 @@ def cmd_models_check(store, settings) -> int:
 def cmd_promote(args) -> int:
     from tram_core.jobs import queue
 
+    acting(args, "promote a model")
     store = open_store(args)
+    was = store.promoted_model()
     job_id = queue.promote_and_predict(store, args.model_id, args.user)
+    audit(store, args, "promote", f"model {args.model_id}", {"promoted": was.id if was else None},
+          {"promoted": args.model_id})
     model = store.get_model(args.model_id)
     print(f"model {model.id} '{model.name}' promoted; job {job_id} queued to refresh suggestions")
     return 0

@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from tram_core.cli.common import open_store, score_text
+from tram_core.cli.common import acting, audit, open_store, score_text
 from tram_core.errors import UserError
 
 
@@ -179,8 +179,10 @@ def cmd_train(args) -> int:
     from tram_core.ml.device import resolve_device
     from tram_core.ml.model_card import key_scores
 
+    acting(args, "start training")
     store = open_store(args)
     job_id = queue.submit_training(store, _train_options(args), args.user)
+    audit(store, args, "train", f"job {job_id}", after={"base": str(args.base)[:200]})
     print(f"queued training job {job_id}")
     if not args.wait:
         if not queue.live_workers(store):
@@ -239,8 +241,10 @@ def cmd_jobs(args) -> int:
 
 
 def cmd_cancel(args) -> int:
+    acting(args, "cancel a run")
     store = open_store(args)
     job = store.request_cancel(args.job_id)
+    audit(store, args, "cancel", f"job {job.id}", after={"status": job.status})
     if job.status == "cancelled":
         print(f"job {job.id} cancelled")
     elif job.status == "running":

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
+from tram_core import access
+from tram_core.access import Capabilities
 from tram_core.attack import Catalog
 from tram_core.attack import load_catalog as _load_catalog
 from tram_core.errors import UserError, is_user_error
@@ -114,12 +116,25 @@ def unnamed_note(typed: str | None) -> str | None:
 def check_user(user: str, action: str) -> str:
     """The acting user's name, checked before ``action`` runs: every user action of every service passes here.
 
-    Today any non-empty name may do anything; the team server adds its permission checks in this one place.
+    ``action`` is a permission of ``tram_core.access`` ("label sentences", "delete a report", ...): a user whose role
+    lacks it gets a ``PermissionDenied`` saying who, what, and the role it needs. In single-user mode a plain name is
+    the local admin; in team mode only a signed-in ``Actor`` (``services.accounts.session_user``) acts.
     """
     name = clean_user_name(user)
     if not name:
         raise UserError(f"Cannot {action}: say who you are first (the name in the sidebar)")
+    access.require(user if isinstance(user, access.Actor) else name, action)
     return name
+
+
+def capabilities(user: str) -> Capabilities:
+    """What ``user`` may do: the pages show only the controls whose action the role allows."""
+    return access.capabilities(user)
+
+
+def team_mode() -> bool:
+    """Whether accounts and sign-in are on (``TRAM_AUTH=local``); else single-user mode."""
+    return access.team_mode()
 
 
 # --------------------------------------------------------------------------------------------------- words

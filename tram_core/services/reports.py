@@ -13,6 +13,7 @@ from tram_core.errors import UserError, is_user_error
 from tram_core.io import importer
 from tram_core.io.dataset_checks import ImportOptions
 from tram_core.io.exporters import EXPORT_FORMATS
+from tram_core.services import activity
 from tram_core.services.common import Context, ModelChoices, check_user, model_choices
 from tram_core.views.report_summary import ReportSummary, report_summary
 
@@ -106,7 +107,10 @@ def _run_imports(ctx: Context, user: str, sources: list[tuple[str, Callable]],
         if not is_user_error(exc):
             raise
         return ImportOutcome(tuple(import_row(name, error=exc) for name, _ in sources))
-    return ImportOutcome(tuple(batch_rows(batch)))
+    outcome = ImportOutcome(tuple(batch_rows(batch)))
+    activity.record(ctx, user, "import", ", ".join(name for name, _ in sources),
+                    after={"items": len(sources), "failed": len(outcome.failures)})
+    return outcome
 
 
 def import_files(ctx: Context, user: str, files: Sequence[tuple[str, bytes]],
@@ -236,6 +240,7 @@ def delete_report(ctx: Context, user: str, report_id: int) -> str:
     user = check_user(user, "delete a report")
     report = ctx.store.get_report(report_id)
     ctx.store.delete_report(report_id, user=user)
+    activity.record(ctx, user, "delete report", f"report {report_id}", before={"title": report.title})
     return f"Deleted report #{report_id} '{report.title}'."
 
 
@@ -253,6 +258,7 @@ def queue_prediction(ctx: Context, user: str, model_id: int, report_id: int) -> 
 
     user = check_user(user, "run a model")
     job_id = queue.submit_prediction(ctx.store, model_id, report_id, user)
+    activity.record(ctx, user, "run model", f"model {model_id} on report {report_id}", after={"job": job_id})
     return (f"Queued prediction job {job_id}. When the worker finishes it, the suggestions show on the Annotate "
             "page.")
 

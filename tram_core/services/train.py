@@ -9,6 +9,7 @@ import altair as alt
 import pandas as pd
 
 from tram_core.errors import UserError
+from tram_core.services import activity
 from tram_core.services.common import Context, ModelChoices, check_user, ensure_worker, model_choices
 from tram_core.store import JOB_DONE, JOB_RUNNING
 from tram_core.views import charts, run_history, train_form
@@ -106,8 +107,9 @@ def live_panel(ctx: Context) -> LivePanel:
 
 def cancel_run(ctx: Context, user: str, job_id: int) -> None:
     """Ask the worker to stop the run at its next step."""
-    check_user(user, "cancel a run")
+    user = check_user(user, "cancel a run")
     ctx.store.request_cancel(job_id)
+    activity.record(ctx, user, "cancel", f"job {job_id}")
 
 
 # --------------------------------------------------------------------------------------------------- the form
@@ -243,6 +245,7 @@ def start_training(ctx: Context, user: str, request: TrainRequest) -> str:
     options = train_form.build_options(spec, request.values, recipe, min_count=request.min_count, classes=classes,
                                        test_reports=list(request.test_reports))
     job_id = queue.submit_training(ctx.store, options, user)
+    activity.record(ctx, user, "train", f"job {job_id}", after={"base": spec[:200]})
     started = ensure_worker(ctx)
     running = ctx.store.list_jobs(limit=1, status=JOB_RUNNING, kind="train")
     ahead = [j for j in run_history.queued_runs(ctx.store) if j.id < job_id]
@@ -284,6 +287,9 @@ def promote(ctx: Context, user: str, model_id: int) -> str:
     from tram_core.jobs import queue
 
     user = check_user(user, "promote a model")
+    was = ctx.store.promoted_model()
     job_id = queue.promote_and_predict(ctx.store, model_id, user)
+    activity.record(ctx, user, "promote", f"model {model_id}", {"promoted": was.id if was else None},
+                    {"promoted": model_id})
     ensure_worker(ctx)
     return f"Model #{model_id} is promoted; suggestions are being refreshed (job {job_id})."

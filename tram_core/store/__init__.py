@@ -5,7 +5,7 @@
 - ``schema``: the tables, the engine, status constants;  ``records``: the records and errors callers see;
 - ``base``: the engine and one transaction per call (``session``), shared by every mixin;
 - ``reports``, ``sentences``, ``labels``, ``settings``, ``jobs``, ``models``, ``suggestions``, ``workers``,
-  ``annotation_queries``: one aggregate each.
+  ``annotation_queries``, ``users`` (accounts and sessions), ``audit`` (the audit trail): one aggregate each.
 
 Callers import everything from ``tram_core.store``; the submodules are the store's own layout.
 """
@@ -13,6 +13,7 @@ Callers import everything from ``tram_core.store``; the submodules are the store
 from __future__ import annotations
 
 from tram_core.store.annotation_queries import AnnotationQueriesMixin
+from tram_core.store.audit import AuditEvent, AuditEventRow, AuditMixin
 from tram_core.store.base import StoreBase
 from tram_core.store.jobs import JobsMixin
 from tram_core.store.labels import LabelsMixin
@@ -65,6 +66,7 @@ from tram_core.store.schema import (
 from tram_core.store.sentences import SentencesMixin
 from tram_core.store.settings import SettingsMixin
 from tram_core.store.suggestions import SuggestionsMixin
+from tram_core.store.users import UserAccount, UserRow, UsersMixin, UserSessionRow
 from tram_core.store.workers import WorkersMixin
 
 
@@ -78,6 +80,8 @@ class Store(
     WorkersMixin,
     SettingsMixin,
     AnnotationQueriesMixin,
+    UsersMixin,
+    AuditMixin,
 ):
     """Every read and write of TRAM's data. Each public write is one transaction.
 
@@ -93,11 +97,11 @@ __all__ = [
     "StoreError", "NotFoundError", "ConflictError",
     # records
     "NewSentence", "NewSuggestion", "NewReport", "ReportSummary", "Report", "Sentence", "ImportOutcome", "Example",
-    "LabelEvent", "Job", "JobPoint", "TrainedModel", "WorkerInfo",
+    "LabelEvent", "Job", "JobPoint", "TrainedModel", "WorkerInfo", "UserAccount", "AuditEvent",
     # statuses and kinds
     "UNLABELLED", "LABELLED", "REVIEWED", "SENTENCE_STATUSES", "JOB_QUEUED", "JOB_RUNNING", "JOB_DONE", "JOB_FAILED",
     "JOB_CANCELLED", "JOB_FINISHED_STATUSES", "JOB_KINDS",
     # schema
     "Base", "ReportRow", "SentenceRow", "LabelRow", "LabelEventRow", "TrainedModelRow", "SuggestionRow", "JobRow",
-    "JobPointRow", "SettingRow", "make_engine", "utcnow", "content_hash",
+    "JobPointRow", "SettingRow", "UserRow", "UserSessionRow", "AuditEventRow", "make_engine", "utcnow", "content_hash",
 ]

@@ -64,10 +64,18 @@ class JobsMixin(StoreBase):
         """Atomically move the oldest queued job to running for ``worker_name``; None when there is none.
 
         One statement does the claim, so two workers never get the same job; a device that already runs a job
-        gets nothing (one job at a time per device).
+        gets nothing (one job at a time per device). SQLite runs one writer at a time, so its ``UPDATE ...
+        RETURNING`` is atomic as it stands; on PostgreSQL the oldest queued row is picked ``FOR UPDATE SKIP
+        LOCKED`` (concurrent workers take the next ones instead of waiting) and claims for one device are
+        serialised by a transaction-scoped advisory lock, so the one-job-per-device check sees the last claim.
         """
         now = utcnow()
-        oldest = select(func.min(JobRow.id)).where(JobRow.status == JOB_QUEUED).scalar_subquery()
+        postgres = self.engine.dialect.name == "postgresql"
+        if postgres:
+            oldest = (select(JobRow.id).where(JobRow.status == JOB_QUEUED).order_by(JobRow.id).limit(1)
+                      .with_for_update(skip_locked=True).scalar_subquery())
+        else:
+            oldest = select(func.min(JobRow.id)).where(JobRow.status == JOB_QUEUED).scalar_subquery()
         busy = select(JobRow.id).where(JobRow.status == JOB_RUNNING, JobRow.device == device).exists()
         stmt = (
             update(JobRow)
@@ -77,6 +85,8 @@ class JobsMixin(StoreBase):
             .returning(JobRow.id)
         )
         with self.session() as s:
+            if postgres:
+                s.execute(select(func.pg_advisory_xact_lock(func.hashtext("tram-claim:" + device))))
             job_id = s.execute(stmt).scalar()
             if job_id is None:
                 return None

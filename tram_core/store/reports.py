@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -154,8 +154,8 @@ def _sentence_counts(s: Session) -> dict:
             select(
                 SentenceRow.report_id,
                 func.count().label("n"),
-                func.sum(func.iif(SentenceRow.status == LABELLED, 1, 0)).label("labelled"),
-                func.sum(func.iif(SentenceRow.status == REVIEWED, 1, 0)).label("reviewed"),
+                func.sum(case((SentenceRow.status == LABELLED, 1), else_=0)).label("labelled"),
+                func.sum(case((SentenceRow.status == REVIEWED, 1), else_=0)).label("reviewed"),
             ).group_by(SentenceRow.report_id)
         )
     }

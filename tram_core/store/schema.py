@@ -47,11 +47,14 @@ def content_hash(text: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and enforced foreign keys; a server database
+    (PostgreSQL through psycopg 3) gets connections checked before use."""
     is_sqlite = url.startswith("sqlite")
     kwargs: dict = {}
     if is_sqlite:
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    else:
+        kwargs["pool_pre_ping"] = True  # a server restart must not leave the app or a worker with dead connections
     engine = create_engine(url, **kwargs)
     if is_sqlite:
 

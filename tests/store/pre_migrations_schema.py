@@ -1,0 +1,198 @@
+# The schema TRAM had before Alembic migrations (git show 749ec24:tram_core/store/schema.py), kept verbatim as
+# the "old code" that made existing databases; tests/store/test_migrations.py builds such databases from it.
+"""The database schema: one SQLAlchemy table class per aggregate, the engine, and the status vocabulary."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+UNLABELLED = "unlabelled"
+LABELLED = "labelled"
+REVIEWED = "reviewed"
+SENTENCE_STATUSES = (UNLABELLED, LABELLED, REVIEWED)
+
+JOB_QUEUED = "queued"
+JOB_RUNNING = "running"
+JOB_DONE = "done"
+JOB_FAILED = "failed"
+JOB_CANCELLED = "cancelled"
+JOB_FINISHED_STATUSES = (JOB_DONE, JOB_FAILED, JOB_CANCELLED)
+JOB_KINDS = ("train", "predict")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def content_hash(text: str) -> str:
+    """The identity of a report's text: SHA-256 of its whitespace-normalised content."""
+    normalised = " ".join(text.split())
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+    is_sqlite = url.startswith("sqlite")
+    kwargs: dict = {}
+    if is_sqlite:
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    engine = create_engine(url, **kwargs)
+    if is_sqlite:
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+    return engine
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ReportRow(Base):
+    __tablename__ = "reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(2000), default="")
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SentenceRow(Base):
+    __tablename__ = "sentences"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default=UNLABELLED, index=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_by: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    __table_args__ = (UniqueConstraint("report_id", "position"),)
+
+
+class LabelRow(Base):
+    __tablename__ = "labels"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"))
+    technique_id: Mapped[str] = mapped_column(String(20), index=True)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("sentence_id", "technique_id"),)
+
+
+class LabelEventRow(Base):
+    """Append-only history: one row per change of a sentence's labels or status."""
+
+    __tablename__ = "label_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(Integer, index=True)
+    report_id: Mapped[int] = mapped_column(Integer, index=True)
+    user: Mapped[str] = mapped_column(String(200), default="")
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(String(30))
+    before_status: Mapped[str] = mapped_column(String(20))
+    after_status: Mapped[str] = mapped_column(String(20))
+    before_labels: Mapped[list] = mapped_column(JSON, default=list)
+    after_labels: Mapped[list] = mapped_column(JSON, default=list)
+    undone: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TrainedModelRow(Base):
+    __tablename__ = "models"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(30), default="transformer")
+    path: Mapped[str] = mapped_column(String(2000))
+    base_model: Mapped[str] = mapped_column(String(500), default="")
+    classes: Mapped[list] = mapped_column(JSON, default=list)
+    thresholds: Mapped[dict] = mapped_column(JSON, default=dict)
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
+    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    promoted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SuggestionRow(Base):
+    __tablename__ = "suggestions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"))
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    technique_id: Mapped[str] = mapped_column(String(20))
+    score: Mapped[float] = mapped_column(Float)
+    __table_args__ = (
+        UniqueConstraint("sentence_id", "model_id", "technique_id"),
+        Index("ix_suggestions_sentence", "sentence_id"),
+    )
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), default=JOB_QUEUED, index=True)
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    worker: Mapped[str] = mapped_column(String(200), default="")
+    device: Mapped[str] = mapped_column(String(50), default="")
+    phase: Mapped[str] = mapped_column(String(50), default="")
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
+    loss: Mapped[float | None] = mapped_column(Float, nullable=True)
+    eta_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    model_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class JobPointRow(Base):
+    """One point of a job's live curves (training loss by step, validation scores by epoch)."""
+
+    __tablename__ = "job_points"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    step: Mapped[int] = mapped_column(Integer)
+    epoch: Mapped[float] = mapped_column(Float)
+    name: Mapped[str] = mapped_column(String(50))
+    value: Mapped[float] = mapped_column(Float)
+
+
+class SettingRow(Base):
+    __tablename__ = "app_settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,77 @@
+"""tram_core.access: the role -> permission table, require's refusals, single-user and team mode, capabilities."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from tram_core import access
+from tram_core.access import ADMIN, ANNOTATOR, MAINTAINER, ROLES, VIEWER, Actor, PermissionDenied
+from tram_core.errors import UserError
+
+
+def test_each_role_has_everything_below_it():
+    for permission, needed in access.PERMISSIONS.items():
+        for role in ROLES:
+            assert access.role_allows(role, permission) == (ROLES.index(role) >= ROLES.index(needed))
+
+
+def test_the_table_says_what_each_role_adds():
+    assert access.PERMISSIONS["label sentences"] == ANNOTATOR and access.PERMISSIONS["import reports"] == ANNOTATOR
+    assert {access.PERMISSIONS[p] for p in ("start training", "cancel a run", "promote a model", "delete a model",
+                                            "edit the label space")} == {MAINTAINER}
+    assert access.PERMISSIONS["delete a report"] == ADMIN and access.PERMISSIONS["manage users"] == ADMIN
+    assert access.PERMISSIONS["view"] == VIEWER
+
+
+def test_a_refusal_says_who_what_and_the_role_needed(monkeypatch):
+    monkeypatch.setenv("TRAM_AUTH", "local")
+    with pytest.raises(PermissionDenied) as refused:
+        access.require(Actor("vera", VIEWER), "delete a report")
+    assert str(refused.value) == "vera (viewer) may not delete a report: it needs the admin role"
+    assert isinstance(refused.value, UserError) and "\n" not in str(refused.value)
+    assert access.require(Actor("ada", ADMIN), "delete a report").name == "ada"
+
+
+def test_single_user_mode_makes_a_plain_name_the_local_admin(monkeypatch):
+    monkeypatch.delenv("TRAM_AUTH", raising=False)
+    assert not access.team_mode()
+    actor = access.require("laptop", "delete a report")
+    assert (actor.name, actor.role) == ("laptop", ADMIN)
+
+
+def test_team_mode_refuses_a_plain_name(monkeypatch):
+    monkeypatch.setenv("TRAM_AUTH", "local")
+    with pytest.raises(PermissionDenied, match="sign in first"):
+        access.require("mallory", "view")
+    assert access.capabilities("mallory").allowed == frozenset()
+
+
+def test_a_bad_auth_setting_is_one_line(monkeypatch):
+    monkeypatch.setenv("TRAM_AUTH", "ldap")
+    with pytest.raises(UserError, match="TRAM_AUTH must be"):
+        access.team_mode()
+
+
+def test_an_unknown_permission_is_a_bug_not_a_pass():
+    with pytest.raises(KeyError):
+        access.require(Actor("ada", ADMIN), "launch missiles")
+
+
+def test_an_actor_is_its_name_and_keeps_its_role_through_pickle():
+    actor = Actor("ann", ANNOTATOR)
+    assert actor == "ann" and f"{actor}" == "ann" and actor.role == ANNOTATOR
+    back = pickle.loads(pickle.dumps(actor))
+    assert back == "ann" and back.role == ANNOTATOR
+    with pytest.raises(UserError, match="Unknown role"):
+        Actor("x", "owner")
+
+
+def test_capabilities_list_what_the_role_may_do(monkeypatch):
+    monkeypatch.setenv("TRAM_AUTH", "local")
+    viewer = access.capabilities(Actor("vera", VIEWER))
+    assert viewer.can("view") and viewer.can("export") and not viewer.label and not viewer.import_reports
+    maintainer = access.capabilities(Actor("max", MAINTAINER))
+    assert maintainer.train and maintainer.label and not maintainer.delete_reports
+    assert access.capabilities(Actor("ada", ADMIN)).allowed == frozenset(access.PERMISSIONS)
