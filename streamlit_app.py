@@ -12,6 +12,11 @@ from tram_core.services import accounts, common
 HERE = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="TRAM", page_icon=":material/shield:", layout="wide")
+try:  # single-user mode (everyone is admin) is served on loopback only, unless stated otherwise
+    common.check_listen_address(st.get_option("server.address"))
+except common.UserError as exc:
+    st.error(literal(str(exc)))
+    st.stop()
 app = page_state(AppState)
 app.ran = True
 

@@ -75,3 +75,19 @@ def test_capabilities_list_what_the_role_may_do(monkeypatch):
     maintainer = access.capabilities(Actor("max", MAINTAINER))
     assert maintainer.train and maintainer.label and not maintainer.delete_reports
     assert access.capabilities(Actor("ada", ADMIN)).allowed == frozenset(access.PERMISSIONS)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
+def test_single_user_mode_may_listen_on_loopback(address):
+    access.check_listen_address(address, {})
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "", None, "10.1.2.3", "::", "tram.example.org"])
+def test_single_user_mode_on_a_reachable_address_is_refused_with_what_to_do(address):
+    with pytest.raises(UserError, match="single-user mode .* TRAM_AUTH=local .* TRAM_ALLOW_ANONYMOUS=1"):
+        access.check_listen_address(address, {})
+
+
+def test_sign_in_or_stated_open_access_may_listen_anywhere():
+    access.check_listen_address("0.0.0.0", {"TRAM_AUTH": "local"})
+    access.check_listen_address("0.0.0.0", {"TRAM_ALLOW_ANONYMOUS": "1"})

@@ -84,6 +84,36 @@ def team_mode(environ: Mapping[str, str] | None = None) -> bool:
     return auth_mode(environ) == AUTH_LOCAL
 
 
+def check_listen_address(address: str | None, environ: Mapping[str, str] | None = None) -> None:
+    """Refuse to serve single-user mode (everyone is admin) on an address other machines can reach.
+
+    Loopback (``127.0.0.1``, ``::1``, ``localhost``) is always fine; another address needs sign-in
+    (``TRAM_AUTH=local``) or an explicit ``TRAM_ALLOW_ANONYMOUS=1`` saying open access is intended.
+    """
+    import ipaddress
+
+    env = os.environ if environ is None else environ
+    host = (address or "").strip().strip("[]")
+    try:
+        if host == "localhost" or team_mode(env):
+            return
+    except UserError:
+        return  # a bad TRAM_AUTH is refused on its own, with its own message
+    try:
+        if host and ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass  # a host name other than localhost: may resolve anywhere
+    if (env.get("TRAM_ALLOW_ANONYMOUS") or "").strip().lower() in {"1", "true", "yes", "on"}:
+        return
+    where = host or "every interface"
+    raise UserError(
+        f"TRAM is in single-user mode (everyone who reaches it is admin) but listens on {where}: sign-in is off. "
+        "Set TRAM_AUTH=local and add accounts (python -m tram_core users add NAME --role admin), listen on "
+        "127.0.0.1, or set TRAM_ALLOW_ANONYMOUS=1 if open access is intended"
+    )
+
+
 def local_user(name: str) -> Actor:
     """The single-user mode's user (and the command line's operator): ``name`` with the admin role."""
     return Actor(name, ADMIN)

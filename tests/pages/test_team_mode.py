@@ -122,3 +122,25 @@ def test_single_user_mode_is_unchanged(tram_home, store, monkeypatch):
     assert [t.value for t in at.text_input if t.label == "Who is annotating"] == ["laptop"]
     assert any(label.startswith("Delete report") for label in _labels(at)) and at.get("file_uploader")
     assert "Sign out" not in _labels(at) and "activity" not in str(at.get("navigation"))
+
+
+def test_single_user_mode_on_every_interface_shows_only_the_refusal(tram_home, monkeypatch):
+    from streamlit import config
+
+    monkeypatch.setenv("TRAM_WORKER_AUTOSTART", "0")
+    monkeypatch.delenv("TRAM_AUTH", raising=False)
+    monkeypatch.delenv("TRAM_ALLOW_ANONYMOUS", raising=False)
+    before = config.get_option("server.address")
+    config.set_option("server.address", "0.0.0.0")
+    try:
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.run()
+        assert not at.exception
+        assert any("listens on 0.0.0.0" in e.value and "TRAM\\_AUTH\\=local" in e.value for e in at.error)  # escaped
+        assert not at.file_uploader and not at.button  # no page was drawn
+        monkeypatch.setenv("TRAM_ALLOW_ANONYMOUS", "1")
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.run()
+        assert not at.exception and not at.error
+    finally:
+        config.set_option("server.address", before)

@@ -132,6 +132,11 @@ def capabilities(user: str) -> Capabilities:
     return access.capabilities(user)
 
 
+def check_listen_address(address: str | None) -> None:
+    """Single-user mode only on loopback, unless sign-in is on or open access is stated (see access)."""
+    access.check_listen_address(address)
+
+
 def team_mode() -> bool:
     """Whether accounts and sign-in are on (``TRAM_AUTH=local``); else single-user mode."""
     return access.team_mode()
