@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from tram_core.settings import load_settings
 
 
@@ -19,3 +21,11 @@ def test_environment_overrides(tmp_path):
     assert settings.database_url == "postgresql://u:p@db/tram"
     assert settings.offline and settings.device == "cpu"
     assert load_settings({}).home == Path("./tram_data").resolve()
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "0", "-5", "601", "soon"])
+def test_a_url_timeout_that_would_disable_the_deadline_is_refused(value):
+    from tram_core.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="TRAM_URL_TIMEOUT_S"):
+        load_settings({"TRAM_HOME": "/tmp/tram-settings-test", "TRAM_URL_TIMEOUT_S": value})

@@ -99,7 +99,7 @@ def _refuse(store: Store, name: str, why: str, account: UserAccount | None, now:
         lock = lock_for(failures)
         store.update_user(account.name, failed_attempts=failures, locked_until=(now + lock) if lock else None)
     audit(store, name, "sign in failed", name, after={"reason": why})
-    raise SignInError("Wrong name or password" if why == "wrong" else why)
+    raise SignInError("Wrong name or password")  # one answer for every reason: it tells a guesser nothing
 
 
 def authenticate(store: Store, name: str, password: str, now: datetime | None = None) -> SignIn:
@@ -116,8 +116,8 @@ def authenticate(store: Store, name: str, password: str, now: datetime | None = 
         raise SignInError(f"Too many failed sign-ins: try again in {wait} s")
     if account is None or not good:
         _refuse(store, name, "wrong", account, now)
-    if account.disabled:
-        _refuse(store, name, "This account is disabled", None, now)
+    if account.disabled:  # refused like a wrong password, so a guesser cannot tell a right one
+        _refuse(store, name, "disabled", None, now)
     store.update_user(name, failed_attempts=0, locked_until=None, last_sign_in=now)
     token = secrets.token_urlsafe(32)
     expires = now + timedelta(hours=session_hours())

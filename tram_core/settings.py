@@ -69,6 +69,17 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _url_timeout(value: str) -> float:
+    """TRAM_URL_TIMEOUT_S: seconds, above 0 and at most 600 (inf or nan would disable the fetch deadline)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= 600:  # also false for nan
+        raise SettingsError(f"TRAM_URL_TIMEOUT_S: {value!r} is not a number of seconds between 0 and 600")
+    return seconds
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Build settings from ``environ`` (``os.environ`` by default)."""
     env = os.environ if environ is None else environ
@@ -82,7 +93,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         default_base_model=env.get("TRAM_BASE_MODEL", "embedded"),
         offline=offline,
         max_upload_bytes=int(env.get("TRAM_MAX_UPLOAD_MB", "50")) * 1024 * 1024,
-        url_timeout_s=float(env.get("TRAM_URL_TIMEOUT_S", "20")),
+        url_timeout_s=_url_timeout(env.get("TRAM_URL_TIMEOUT_S", "20")),
         url_allowed_networks=parse_allowed_networks(env.get("TRAM_URL_ALLOW_NETWORKS", "")),
         limits=limits_from_env(env),
     )

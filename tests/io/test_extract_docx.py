@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.io.ingest_helpers import docx_bytes, sentences_of
 from tram_core.io.ingest import extract_bytes, extract_file
 
@@ -50,3 +52,24 @@ def test_docx_title_falls_back_to_the_first_heading():
         document.add_heading("Operation Nightfall", level=1)
 
     assert extract_bytes(docx_bytes(build), "x.docx").title == "Operation Nightfall"
+
+
+def test_a_docx_body_under_another_name_still_counts_its_tags():
+    """python-docx finds the body through _rels/.rels, so the tag count covers every member, whatever its name."""
+    import io as stdio
+    import zipfile
+
+    from tests.hostile_cases import _document_xml
+    from tests.hostile_cases import docx_bytes as python_docx_bytes
+    from tram_core.io.extract_docx import extract_docx
+    from tram_core.io.limits import InputLimits, LimitError
+
+    data = python_docx_bytes(document_xml=_document_xml("<w:p/>" * 50_000))
+    renamed = stdio.BytesIO()
+    with zipfile.ZipFile(stdio.BytesIO(data)) as source, zipfile.ZipFile(renamed, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename).replace(b"word/document.xml", b"word/document.dat") \
+                .replace(b"/word/document.xml", b"/word/document.dat")
+            target.writestr(info.filename.replace("word/document.xml", "word/document.dat"), content)
+    with pytest.raises(LimitError, match="TRAM_MAX_MARKUP_TAGS"):
+        extract_docx(renamed.getvalue(), "renamed.docx", InputLimits(max_markup_tags=30_000, max_sentences=10**9))

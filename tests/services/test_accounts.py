@@ -90,8 +90,10 @@ def test_disabling_ends_sessions_and_refuses_sign_in(team):
     signed = accounts.authenticate(team, "vera", PASSWORD)
     accounts.set_disabled(team, ADA, "vera")
     assert accounts.session_user(team, signed.token) is None
-    with pytest.raises(accounts.SignInError, match="disabled"):
+    with pytest.raises(accounts.SignInError, match="^Wrong name or password$"):  # the same as a wrong password
         accounts.authenticate(team, "vera", PASSWORD)
+    with pytest.raises(accounts.SignInError, match="^Wrong name or password$"):
+        accounts.authenticate(team, "vera", "not-the-password")
     accounts.set_disabled(team, ADA, "vera", False)
     assert accounts.authenticate(team, "vera", PASSWORD).actor == "vera"
 

@@ -35,7 +35,11 @@ class Activity:
 
 
 def record(ctx: Context, user: str, kind: str, target: object = "", before: Any = None, after: Any = None) -> None:
-    """Append one change to the audit trail (``kind`` one of AUDIT_KINDS)."""
+    """Append one change to the audit trail (``kind`` one of AUDIT_KINDS).
+
+    For the services only, after the change's own ``check_user`` (which returns the checked name passed here); pages
+    never call it, so the trail holds only changes that passed a permission check.
+    """
     audit(ctx.store, user, kind, target, before, after)
 
 
