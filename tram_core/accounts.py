@@ -95,9 +95,7 @@ def lock_for(failures: int) -> timedelta | None:
 
 def _refuse(store: Store, name: str, why: str, account: UserAccount | None, now: datetime) -> None:
     if account is not None:
-        failures = account.failed_attempts + 1
-        lock = lock_for(failures)
-        store.update_user(account.name, failed_attempts=failures, locked_until=(now + lock) if lock else None)
+        store.count_failed_sign_in(account.name, lock_for, now)  # atomic: parallel guesses all count
     audit(store, name, "sign in failed", name, after={"reason": why})
     raise SignInError("Wrong name or password")  # one answer for every reason: it tells a guesser nothing
 

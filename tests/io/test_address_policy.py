@@ -80,6 +80,13 @@ def test_always_refused_kinds_stay_refused_even_when_listed(fake_dns, connection
     assert connections == []
 
 
+@pytest.mark.parametrize("address, network", [("100.100.100.200", "100.64.0.0/10"), ("fd00:ec2::254", "fc00::/7"),
+                                              ("192.0.0.192", "192.0.0.0/24")])
+def test_cloud_metadata_services_stay_refused_inside_a_listed_network(address, network):
+    judged, description, listable = address_refusal(ipaddress.ip_address(address), (ipaddress.ip_network(network),))
+    assert description == "is a cloud metadata service" and not listable
+
+
 def test_public_addresses_pass_the_address_check():
     for address in ("93.184.216.34", "2606:4700::1111", "::ffff:93.184.216.34", "64:ff9b::5db8:d822"):
         assert address_refusal(ipaddress.ip_address(address), ()) is None

@@ -181,3 +181,20 @@ def test_activity_filters_by_person_kind_and_date_and_exports_safe_csv(team):
     assert "'=cmd" in data and "\n=cmd" not in data and ",=cmd" not in data
     with pytest.raises(PermissionDenied, match="needs the maintainer role"):
         activity.list_activity(team, Actor("vera", ANNOTATOR))
+
+
+def test_parallel_failed_sign_ins_all_count(team):
+    """Eight guesses at once: each one is counted (a read-then-write counter lost some), so the lock follows."""
+    import threading
+
+    def guess() -> None:
+        with pytest.raises(accounts.SignInError):
+            accounts.authenticate(team, "vera", "a wrong guess")
+
+    threads = [threading.Thread(target=guess) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    account = team.store.get_user("vera")
+    assert account.failed_attempts >= 3 and account.locked_until is not None

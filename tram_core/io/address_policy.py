@@ -16,6 +16,9 @@ _SHARED_NETWORK = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT, RF
 _NAT64_NETWORK = ipaddress.ip_network("64:ff9b::/96")
 _IPV4_COMPATIBLE_NETWORK = ipaddress.ip_network("::/96")
 _BROADCAST = ipaddress.ip_address("255.255.255.255")
+# Cloud metadata services outside link-local space, which hand out credentials: never fetched, even inside a listed
+# network (Alibaba 100.100.100.200 sits in the shared range, AWS's IPv6 fd00:ec2::254 in ULA, Oracle's 192.0.0.192).
+_METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in ("100.100.100.200", "fd00:ec2::254", "192.0.0.192"))
 
 
 def parse_networks(cidrs: Iterable[str]) -> tuple[IPNetwork, ...]:
@@ -71,6 +74,7 @@ def _non_public_kind(address: IPAddress) -> tuple[str, bool] | None:
         (address.is_link_local, "is a link-local address"),  # 169.254.169.254: cloud metadata with credentials
         (address.is_multicast, "is a multicast address"),
         (address == _BROADCAST, "is a broadcast address"),
+        (address in _METADATA_ADDRESSES, "is a cloud metadata service"),
     )
     for matches, description in never_listable:
         if matches:

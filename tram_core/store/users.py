@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, delete, select
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, delete, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tram_core.store.base import StoreBase
@@ -114,6 +114,21 @@ class UsersMixin(StoreBase):
                 s.execute(delete(UserSessionRow).where(UserSessionRow.user_id == row.id))
             s.flush()
             return before, _account(row)
+
+    def count_failed_sign_in(self, name: str, lock_for, now: datetime) -> int:
+        """Add one failed sign-in atomically (parallel guesses cannot lose a count) and set the lock it earns.
+
+        ``lock_for(failures)`` is the lock's length (a timedelta) or None; returns the new number of failures.
+        """
+        with self.session() as s:
+            failures = s.execute(
+                update(UserRow).where(UserRow.name == name)
+                .values(failed_attempts=UserRow.failed_attempts + 1).returning(UserRow.failed_attempts)
+            ).scalar_one()
+            lock = lock_for(failures)
+            if lock:
+                s.execute(update(UserRow).where(UserRow.name == name).values(locked_until=now + lock))
+            return failures
 
     def add_user_session(self, name: str, token: str, expires_at: datetime) -> None:
         with self.session() as s:
