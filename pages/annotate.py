@@ -181,7 +181,7 @@ def follow_in_address(view: svc.SentencePanel) -> None:
     """The address names the sentence on screen (one update, so one URL change for the browser per step)."""
     here = (view.report_id, view.sentence.id)
     if state.link_seen != here:
-        st.query_params.update(report=str(here[0]), sentence=str(here[1]))
+        st.query_params.update(common.sentence_link(*here))
         state.link_seen = here
 
 

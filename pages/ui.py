@@ -262,15 +262,20 @@ PAGE_STATES = (AppState, ReportsState, AnnotateState, TrainState, EvaluateState,
 # --------------------------------------------------------------------------------------------------- context
 
 
-def get_settings():
-    """The settings from the environment; a bad variable stops the page with its one-line message, not a traceback."""
+def _setting_or_stop(read):
+    """``read()``, or, when a setting is bad, its one-line message and the page stops (no traceback)."""
     try:
-        return common.load_settings()
+        return read()
     except Exception as exc:  # noqa: BLE001 - only user errors are shown; anything else is a bug and raises
         if not common.is_user_error(exc):
             raise
         st.error(f"TRAM cannot start with these settings: {literal(str(exc))}")
         st.stop()
+
+
+def get_settings():
+    """The settings from the environment; a bad variable stops the page with its one-line message."""
+    return _setting_or_stop(common.load_settings)
 
 
 def _freeze_long_lived() -> None:
@@ -329,13 +334,7 @@ def technique_labels() -> dict[str, str]:
 
 def team_mode() -> bool:
     """Whether the app is a team server (``TRAM_AUTH=local``); a bad TRAM_AUTH stops the page with one line."""
-    try:
-        return common.team_mode()
-    except Exception as exc:  # noqa: BLE001 - only user errors are shown; anything else is a bug and raises
-        if not common.is_user_error(exc):
-            raise
-        st.error(f"TRAM cannot start with these settings: {literal(str(exc))}")
-        st.stop()
+    return _setting_or_stop(common.team_mode)
 
 
 def current_user() -> str:
@@ -376,7 +375,4 @@ def open_in_annotate(report_id: int, technique: str | None = None, sentence_id: 
     """Switch to the Annotate page on a report: its sentence view, optionally filtered to one technique and opened
     at one sentence, with one model's suggestions."""
     page_state(AnnotateState).open_at(report_id, technique, sentence_id, model_id)
-    link = {"report": str(report_id)}
-    if sentence_id is not None:
-        link["sentence"] = str(sentence_id)
-    st.switch_page("pages/annotate.py", query_params=link)
+    st.switch_page("pages/annotate.py", query_params=common.sentence_link(report_id, sentence_id))

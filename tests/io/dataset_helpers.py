@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tram_core.io.dataset_checks import ImportOptions
-from tram_core.io.dataset_parsers import parse_dataset, store_dataset
+from tram_core.io.importer import import_bytes
 from tram_core.store import Store
 
 
@@ -20,8 +20,7 @@ MJSON_SAMPLE = [  # a handful of real reports: small, one with T1574.002, one wi
 def load(store: Store, data: bytes | str | list | dict, filename: str, options: ImportOptions | None = None):
     if not isinstance(data, bytes):
         data = (data if isinstance(data, str) else json.dumps(data)).encode("utf-8")
-    parsed = parse_dataset(data, filename, options=options)
-    return store_dataset(store, parsed, filename, "tester")
+    return import_bytes(store, data, filename, "tester", options)
 
 
 def snapshot(store: Store) -> tuple:

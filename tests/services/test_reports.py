@@ -128,3 +128,11 @@ def test_the_demo_corpus_is_offered_from_the_shared_data_folder(ctx, shared_data
     assert [r.result for r in outcome.rows] == ["imported"] and outcome.rows[0].labelled > 0
     monkeypatch.setenv("TRAM_SHARED_DATA", str(tmp_path / "nowhere"))
     assert svc.demo_corpus() is None
+
+
+def test_a_sentence_link_reads_back_as_the_same_report_and_sentence():
+    from tram_core.services import common
+
+    view = common.read_link(common.sentence_link(12, 340))
+    assert (view.report, view.sentence) == (12, 340)
+    assert common.sentence_link(12) == {"report": "12"}

@@ -1,4 +1,4 @@
-"""Which parser reads a dataset file (by kind, extension or JSON shape), and storing what it parsed in one go."""
+"""Which parser reads a dataset file: by kind, extension or JSON shape."""
 
 from __future__ import annotations
 
@@ -14,14 +14,12 @@ from tram_core.io.dataset_checks import (
     KIND_SINGLE_LABEL,
     DatasetError,
     ImportOptions,
-    ImportResult,
     ParsedDataset,
     load_json,
 )
 from tram_core.io.dataset_csv import parse_csv
 from tram_core.io.dataset_mjson import parse_mjson
 from tram_core.io.dataset_tram_json import parse_multilabel, parse_report_export, parse_single_label
-from tram_core.store import Store
 
 
 def detect_json_kind(obj: Any) -> str | None:
@@ -77,12 +75,3 @@ def parse_json_object(obj: Any, filename: str, catalog: Catalog | None = None,
             "not a known dataset: expected TRAM multi-label rows [{sentence, labels}], single-label rows "
             "[{text, label, doc_title}], a TRAM report export {name, text, sentences} or a MAT .mjson {signal, asets}"])
     return parsers[detected](obj, filename, catalog, options)
-
-
-def store_dataset(store: Store, parsed: ParsedDataset, source: str, user: str) -> ImportResult:
-    """Store every parsed report in one transaction (a report already stored is a duplicate, not stored again)."""
-    for report in parsed.reports:
-        report.source = report.source or source
-    outcomes = store.add_reports(parsed.reports, user)
-    return ImportResult(source=source, kind=parsed.kind, outcomes=outcomes, warnings=list(parsed.warnings),
-                        skipped_rows=parsed.skipped_rows)

@@ -166,6 +166,14 @@ def read_link(params: Mapping[str, object]) -> ViewParams:
     return parse_view_params(params)
 
 
+def sentence_link(report_id: int, sentence_id: int | None = None) -> dict[str, str]:
+    """The query of an address that opens a report (at one sentence) in Annotate: what ``read_link`` reads back."""
+    link = {"report": str(report_id)}
+    if sentence_id is not None:
+        link["sentence"] = str(sentence_id)
+    return link
+
+
 def link_page(view: ViewParams) -> str | None:
     """The page a link to the app's root is meant for: ANNOTATE (report, sentence), EVALUATE (model) or None."""
     if view.wants_annotate:
