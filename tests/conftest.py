@@ -4,6 +4,7 @@ the real data folder, strict-mode skips."""
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -34,6 +35,15 @@ def wait_for(condition, timeout: float = 120, poll: float = 0.05, what: str = "c
             return value
         time.sleep(poll)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture(autouse=True)
+def restore_main_module():
+    """Streamlit's script runner replaces ``sys.modules['__main__']`` with the page it ran and leaves it there; a
+    later test that spawns processes would make each child re-run that page. Put the real one back after each test."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture

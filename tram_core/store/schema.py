@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+import time
 from datetime import datetime, timezone
 
 from sqlalchemy import (
@@ -19,7 +21,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 UNLABELLED = "unlabelled"
@@ -34,6 +36,7 @@ JOB_FAILED = "failed"
 JOB_CANCELLED = "cancelled"
 JOB_FINISHED_STATUSES = (JOB_DONE, JOB_FAILED, JOB_CANCELLED)
 JOB_KINDS = ("train", "predict")
+CONNECT_TIMEOUT_S = 10  # seconds a server database gets to answer a new connection
 
 
 def utcnow() -> datetime:
@@ -55,19 +58,39 @@ def make_engine(url: str) -> Engine:
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
     else:
         kwargs["pool_pre_ping"] = True  # a server restart must not leave the app or a worker with dead connections
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+            # an unreachable host fails in seconds, not minutes (a connect_timeout in the URL wins)
+            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
     engine = create_engine(url, **kwargs)
     if is_sqlite:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            _switch_to_wal(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
     return engine
+
+
+def _switch_to_wal(cursor, wait_s: float = 30.0) -> None:
+    """Put the SQLite file in WAL mode. Switching needs a moment alone with a new file, and SQLite answers "locked"
+    at once (no busy wait) when several processes open it together, so retry until ``wait_s`` is up."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class Base(DeclarativeBase):
@@ -169,6 +192,7 @@ class JobRow(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     worker: Mapped[str] = mapped_column(String(200), default="")
     device: Mapped[str] = mapped_column(String(50), default="")
+    host: Mapped[str] = mapped_column(String(255), default="", server_default="")  # the claiming worker's host
     phase: Mapped[str] = mapped_column(String(50), default="")
     step: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
