@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 import streamlit as st
 
-from pages.ui import AppState, current_user, get_context, literal, page_state, team_mode
+from pages.ui import AppState, current_user, get_context, literal, oidc_claims, page_state, team_mode
 from tram_core.services import accounts, common
 
 HERE = Path(__file__).resolve().parent
@@ -20,8 +21,37 @@ except common.UserError as exc:
 app = page_state(AppState)
 app.ran = True
 
+
+def _auth_section() -> dict | None:
+    """The ``[auth]`` section of Streamlit's secrets file (what ``st.login`` signs in with); None when absent."""
+    if not st.secrets.load_if_toml_exists():
+        return None
+    section = st.secrets.get("auth")
+    return section if isinstance(section, Mapping) else None
+
+
+def _record_oidc_sign_in() -> str:
+    """TRAM_AUTH=oidc: record the provider's signed-in user once per browser session (their account is made on
+    the first sign-in); the one-line refusal (a disabled account), else ''."""
+    claims = oidc_claims()
+    if claims is None or (app.signed_in_as and current_user()):
+        return ""
+    try:
+        app.signed_in_as = accounts.oidc_sign_in(get_context(), claims)
+    except Exception as exc:  # noqa: BLE001 - one line: the account is disabled or the claims name nobody
+        app.signed_in_as = ""
+        return common.error_line(exc, "Not signed in")
+    return ""
+
+
+oidc = team_mode() and accounts.auth_mode() == accounts.AUTH_OIDC
+if oidc and (problem := accounts.oidc_setup_problem(_auth_section())):
+    st.error(literal(problem))
+    st.stop()
+oidc_refusal = _record_oidc_sign_in() if oidc else ""
+
 view = common.read_link(st.query_params.to_dict())
-# Team mode (TRAM_AUTH=local): a visitor without a valid session sees nothing but the sign-in form.
+# Team mode (TRAM_AUTH=local or oidc): a visitor who has not signed in sees nothing but the way to sign in.
 signed_out = team_mode() and not current_user()
 
 PAGES = [
@@ -29,6 +59,7 @@ PAGES = [
     ("pages/annotate.py", "Annotate", ":material/edit_note:"),
     ("pages/train.py", "Train", ":material/model_training:"),
     ("pages/evaluate.py", "Evaluate", ":material/monitoring:"),
+    ("pages/agreement.py", "Agreement", ":material/groups:"),
 ]
 if team_mode() and common.capabilities(current_user()).can("see the activity"):
     PAGES.append(("pages/activity.py", "Activity", ":material/history:"))
@@ -97,12 +128,36 @@ def _sign_in_gate() -> None:
     st.stop()
 
 
+def _oidc_gate(refusal: str) -> None:
+    """TRAM_AUTH=oidc: nothing but the provider's "Sign in" button(s) (or why the sign-in was refused, and a way
+    out) until the provider has signed this browser in to an enabled account."""
+    if current_user():
+        return
+    st.title("Sign in to TRAM")
+    if refusal:
+        st.error(literal(refusal))
+        if st.button("Sign out", key=AppState.widgets.sign_out):
+            st.logout()
+        st.stop()
+    providers = accounts.oidc_providers(_auth_section())
+    for provider in providers:
+        label = "Sign in" if len(providers) == 1 else f"Sign in with {provider}"
+        if st.button(label, type="primary", key=AppState.widgets.provider_sign_in(provider)):
+            st.login(None if provider == "default" else provider)
+    st.stop()
+
+
 def _team_sidebar() -> None:
     """Team mode: who is signed in (with the role) and the sign-out button; no name box, no ?user=."""
     user = current_user()
     with st.sidebar:
         st.caption(literal(f"Signed in as {user} ({common.capabilities(user).role})"))
         if st.button("Sign out", key=AppState.widgets.sign_out):
+            if oidc:
+                accounts.oidc_sign_out(get_context(), user)
+                app.signed_in_as = ""
+                st.logout()  # the browser goes to Streamlit's sign-out address, which forgets the sign-in
+                st.stop()
             accounts.sign_out(get_context(), app.token)
             app.token = ""
             st.rerun()
@@ -136,7 +191,10 @@ def _sidebar() -> None:
         _sidebar_status()
 
 
-if team_mode():
+if oidc:
+    _oidc_gate(oidc_refusal)
+    _team_sidebar()
+elif team_mode():
     _sign_in_gate()
     _team_sidebar()
 else:

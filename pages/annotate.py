@@ -162,19 +162,22 @@ def other_techniques(view: svc.SentencePanel) -> None:
 def filter_bar() -> None:
     """Filters and order: drawn with the whole page (a change reruns it all), not with each Save & next."""
     with st.expander("Filters and order", expanded=filters().narrowed):
-        cols = st.columns([3, 2, 3, 3, 2])
-        cols[0].segmented_control("Status", list(svc.STATUS_NAMES), key=W.status, on_change=on_filters_changed,
-                                  format_func=svc.STATUS_NAMES.get)
-        cols[1].toggle("Has suggestions", key=W.has_suggestions, on_change=on_filters_changed)
-        cols[2].selectbox("Technique", [""] + svc.filter_techniques(cursor, keep=S.get(W.technique)),
-                          key=W.technique, on_change=on_filters_changed,
-                          format_func=lambda t: label(t) if t else "any technique",
-                          help="Sentences of this report labelled with this technique or suggested with it.")
-        cols[3].text_input("Text contains", key=W.search, placeholder="e.g. powershell", on_change=on_filters_changed)
-        cols[4].segmented_control("Order", list(svc.ORDER_NAMES), key=W.order, on_change=on_filters_changed,
-                                  format_func=svc.ORDER_NAMES.get,
-                                  help="Uncertain first: the sentences where the model's scores sit closest to "
-                                       "its thresholds come first.")
+        # Two rows, so no control is cut at 1280-1920 px: the segmented controls need their full width.
+        first = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
+        first.segmented_control("Status", list(svc.STATUS_NAMES), key=W.status, on_change=on_filters_changed,
+                                format_func=svc.STATUS_NAMES.get)
+        first.segmented_control("Order", list(svc.ORDER_NAMES), key=W.order, on_change=on_filters_changed,
+                                format_func=svc.ORDER_NAMES.get,
+                                help="Uncertain first: the sentences where the model's scores sit closest to "
+                                     "its thresholds come first.")
+        first.toggle("Has suggestions", key=W.has_suggestions, on_change=on_filters_changed)
+        second = st.columns(2)
+        second[0].selectbox("Technique", [""] + svc.filter_techniques(cursor, keep=S.get(W.technique)),
+                            key=W.technique, on_change=on_filters_changed,
+                            format_func=lambda t: label(t) if t else "any technique",
+                            help="Sentences of this report labelled with this technique or suggested with it.")
+        second[1].text_input("Text contains", key=W.search, placeholder="e.g. powershell",
+                             on_change=on_filters_changed)
 
 
 def follow_in_address(view: svc.SentencePanel) -> None:
@@ -208,7 +211,7 @@ def sentence_mode() -> None:
     with messages:
         show_notes(cursor.take_notes())
     try:
-        svc.read(ctx, cursor)
+        svc.read(ctx, cursor, user)
     except UserError as exc:  # a report or model deleted meanwhile
         show_error(exc)
         return
@@ -222,6 +225,8 @@ def sentence_mode() -> None:
         return
     if view.changed_note:
         messages.warning(literal(view.changed_note))
+    if view.double_note:
+        messages.info(literal(view.double_note), icon=":material/group:")
     follow_in_address(view)
     state.on_screen = view
     sentence_box(view)
@@ -270,7 +275,7 @@ def suggestion_rows(view: svc.SentencePanel) -> None:
         key = W.suggestion(row.rank)
         line = st.container(horizontal=True, vertical_alignment="center")
         line.checkbox(row.text, key=key, help=row.help, width="stretch")
-        line.button(str(row.rank), key=W.toggle(row.rank), shortcut=str(row.rank), on_click=on_toggle, args=(key,),
+        line.button("Tick", key=W.toggle(row.rank), shortcut=str(row.rank), on_click=on_toggle, args=(key,),
                     help=f"Tick or untick {row.technique} (key {row.rank})")
         st.caption(row.caption)
 
@@ -306,7 +311,7 @@ def technique_mode() -> None:
         st.caption("Every sentence labelled with the technique or suggested with it by the model, across reports, "
                    "to accept or reject one by one.")
         return
-    view = svc.technique_view(ctx, tech, cursor.model_id)
+    view = svc.technique_view(ctx, tech, cursor.model_id, user)
     st.caption(view.description)
     if view.empty:
         st.info(literal(view.empty))
@@ -331,7 +336,7 @@ if S.get(W.mode) == svc.MODE_TECHNIQUE:
     technique_mode()
 else:
     try:
-        svc.read(ctx, cursor)
+        svc.read(ctx, cursor, user)
         filter_bar()
     except UserError as exc:  # a report or model deleted meanwhile
         show_error(exc)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.ui import EvaluateState, get_context, literal, page_state
+from pages.ui import EvaluateState, current_user, get_context, literal, page_state, show_error
 from tram_core.services import evaluate as svc
+from tram_core.services import exports
 
 ctx = get_context()
 page_state(EvaluateState)
@@ -30,6 +31,11 @@ if st.query_params.get("model") != str(model_id):
 
 run = svc.evaluation(ctx, model_id)
 st.caption(literal(run.caption))
+
+
+def score_formats(frame) -> dict:
+    """Three decimals for every score column (the float ones); counts and names as they are."""
+    return {c: SCORE_FORMAT for c in frame.columns if frame[c].dtype.kind == "f"}
 
 
 def headline_row(row: svc.HeadlineRow) -> None:
@@ -93,6 +99,19 @@ else:
 st.download_button("Evaluation report (HTML)", data=lambda: run.report_html(ctx),
                    file_name=run.file_name("evaluation", "html"), mime="text/html", on_click="ignore", key=W.report)
 
+st.subheader("ATT&CK Navigator layers", anchor=False)
+st.caption(literal(f"This model's techniques in {exports.attack_version(ctx)}, scored by test F1 or by training "
+                   "sentences, for the Navigator's matrix."))
+for col, (by, label) in zip(st.columns(len(exports.COVERAGE_NAMES)), exports.COVERAGE_NAMES.items()):
+    with col:
+        try:
+            layer = exports.coverage_layer(ctx, current_user(), model_id, by)
+        except Exception as exc:  # noqa: BLE001 - e.g. no test scores: one line instead of the button
+            show_error(exc, label)
+            continue
+        st.download_button(f"{label} (Navigator layer)", layer.content, file_name=layer.filename, mime=layer.mime,
+                           on_click="ignore", key=W.layer(by))
+
 # --------------------------------------------------------------------------------------------------- compare
 
 st.header("Compare runs")
@@ -111,9 +130,9 @@ else:
     elif result.summary is not None:
         (st.caption if result.same_test_set else st.warning)(result.note)
         st.markdown("**Headline scores** (Δ = this run minus the first)")
-        st.dataframe(result.summary, hide_index=True, key=W.compare_summary,
-                     column_config={c: SCORE_FORMAT for c in result.score_columns})
+        st.dataframe(result.summary, hide_index=True, key=W.compare_summary, placeholder="",
+                     column_config=score_formats(result.summary))
         st.markdown("**F1 per technique** (blank: the run did not score that technique)")
-        st.dataframe(result.per_technique, hide_index=True, key=W.compare_table,
-                     column_config={c: SCORE_FORMAT for c in result.f1_columns})
+        st.dataframe(result.per_technique, hide_index=True, key=W.compare_table, placeholder="",
+                     column_config=score_formats(result.per_technique))
         st.altair_chart(result.chart, width="stretch")

@@ -7,6 +7,8 @@ import streamlit as st
 
 from pages.ui import AnnotateState, ReportsState, capabilities, current_user, get_context, literal, open_in_annotate, \
     page_state, show_error
+from tram_core.services import exports
+from tram_core.services import report_imports as imports
 from tram_core.services import reports as svc
 
 ctx = get_context()
@@ -25,14 +27,13 @@ if state.deleted:
 
 
 def progress_bar(count: int):
-    """A progress bar for more than one item: the service reports each item read."""
-    if count < 2:
-        return None
-    bar = st.progress(0.0, text=f"Reading {count} item(s)…")
-    return lambda fraction, text: bar.progress(fraction, text=literal(text))
+    """A progress bar, drawn once the service reports something: each item read when there are several, each page
+    of a scanned file read by OCR."""
+    slot = st.empty()
+    return lambda fraction, text: slot.progress(fraction, text=literal(text))
 
 
-def imported(outcome: svc.ImportOutcome) -> None:
+def imported(outcome: imports.ImportOutcome) -> None:
     """Say why nothing was tried, or keep the results to show below."""
     if outcome.error:
         st.error(literal(outcome.error))
@@ -52,24 +53,26 @@ if caps.import_reports:  # viewers see the reports, not the import forms
             )
             if st.form_submit_button("Import files", type="primary"):
                 items = [(f.name, f.getvalue()) for f in files or []]
-                imported(svc.import_files(ctx, user, items, progress_bar(len(items))))
+                imported(imports.import_files(ctx, user, items, progress_bar(len(items))))
     with paste_tab:
         with st.form(W.paste_form):
             title = st.text_input("Title", key=W.paste_title)
             text = st.text_area("Report text", key=W.paste_text, height=200)
             if st.form_submit_button("Import text"):
-                imported(svc.import_text(ctx, user, title, text))
+                imported(imports.import_text(ctx, user, title, text))
     with url_tab:
         with st.form(W.url_form):
             url = st.text_input("Address of a report (web page or PDF)", key=W.url,
                                 placeholder="https://www.cisa.gov/…")
             if st.form_submit_button("Fetch and import"):
                 with st.spinner(f"Fetching {literal(url.strip())}…"):
-                    imported(svc.import_url(ctx, user, url))
+                    imported(imports.import_url(ctx, user, url, progress_bar(1)))
 
 if state.imports is not None and state.imports.rows:
     for line in state.imports.failures:
         st.error(literal(line))
+    for line in state.imports.notes:
+        st.warning(literal(line))
     if state.imports.summary:
         st.success(state.imports.summary)
     st.dataframe(state.imports.table, hide_index=True, width="stretch",
@@ -88,11 +91,11 @@ if table.empty:
         "2. Open it on the Annotate page and label its sentences with ATT&CK techniques.\n"
         "3. Train a model on the Train page once a few hundred sentences are labelled."
     )
-    demo = svc.demo_corpus()
+    demo = imports.demo_corpus()
     if demo is not None and caps.import_reports:
         st.caption(literal(demo.caption))
         if st.button(demo.button, type="primary", key=W.demo):
-            state.imports = svc.import_demo(ctx, user, progress_bar(len(demo.files)))
+            state.imports = imports.import_demo(ctx, user, progress_bar(len(demo.files)))
             st.rerun()
     st.stop()
 
@@ -164,13 +167,18 @@ st.subheader("Export", anchor=False)
 ecols = st.columns([2, 2, 2])
 fmt = ecols[0].selectbox("Format", svc.EXPORT_FORMATS, format_func=svc.FORMAT_NAMES.get, key=W.fmt)
 scope = ecols[1].radio("What", svc.SCOPES, key=W.scope, horizontal=True)
-with_unlabelled = ecols[2].checkbox("Include unlabelled sentences", key=W.unlabelled,
-                                    disabled=not svc.unlabelled_possible(fmt),
+unlabelled_possible, findings_possible = svc.unlabelled_possible(fmt), svc.findings_possible(fmt, scope, techniques)
+for key, possible in ((W.unlabelled, unlabelled_possible), (W.findings, findings_possible)):
+    if not possible:
+        st.session_state[key] = False  # a greyed option never stays ticked
+with_unlabelled = ecols[2].checkbox("Include unlabelled sentences", key=W.unlabelled, disabled=not unlabelled_possible,
                                     help="Unlabelled rows are marked 'unlabelled' so nobody reads them as negatives.")
 with_findings = ecols[2].checkbox(
-    "Add the model's findings", key=W.findings, disabled=not svc.findings_possible(fmt, scope, techniques),
+    "Add the model's findings", key=W.findings, disabled=not findings_possible,
     help="A Navigator layer of this report: also the techniques the model above finds in the report that no "
-         "sentence is labelled with yet, in their own colour.")
+         "sentence is labelled with yet, in their own colour. A STIX bundle: also each technique the model finds, "
+         "with its best sentences as notes.")
+st.caption(literal(f"Techniques as in {exports.attack_version(ctx)}."))
 request = svc.export_request(ctx, fmt, scope, report.id, with_unlabelled, with_findings, techniques)
 if st.button("Prepare the export", key=W.prepare):
     try:

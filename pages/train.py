@@ -7,6 +7,7 @@ import streamlit as st
 from pages.ui import TrainState, capabilities, current_user, get_context, literal, page_state, show_error
 from tram_core.services import common
 from tram_core.services import train as svc
+from tram_core.services import workers
 
 ctx = get_context()
 caps = capabilities()  # the start, cancel and promote controls show only for a role that may use them
@@ -76,6 +77,23 @@ def live_panel() -> None:
 live_panel()
 
 
+@st.fragment(run_every=5)
+def worker_panel() -> None:
+    """Every worker seen in the last hour, on any machine: its host, device, job and last heartbeat."""
+    with st.expander("Workers", expanded=False):
+        table = workers.workers_table(ctx)
+        if table.empty:
+            st.caption(workers.NO_WORKERS)
+            return
+        st.dataframe(table, hide_index=True, width="stretch")
+        note = workers.stale_note(table)
+        if note:
+            st.warning(literal(note))
+
+
+worker_panel()
+
+
 # --------------------------------------------------------------------------------------------------- new run
 
 st.header("New run")
@@ -95,7 +113,8 @@ typed = ""
 if choice.needs == "hub":
     typed = st.text_input("Hub model ID", key=W.hub_id, placeholder="allenai/scibert_scivocab_uncased")
 elif choice.needs == "folder":
-    typed = st.text_input("Model folder on the server", key=W.folder, placeholder="/models/my-bert")
+    typed = st.text_input("Model folder on the server", key=W.folder, placeholder="/models/my-bert",
+                          help=svc.folder_help(ctx, current_user()))
 
 space_name = st.radio("Label space", list(svc.LABEL_SPACES), format_func=svc.LABEL_SPACES.get, key=W.space,
                       horizontal=True)
@@ -178,24 +197,45 @@ elif st.button("Start training", type="primary", key=W.start):
 # --------------------------------------------------------------------------------------------------- history
 
 st.header("Runs")
-history = svc.history_table(ctx)
-if history is None:
-    st.info("No run yet. Start one above; its scores appear here and on the Evaluate page.")
-else:
-    st.dataframe(
-        history, hide_index=True, column_order=svc.HISTORY_COLUMNS, key=W.history,
-        column_config={
-            "evaluate": st.column_config.LinkColumn("evaluate", display_text="open"),
-            "promoted": st.column_config.CheckboxColumn("promoted"),
-        },
-    )
-    promotion = svc.promotion(ctx)
-    if promotion.choices.ids and caps.can("promote a model"):
-        st.caption(literal(promotion.caption))
-        pick = st.selectbox("Model to promote", promotion.choices.ids, format_func=promotion.choices.label,
-                            key=W.promote_pick)
-        if st.button("Promote and refresh suggestions", key=W.promote):
+runs = st.container()  # filled after the delete control below, so a model deleted in this run is already gone
+
+
+def delete_control() -> None:
+    """Delete a model: shown only to a role that may, after a confirmation; the service refuses the promoted model
+    and one a queued or running job uses, saying why."""
+    deletable = svc.deletable_models(ctx)
+    if not deletable.ids or not caps.can("delete a model"):
+        return
+    with st.expander("Delete a model"):
+        pick = st.selectbox("Model to delete", deletable.ids, format_func=deletable.label, key=W.delete_pick)
+        sure = st.checkbox(f"Yes, delete model #{pick}, its suggestions and its folder", key=W.delete_sure(pick))
+        if st.button("Delete model", disabled=not sure, key=W.delete):
             try:
-                st.success(svc.promote(ctx, current_user(), pick))
-            except Exception as exc:  # noqa: BLE001
-                show_error(exc, "Cannot promote")
+                st.success(literal(svc.delete_model(ctx, current_user(), pick)))
+            except Exception as exc:  # noqa: BLE001 - one clear line, no traceback
+                show_error(exc, "Not deleted")
+
+
+delete_control()
+with runs:
+    history = svc.history_table(ctx)
+    if history is None:
+        st.info("No run yet. Start one above; its scores appear here and on the Evaluate page.")
+    else:
+        st.dataframe(
+            history, hide_index=True, column_order=svc.HISTORY_COLUMNS, key=W.history,
+            column_config={
+                "evaluate": st.column_config.LinkColumn("evaluate", display_text="open"),
+                "promoted": st.column_config.CheckboxColumn("promoted"),
+            },
+        )
+        promotion = svc.promotion(ctx)
+        if promotion.choices.ids and caps.can("promote a model"):
+            st.caption(literal(promotion.caption))
+            pick = st.selectbox("Model to promote", promotion.choices.ids, format_func=promotion.choices.label,
+                                key=W.promote_pick)
+            if st.button("Promote and refresh suggestions", key=W.promote):
+                try:
+                    st.success(svc.promote(ctx, current_user(), pick))
+                except Exception as exc:  # noqa: BLE001
+                    show_error(exc, "Cannot promote")

@@ -91,3 +91,14 @@ def test_single_user_mode_on_a_reachable_address_is_refused_with_what_to_do(addr
 def test_sign_in_or_stated_open_access_may_listen_anywhere():
     access.check_listen_address("0.0.0.0", {"TRAM_AUTH": "local"})
     access.check_listen_address("0.0.0.0", {"TRAM_ALLOW_ANONYMOUS": "1"})
+
+
+def test_oidc_is_team_mode_and_may_listen_anywhere(monkeypatch):
+    monkeypatch.setenv("TRAM_AUTH", "OIDC")
+    assert access.auth_mode() == access.AUTH_OIDC and access.team_mode()
+    with pytest.raises(PermissionDenied, match="sign in first"):
+        access.require("mallory", "view")
+    access.check_listen_address("0.0.0.0", {"TRAM_AUTH": "oidc"})
+    monkeypatch.setenv("TRAM_AUTH", "saml")
+    with pytest.raises(UserError, match="^TRAM_AUTH must be 'none', 'local' or 'oidc', not 'saml'$"):
+        access.team_mode()

@@ -43,5 +43,6 @@ def test_the_command_line_prints_a_store_error_as_one_line(tram_home, capsys):
     from tram_core.cli import main
 
     assert main(["label", "424242", "T1055"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("error: ") and "424242" in err
+    lines = capsys.readouterr().err.splitlines()  # who the command acts as, then the one-line error
+    assert lines[0].startswith("acting as local admin") and len(lines) == 2
+    assert lines[1].startswith("error: ") and "424242" in lines[1]

@@ -9,8 +9,9 @@ Roles are ordered; each role may do everything the roles below it may:
 
 The acting user is an ``Actor``: a name (a ``str``, so it is written wherever a name was) carrying its role. In
 single-user mode (``TRAM_AUTH`` unset or ``none``: today's default) a plain name is the local user with the admin
-role, so nothing changes on a laptop. In team mode (``TRAM_AUTH=local``) only an ``Actor`` made from a signed-in
-session (``services.accounts``) acts: a plain name, typed or from a link, is refused.
+role, so nothing changes on a laptop. In team mode (``TRAM_AUTH=local``: local accounts and passwords, or
+``TRAM_AUTH=oidc``: sign-in through an OpenID Connect provider) only an ``Actor`` made from a signed-in session
+(``services.accounts``) acts: a plain name, typed or from a link, is refused.
 """
 
 from __future__ import annotations
@@ -37,12 +38,15 @@ PERMISSIONS: dict[str, str] = {
     "promote a model": MAINTAINER,
     "delete a model": MAINTAINER,
     "edit the label space": MAINTAINER,
+    "set up double annotation": MAINTAINER,
+    "adjudicate": MAINTAINER,
     "see the activity": MAINTAINER,
     "delete a report": ADMIN,
     "manage users": ADMIN,
 }
 
-AUTH_NONE, AUTH_LOCAL = "none", "local"
+AUTH_NONE, AUTH_LOCAL, AUTH_OIDC = "none", "local", "oidc"
+AUTH_MODES = (AUTH_NONE, AUTH_LOCAL, AUTH_OIDC)
 
 
 class PermissionDenied(UserError):
@@ -70,25 +74,27 @@ class Actor(str):
 
 
 def auth_mode(environ: Mapping[str, str] | None = None) -> str:
-    """``local`` (team mode: accounts and sign-in) or ``none`` (single-user mode), from ``TRAM_AUTH``."""
+    """``local`` or ``oidc`` (team mode: accounts and sign-in, with a password or through an OpenID Connect
+    provider) or ``none`` (single-user mode), from ``TRAM_AUTH``."""
     env = os.environ if environ is None else environ
     mode = (env.get("TRAM_AUTH") or AUTH_NONE).strip().lower()
     if mode in {"", "0", "off", "no", "false"}:
         mode = AUTH_NONE
-    if mode not in {AUTH_NONE, AUTH_LOCAL}:
-        raise UserError(f"TRAM_AUTH must be '{AUTH_NONE}' or '{AUTH_LOCAL}', not {mode!r}")
+    if mode not in AUTH_MODES:
+        raise UserError(f"TRAM_AUTH must be '{AUTH_NONE}', '{AUTH_LOCAL}' or '{AUTH_OIDC}', not {mode!r}")
     return mode
 
 
 def team_mode(environ: Mapping[str, str] | None = None) -> bool:
-    return auth_mode(environ) == AUTH_LOCAL
+    """Whether sign-in is on (``TRAM_AUTH=local`` or ``oidc``): only signed-in users act, each with a role."""
+    return auth_mode(environ) in (AUTH_LOCAL, AUTH_OIDC)
 
 
 def check_listen_address(address: str | None, environ: Mapping[str, str] | None = None) -> None:
     """Refuse to serve single-user mode (everyone is admin) on an address other machines can reach.
 
     Loopback (``127.0.0.1``, ``::1``, ``localhost``) is always fine; another address needs sign-in
-    (``TRAM_AUTH=local``) or an explicit ``TRAM_ALLOW_ANONYMOUS=1`` saying open access is intended.
+    (``TRAM_AUTH=local`` or ``oidc``) or an explicit ``TRAM_ALLOW_ANONYMOUS=1`` saying open access is intended.
     """
     import ipaddress
 
@@ -109,8 +115,8 @@ def check_listen_address(address: str | None, environ: Mapping[str, str] | None 
     where = host or "every interface"
     raise UserError(
         f"TRAM is in single-user mode (everyone who reaches it is admin) but listens on {where}: sign-in is off. "
-        "Set TRAM_AUTH=local and add accounts (python -m tram_core users add NAME --role admin), listen on "
-        "127.0.0.1, or set TRAM_ALLOW_ANONYMOUS=1 if open access is intended"
+        "Set TRAM_AUTH=local and add accounts (python -m tram_core users add NAME --role admin) or TRAM_AUTH=oidc, "
+        "listen on 127.0.0.1, or set TRAM_ALLOW_ANONYMOUS=1 if open access is intended"
     )
 
 

@@ -1,6 +1,9 @@
 """Local accounts (team mode, ``TRAM_AUTH=local``): Argon2 passwords, sign-in with a growing lock after repeated
 failures, sessions that expire, the admin's user management, and the audit trail's one writer (``audit``).
 
+An account made for OpenID Connect sign-in (``oidc_accounts``) has no password: its stored hash is empty, and a
+password sign-in to it is refused like a wrong password.
+
 The pages reach this through ``services.accounts``; the command line (``users``) directly. No password or hash
 leaves this module: ``UserAccount`` records carry none, and neither do the audit rows.
 """
@@ -25,7 +28,8 @@ AUDIT_KINDS = ("import", "delete report", "train", "cancel", "promote", "run mod
                "label space", "user add", "user role", "user disable", "user enable", "user password",
                "sign in", "sign in failed", "sign out")
 MIN_PASSWORD = 8
-MAX_PASSWORD = 1024
+MAX_PASSWORD = 1024  # longer is refused at sign-in before any hashing work (a long input costs Argon2 time)
+MAX_SIGN_IN_NAME = 200  # a name typed at sign-in; longer cannot be an account (names have at most 100 characters)
 FREE_ATTEMPTS = 3  # failures before the first lock
 FIRST_LOCK = timedelta(seconds=30)  # doubled with each further failure
 LONGEST_LOCK = timedelta(hours=1)
@@ -104,16 +108,20 @@ def authenticate(store: Store, name: str, password: str, now: datetime | None = 
     """Sign ``name`` in: a new session on success; ``SignInError`` on a wrong name or password, a disabled or
     locked account. Each failure is counted; after a few the account is locked for a growing time."""
     now = now or utcnow()
+    too_long = len(name or "") > MAX_SIGN_IN_NAME or len(password or "") > MAX_PASSWORD
     name = clean_user(name)
     account = store.get_user(name) if name else None
     stored = store.user_password_hash(name) if account else None
-    good = verify_password(stored or _DUMMY_HASH, password or "") and stored is not None
+    if too_long:  # refused like a wrong password, before any Argon2 work
+        good = False
+    else:  # an account without a password (OpenID Connect only) checks the dummy hash, and is refused all the same
+        good = verify_password(stored or _DUMMY_HASH, password or "") and bool(stored)
     if account is not None and account.locked_until is not None and account.locked_until > now:
         wait = int((account.locked_until - now).total_seconds()) + 1
         audit(store, name, "sign in failed", name, after={"reason": "locked"})
         raise SignInError(f"Too many failed sign-ins: try again in {wait} s")
     if account is None or not good:
-        _refuse(store, name, "wrong", account, now)
+        _refuse(store, name, "too long" if too_long else "wrong", account, now)
     if account.disabled:  # refused like a wrong password, so a guesser cannot tell a right one
         _refuse(store, name, "disabled", None, now)
     store.update_user(name, failed_attempts=0, locked_until=None, last_sign_in=now)

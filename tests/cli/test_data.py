@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,7 +57,8 @@ def test_import_prints_a_line_per_file_and_dedups(tram_home, capsys, files):
 def test_one_bad_file_exits_2_with_one_line_naming_it(tram_home, capsys, files, store):
     code, out, err = run(capsys, "import", str(files["bad"]))
     assert code == 2
-    lines = err.strip().splitlines()
+    acting_line, *lines = err.strip().splitlines()
+    assert acting_line.startswith("acting as local admin")
     assert len(lines) == 1 and lines[0].startswith("error: bad.json:") and "row 2: unknown technique 'T9999'" in lines[0]
     assert store.corpus_counts()["sentences"] == 0
 
@@ -159,9 +162,13 @@ def test_reports_table(tram_home, capsys, files):
     assert code == 0 and "no reports yet" in out
     run(capsys, "import", str(files["good"]), str(files["text"]))
     code, out, _ = run(capsys, "reports")
+    assert run(capsys, "reports", "list")[1] == out  # list is also the default action
     header, first, second = out.strip().splitlines()
-    assert header.split() == ["id", "title", "sentences", "labelled", "reviewed", "progress", "techniques"]
+    assert header.split() == ["id", "title", "sentences", "labelled", "reviewed", "progress", "imported", "by",
+                              "techniques"]
+    login = os.environ.get("TRAM_USER") or getpass.getuser()
     assert first.split()[:6] == ["1", "Good", "3", "3", "0", "100%"] and "T1055 T1574.002" in first
+    assert first.split()[8] == login and re.fullmatch(r"\d{4}-\d\d-\d\d", first.split()[6])
     assert second.split()[:6] == ["2", "notes", "2", "0", "0", "0%"]
 
 
@@ -199,7 +206,7 @@ def test_label_and_history(tram_home, capsys, files, store):
     assert "T1574.002" in lines[1] and "alice" in lines[2] and "unlabelled -> labelled" in lines[2]
 
 
-@pytest.mark.parametrize("command", ["import", "export", "reports", "techniques", "label", "history"])
+@pytest.mark.parametrize("command", ["import", "export", "reports", "techniques", "label", "undo", "history"])
 def test_every_command_has_help(capsys, command):
     with pytest.raises(SystemExit) as exited:
         main([command, "--help"])
@@ -223,7 +230,8 @@ def test_real_subprocess_exit_codes(tmp_path, files, shared_data):
     assert "error: bad.json:" in ok.stderr
     bad = subprocess.run([sys.executable, "-m", "tram_core", "import", str(files["bad"])],
                          capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=120)
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert [line.split(" ")[0] for line in bad.stderr.splitlines()] == ["acting", "error:"]  # who acts, then why not
     store = Store(f"sqlite:///{tmp_path / 'home' / 'tram.sqlite3'}")
     assert [r.title for r in store.list_reports()] == ["Threat Advisory: 3CX Softphone Supply Chain Compromise"]
 
@@ -243,3 +251,37 @@ def test_export_a_report_layer_with_the_models_findings(tram_home, capsys, store
     assert code == 0
     entries = {t["techniqueID"]: t for t in json.loads(out_file.read_text())["techniques"]}
     assert entries["T1566.001"]["comment"].startswith(f"found by model #{model_id} run-1, not labelled yet")
+
+
+def test_undo_takes_back_the_acting_user_s_last_label_change(tram_home, capsys, files, store):
+    run(capsys, "import", str(files["text"]))
+    first, second = store.sentences()
+    run(capsys, "--user", "alice", "label", str(first.id), "T1033")
+    run(capsys, "--user", "alice", "label", str(first.id), "T1033", "T1087.001")
+    run(capsys, "--user", "bob", "label", str(second.id), "T1135")
+    code, out, err = run(capsys, "--user", "alice", "undo")
+    assert code == 0 and out == f"undone: sentence {first.id} is labelled again: T1033\n"
+    assert err.startswith("acting as local admin 'alice'")
+    code, out, _ = run(capsys, "--user", "alice", "undo")
+    assert out == f"undone: sentence {first.id} is unlabelled again\n" and store.get_sentence(first.id).labels == ()
+    code, out, _ = run(capsys, "--user", "alice", "undo")
+    assert code == 0 and out == "nothing to undo: 'alice' has no label change that is not undone yet\n"
+    assert store.get_sentence(second.id).labels == ("T1135",)
+
+
+def test_export_writes_a_stix_bundle_of_labels_or_the_models_findings(tram_home, capsys, store, tmp_path):
+    from tests.views.test_annotation import add_model, add_report
+
+    report_id, ids = add_report(store, labels={3: ("T1003.001",)})
+    code, out, _ = run(capsys, "export", "--format", "stix", "-o", str(tmp_path))
+    assert code == 0 and "tram-corpus-stix.json" in out
+    bundle = json.loads((tmp_path / "tram-corpus-stix.json").read_text())
+    assert [o["name"] for o in bundle["objects"] if o["type"] == "report"] == ["APT report"]
+    add_model(store, ids, {0: {"T1566.001": 0.93}}, thresholds={"global": 0.5, "report": 0.5})
+    out_file = tmp_path / "findings.json"
+    code, _, _ = run(capsys, "export", "-f", "stix", "--report", str(report_id), "--model-findings",
+                     "--without-labels", "-o", str(out_file))
+    notes = [o for o in json.loads(out_file.read_text())["objects"] if o["type"] == "note"]
+    assert code == 0 and [n["labels"] for n in notes] == [["tram-model-finding"]]
+    code, _, err = run(capsys, "export", "-f", "csv", "--without-labels", "-o", str(out_file))
+    assert code == 2 and "Only a STIX bundle can leave the labelled sentences out" in err

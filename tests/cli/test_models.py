@@ -1,4 +1,5 @@
-"""The trained-model commands of `python -m tram_core`: models, promote, evaluate, predict."""
+"""The trained-model commands of `python -m tram_core`: models (and models delete), promote, suggest, evaluate,
+predict."""
 
 from __future__ import annotations
 
@@ -104,3 +105,48 @@ def test_predict_on_a_report_file_splits_it_into_sentences(filled, baseline_mode
     assert expected, line  # the toy model finds something in this report
     listed = ", ".join(f"{t} ({v:.2f})" for t, v in expected) or "none"
     assert line.startswith(f"the report as a whole: {listed} (")
+
+
+def test_models_delete_asks_for_yes_then_removes_the_row_and_folder(filled, baseline_model, capsys, settings):
+    from pathlib import Path
+
+    model = filled.get_model(baseline_model)
+    folder = Path(model.path)
+    assert folder.is_dir() and settings.models_dir.resolve() in folder.resolve().parents
+    code, out, err = run(capsys, "models", "delete", str(model.id))
+    assert code == 2 and out == "" and err.splitlines()[-1] == (
+        f"error: would delete model #{model.id} '{model.name}' (baseline, folder {model.path}) with its "
+        "suggestions: add --yes to delete it (nothing deleted)")
+    assert folder.is_dir() and filled.get_model(model.id)
+    code, out, err = run(capsys, "models", "delete", str(model.id), "--yes")
+    assert code == 0 and out == (f"Deleted model #{model.id} '{model.name}' and its suggestions; removed its folder "
+                                 f"{folder.resolve()}.\n")
+    assert err.startswith("acting as local admin 'ana'")
+    assert not folder.exists() and filled.list_models() == []
+    [audited] = filled.audit_events(kinds=("delete model",))
+    assert (audited.user, audited.target) == ("ana", f"model {model.id}")
+    code, _, err = run(capsys, "models", "--check")
+    assert code == 0  # no leftover folder, no row without its folder
+    code, _, err = run(capsys, "models", "delete", str(model.id), "--yes")
+    assert code == 2 and err.splitlines()[-1] == f"error: No trained model with id {model.id}"
+
+
+def test_models_delete_refuses_the_promoted_model(filled, baseline_model, capsys):
+    run(capsys, "promote", str(baseline_model))
+    code, _, err = run(capsys, "models", "delete", str(baseline_model), "--yes")
+    assert code == 2 and "is the promoted model, the source of suggestions: promote another model first" in err
+    assert filled.get_model(baseline_model).promoted and filled.audit_events(kinds=("delete model",)) == []
+
+
+def test_suggest_queues_a_prediction_job_for_a_report(filled, baseline_model, capsys):
+    report_id = filled.list_reports()[0].id
+    code, out, err = run(capsys, "suggest", str(baseline_model), "--report", str(report_id))
+    [job] = filled.list_jobs(status="queued")
+    assert code == 0 and out.startswith(f"queued prediction job {job.id}: model {baseline_model} on report "
+                                        f"{report_id}")
+    assert (job.kind, job.params, job.created_by) == ("predict", {"model_id": baseline_model,
+                                                                  "report_id": report_id}, "ana")
+    [audited] = filled.audit_events(kinds=("run model",))
+    assert audited.target == f"model {baseline_model} on report {report_id}"
+    code, _, err = run(capsys, "models", "delete", str(baseline_model), "--yes")
+    assert code == 2 and f"is used by queued predict job {job.id}" in err

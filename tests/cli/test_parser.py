@@ -1,12 +1,12 @@
 """`python -m tram_core`'s parser (tram_core.cli.build_parser) registers the data commands, then the engine commands
 in their order: the training group (train, worker, jobs, cancel), then the trained-model group (models, promote,
-evaluate, predict). The commands themselves are tested in test_data, test_training and test_models."""
+suggest, evaluate, predict). The commands themselves are tested in test_data, test_training and test_models."""
 
 from __future__ import annotations
 
 from tram_core.cli import build_parser, data, models, training
 
-ENGINE_COMMANDS = ["train", "worker", "jobs", "cancel", "models", "promote", "evaluate", "predict"]
+ENGINE_COMMANDS = ["train", "worker", "jobs", "cancel", "models", "promote", "suggest", "evaluate", "predict"]
 
 
 def test_the_engine_commands_follow_the_data_commands_in_order_with_their_handlers():

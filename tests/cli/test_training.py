@@ -95,3 +95,31 @@ def test_worker_once_with_an_empty_queue_exits(store, capsys):
     code, out, _ = run(capsys, "worker", "--once", "--device", "cpu")
     assert code == 0 and "on cpu: waiting for jobs" in out
     assert store.list_workers() == []
+
+
+def test_a_team_account_s_base_folder_must_be_inside_the_allowed_folders(store, capsys, tmp_path, monkeypatch):
+    from tram_core import accounts
+    from tram_core.access import ADMIN, Actor
+    from tram_core.settings import load_settings
+
+    allowed, secret = tmp_path / "allowed", tmp_path / "secret"
+    for folder in (allowed / "bert", secret / "bert"):
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+    monkeypatch.setenv("TRAM_MODEL_FOLDERS", str(allowed))
+    accounts.add_user(store, Actor("ada", ADMIN), "mia", "maintainer", "correct horse battery")
+    accounts.add_user(store, Actor("ada", ADMIN), "ann", "annotator", "correct horse battery")
+    code, _, err = run(capsys, "--user", "mia", "train", "--base", f"{allowed}/../secret/bert")
+    folders = ", ".join(str(p.resolve()) for p in (load_settings().models_dir, allowed))
+    assert code == 2 and err.splitlines() == [
+        "acting as team account 'mia' (maintainer)",
+        f"error: '{allowed}/../secret/bert' is outside the folders this server allows: {folders}"]
+    code, _, err = run(capsys, "--user", "ann", "train", "--base", "baseline")
+    assert code == 2 and err == "error: ann (annotator) may not start training: it needs the maintainer role\n"
+    assert store.list_jobs() == []
+    assert run(capsys, "--user", "mia", "train", "--base", str(allowed / "bert"))[0] == 0
+    code, _, err = run(capsys, "train", "--base", str(secret / "bert"))  # the local admin: any folder
+    assert code == 0 and err.startswith("acting as local admin 'ana'")
+    assert [(j.created_by, j.params["options"]["base"]) for j in reversed(store.list_jobs())] == [
+        ("mia", str((allowed / "bert").resolve())), ("ana", str(secret / "bert"))]
+    assert [e.user for e in reversed(store.audit_events(kinds=("train",)))] == ["mia", "ana"]

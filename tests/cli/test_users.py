@@ -92,3 +92,40 @@ def test_command_line_changes_are_audited_as_the_operator(filled, capsys):
     assert run(capsys, "cancel", str(job_id))[0] == 0
     [cancel] = filled.audit_events(kinds=("cancel",))
     assert (cancel.user, cancel.target) == ("ana", f"job {job_id}")
+
+
+def test_add_an_oidc_account_asks_no_password_and_keeps_the_role_at_sign_in(store, capsys, monkeypatch):
+    from tram_core import oidc_accounts
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # nothing to read: no password is asked
+    code, out, err = run(capsys, "users", "add", "Alice@Example.com", "--role", "annotator", "--oidc")
+    assert code == 0, err
+    assert out.strip() == "added user 'alice@example.com' with role annotator (signs in through OpenID Connect)"
+    claims = {"email": "alice@example.com", "email_verified": True, "sub": "1", "iss": "https://idp.example.org"}
+    assert oidc_accounts.oidc_sign_in(store, claims).role == "annotator"
+    with pytest.raises(accounts.SignInError):  # no password to sign in with locally
+        accounts.authenticate(store, "alice@example.com", "")
+    assert run(capsys, "users", "set-role", "alice@example.com", "admin")[0] == 0
+    assert oidc_accounts.oidc_sign_in(store, claims).role == "admin"
+    assert "not allowed with argument" in run_error(capsys, "users", "add", "bob@example.com", "--role", "viewer",
+                                                    "--oidc", "--password-stdin")
+
+
+def run_error(capsys, *argv: str) -> str:
+    """The usage error argparse prints for a refused command line."""
+    with pytest.raises(SystemExit):
+        run(capsys, *argv)
+    return capsys.readouterr().err
+
+
+def test_a_team_account_below_admin_cannot_manage_users_from_the_command_line(tram_home):
+    from tram_core import accounts
+    from tram_core.access import local_user
+    from tram_core.cli import main
+    from tram_core.store import Store
+    from tram_core.settings import load_settings
+
+    store = Store.from_settings(load_settings())
+    accounts.add_user(store, local_user("root"), "mia", "maintainer", "a long enough password 1")
+    assert main(["--user", "mia", "users", "add", "eve", "--role", "viewer", "--password-stdin"]) == 2
+    assert [a.name for a in accounts.list_users(store, local_user("root"))] == ["mia"]

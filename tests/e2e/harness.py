@@ -26,16 +26,20 @@ def free_port() -> int:
 
 @contextmanager
 def streamlit_server(tram_home: Path, extra_env: dict[str, str] | None = None,
-                     timeout_s: float = 60) -> Iterator[str]:
-    """Run ``streamlit run streamlit_app.py`` against ``tram_home``; yields the base URL and stops it after."""
+                     timeout_s: float = 60, secrets_file: Path | None = None) -> Iterator[str]:
+    """Run ``streamlit run streamlit_app.py`` against ``tram_home``; yields the base URL and stops it after.
+
+    ``secrets_file``: the ``secrets.toml`` the server reads (``--secrets.files``) instead of the usual places.
+    """
     port = free_port()
+    secrets_args = ["--secrets.files", str(secrets_file)] if secrets_file is not None else []
     env = {**os.environ, "TRAM_HOME": str(tram_home), "TRAM_USER": "e2e-analyst", **(extra_env or {})}
     env.pop("TRAM_DATABASE_URL", None)
     log = open(Path(tram_home).parent / f"streamlit-{port}.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
+         "--server.fileWatcherType", "none", *secrets_args],
         cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"

@@ -1,8 +1,12 @@
-"""Helpers for the report extraction tests: made-up DOCX and PDF files, an HTML page, and sentences of a result."""
+"""Helpers for the report extraction tests: made-up DOCX and PDF files (scans too), an HTML page, sentences."""
 
 from __future__ import annotations
 
 import io
+import re
+import shutil
+import textwrap
+from collections import Counter
 
 import docx
 from pypdf import PdfWriter
@@ -21,6 +25,47 @@ def docx_bytes(build) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def scanned_pdf_bytes(pages: list[list[str]]) -> bytes:
+    """An image-only PDF (no text layer), one US-letter page at 300 dpi per entry of ``pages``: its paragraphs
+    typeset in 10-point type, as a scanner would deliver them."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=42)  # 10 pt at 300 dpi
+    images = []
+    for paragraphs in pages:
+        image = Image.new("L", (2550, 3300), 255)
+        draw = ImageDraw.Draw(image)
+        y = 300
+        for paragraph in paragraphs:
+            for line in textwrap.wrap(paragraph, 72):
+                draw.text((250, y), line, font=font, fill=0)
+                y += 60
+            y += 60
+        images.append(image)
+    buffer = io.BytesIO()
+    images[0].save(buffer, "PDF", resolution=300, save_all=True, append_images=images[1:])
+    return buffer.getvalue()
+
+
+def word_recovery(expected: str, found: str) -> float:
+    """The share of ``expected``'s words (lower case, counted with repeats) that ``found`` holds."""
+    def words(text: str) -> Counter:
+        return Counter(re.findall(r"[a-z0-9']+", text.lower()))
+
+    wanted = words(expected)
+    return sum((wanted & words(found)).values()) / sum(wanted.values())
+
+
+def tesseract_or_skip() -> str:
+    """The tesseract program, or a skip (a failure in CI) saying how to install it."""
+    from tests.conftest import skip_or_fail
+
+    found = shutil.which("tesseract")
+    if found is None:
+        skip_or_fail("the tesseract program is not installed (apt-get install tesseract-ocr); OCR cannot be tested")
+    return found
 
 
 def blank_pdf_bytes(pages: int = 2) -> bytes:

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tests.io.dataset_helpers import MJSON_SAMPLE, corpus, fresh_store, import_sample, load
-from tram_core.io.exporters import EXPORT_FORMATS, export_data
+from tram_core.io.exporters import ALL_EXPORT_FORMATS, export_data
 from tram_core.store import LABELLED, REVIEWED, UNLABELLED, Store
 
 FORMULA_SENTENCES = ['=HYPERLINK("http://x","y")', "+cmd", "-2+3", "@SUM(A1)", "\tstart"]
@@ -18,8 +18,8 @@ FORMULA_SENTENCES = ['=HYPERLINK("http://x","y")', "+cmd", "-2+3", "@SUM(A1)", "
 
 def test_every_export_format_has_a_filename_and_unknown_format_fails(store):
     load(store, [{"sentence": "It used WMI.", "labels": ["T1047"], "doc_title": "W"}], "w.json")
-    names = {fmt: export_data(store, fmt)[1] for fmt in EXPORT_FORMATS}
-    assert len(set(names.values())) == len(EXPORT_FORMATS)
+    names = {fmt: export_data(store, fmt)[1] for fmt in ALL_EXPORT_FORMATS}
+    assert len(set(names.values())) == len(ALL_EXPORT_FORMATS)
     with pytest.raises(Exception, match="Unknown export format 'xml'"):
         export_data(store, "xml")
 

@@ -73,3 +73,38 @@ def test_a_docx_body_under_another_name_still_counts_its_tags():
             target.writestr(info.filename.replace("word/document.xml", "word/document.dat"), content)
     with pytest.raises(LimitError, match="TRAM_MAX_MARKUP_TAGS"):
         extract_docx(renamed.getvalue(), "renamed.docx", InputLimits(max_markup_tags=30_000, max_sentences=10**9))
+
+
+def test_running_headers_and_footers_are_not_sentences():
+    """A report saved from PDF to Word keeps each page's 'TLP:WHITE' lines and page footer in the body; they go, as
+    they do for a PDF, and the DOCX header and footer parts never count as body text."""
+    findings = [f"On day {n} the actors moved to host {n} with RDP." for n in range(1, 23)]
+
+    def build(document):
+        section = document.sections[0]
+        section.header.paragraphs[0].text = "Joint advisory running header"
+        section.footer.paragraphs[0].text = "Footer part text for every page"
+        document.add_heading("Technical details", level=1)
+        for number, finding in enumerate(findings, start=1):
+            document.add_paragraph("TLP:WHITE")
+            document.add_paragraph(finding)
+            document.add_paragraph("TLP:WHITE")
+            document.add_paragraph(f"Page {number} of 22 | Product ID: AA20-302A")
+            if number < 22:
+                document.add_page_break()
+
+    extracted = extract_bytes(docx_bytes(build), "converted.docx")
+    assert sentences_of(extracted) == ["Technical details", *findings]
+    for furniture in ("TLP", "Page ", "Product ID", "running header", "Footer part"):
+        assert furniture not in extracted.text
+    assert extracted.title == "Technical details"
+
+
+def test_a_short_docx_keeps_lines_that_repeat():
+    """In a document of one page, a repeated line is content (a checklist), not a running header."""
+    def build(document):
+        for step in ("Isolate the host.", "Reset the password.", "Isolate the host.", "Reset the password.",
+                     "Isolate the host."):
+            document.add_paragraph(step)
+
+    assert sentences_of(extract_bytes(docx_bytes(build), "checklist.docx")).count("Isolate the host.") == 3

@@ -1,5 +1,5 @@
-"""ATT&CK Navigator layers: their shape, and revoked IDs shown as their replacement (a model's findings:
-tests/views/test_report_export.py)."""
+"""ATT&CK Navigator layers: their shape (format 4.5), the catalog's ATT&CK version, and revoked IDs shown as their
+replacement (a model's findings: tests/views/test_report_export.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import json
 
 import pytest
 
+from tests.attack_bundles import remap_bundle
 from tests.io.dataset_helpers import load
+from tests.io.navigator_format import assert_layer_format
 from tram_core.io.exporters import export_data
 from tram_core.errors import UserError
 from tram_core.io.navigator_layer import NAVIGATOR_MODEL_COLOR, NAVIGATOR_VERSIONS, ModelFindings
@@ -20,7 +22,9 @@ def test_navigator_layer_shape(store, shared_data):
              {"sentence": "Unlabelled.", "labels": [], "status": "unlabelled", "doc_title": "R"}]
     load(store, rows, "nav.json")
     layer = json.loads(export_data(store, "navigator")[0])
+    assert_layer_format(layer)
     assert layer["versions"] == NAVIGATOR_VERSIONS == {"attack": "18", "navigator": "5.1.0", "layer": "4.5"}
+    assert {"name": "ATT&CK version", "value": "18.1"} in layer["metadata"]
     assert layer["domain"] == "enterprise-attack"
     entries = {t["techniqueID"]: t for t in layer["techniques"]}
     # T1574.002 is revoked in ATT&CK 18: the layer shows its replacement, and says so.
@@ -49,3 +53,15 @@ def test_given_findings_join_a_report_layer_in_their_own_colour_and_nothing_else
         export_data(store, "csv", report_id=report_id, findings=findings)
     with pytest.raises(UserError, match="Navigator layer of one report"):
         export_data(store, "navigator", findings=findings)
+
+
+def test_a_layer_carries_the_attack_version_the_setting_names(store, tmp_path, monkeypatch):
+    load(store, [{"sentence": "Side-loaded a DLL.", "labels": ["T1574.002"], "doc_title": "R"},
+                 {"sentence": "Ran PowerShell.", "labels": ["T1086"], "doc_title": "R"}], "nav.json")
+    monkeypatch.setenv("TRAM_ATTACK_STIX", str(remap_bundle(tmp_path / "enterprise-attack.json")))
+    layer = json.loads(export_data(store, "navigator")[0])
+    assert_layer_format(layer)
+    assert layer["versions"]["attack"] == "19" and {"name": "ATT&CK version", "value": "19.0"} in layer["metadata"]
+    entries = {t["techniqueID"]: t for t in layer["techniques"]}
+    assert entries["T1574.001"]["score"] == 1 and "T1574.002" not in entries
+    assert entries["T1059.001"]["score"] == 1 and "revoked in favour of T1059.001" in entries["T1059.001"]["comment"]

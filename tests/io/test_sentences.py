@@ -197,3 +197,60 @@ def test_real_report_keeps_annotated_sentences_whole(shared_data, name):
 def test_bare_punctuation_is_not_a_sentence():
     text = ".\n\nJOINT\n\n• —\n\nThe actors used cmd.exe."
     assert [s.text for s in split_sentences(text)] == ["JOINT", "The actors used cmd.exe."]
+
+
+def test_telephone_numbers_stay_whole():
+    assert texts("To report an incident, call (855) 292-3937 or 1-888-282-0870. Staff answer all day.") == [
+        "To report an incident, call (855) 292-3937 or 1-888-282-0870.",
+        "Staff answer all day.",
+    ]
+    # a PDF line that ends after the area code
+    assert texts("To report an incident, contact CISA at (855)\n292-3937 or email central@cisa.gov.") == [
+        "To report an incident, contact CISA at (855) 292-3937 or email central@cisa.gov."
+    ]
+    assert texts("Call the 24/7 Operations Center at (855)\n292-3937.\nThey answer.") == [
+        "Call the 24/7 Operations Center at (855) 292-3937.",
+        "They answer.",
+    ]
+
+
+def test_version_numbers_stay_whole():
+    assert texts("The actor used AnyDesk v7.0.4 and Cobalt Strike 4.3.1. Both were cracked copies.") == [
+        "The actor used AnyDesk v7.0.4 and Cobalt Strike 4.3.1.",
+        "Both were cracked copies.",
+    ]
+    assert texts("Upgrade Log4j to version 2.17.1.\nOlder versions are exposed.") == [
+        "Upgrade Log4j to version 2.17.1.",
+        "Older versions are exposed.",
+    ]
+    # a line that ends on "version", the number on the next line
+    assert texts("The loader was built with the Nim compiler version\n1.6.2 and packed with UPX.") == [
+        "The loader was built with the Nim compiler version 1.6.2 and packed with UPX."
+    ]
+
+
+def test_indicators_at_the_end_of_a_sentence_stay_whole():
+    source = (
+        "The beacon called 203.0.113.45. Then it resolved update.example-cdn.com. "
+        "It fetched https://203.0.113.45:8443/gate.php?id=7&v=2.1#top. "
+        "The file's SHA-256 was e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855. "
+        "It mailed ops@evil-domain[.]net. Defenders blocked 198.51.100[.]7."
+    )
+    assert texts(source) == [
+        "The beacon called 203.0.113.45.",
+        "Then it resolved update.example-cdn.com.",
+        "It fetched https://203.0.113.45:8443/gate.php?id=7&v=2.1#top.",
+        "The file's SHA-256 was e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855.",
+        "It mailed ops@evil-domain[.]net.",
+        "Defenders blocked 198.51.100[.]7.",
+    ]
+
+
+def test_a_table_of_numbered_rows_is_not_joined_into_prose():
+    source = "The configuration holds these fields:\n0x0 heartbeat interval in seconds\n0x4 reconnect interval"
+    assert texts(source) == [
+        "The configuration holds these fields:",
+        "0x0 heartbeat interval in seconds",
+        "0x4 reconnect interval",
+    ]
+    assert texts("Size of the next C&C domain name and port\n4") == ["Size of the next C&C domain name and port", "4"]

@@ -150,7 +150,7 @@ def test_unknown_training_options_are_refused_when_queued(store):
 
 def test_worker_state_describes_the_running_job(store):
     job_id = store.create_job("train", {"options": {"base": "baseline"}}, "ana")
-    store.register_worker(queue.worker_name(), os.getpid(), queue.socket.gethostname(), "cpu")
+    store.register_worker(queue.worker_name(), os.getpid(), queue.worker_host(), "cpu")
     assert queue.worker_state(store).text == "idle · 1 job queued"
     store.claim_next_job(queue.worker_name(), "cpu")
     store.update_job_progress(job_id, phase="training", step=42, total=100, epoch=2, metrics={"epochs": 6})
@@ -173,3 +173,15 @@ def test_ensure_worker_running_starts_one_detached_worker(settings, store):
         for worker in store.list_workers():
             os.kill(worker.pid, signal.SIGTERM)
     wait_for(lambda: not store.list_workers(), timeout=30, what="the worker to leave the registry on SIGTERM")
+
+
+def test_worker_state_counts_the_jobs_other_machines_run(store):
+    first = store.create_job("train", {"options": {"base": "baseline"}}, "ana")
+    second = store.create_job("predict", {"model_id": 1}, "ana")
+    store.register_worker("box-a:1", 1, "box-a", "cpu")
+    store.register_worker("box-b:2", 2, "box-b", "cpu")
+    assert store.claim_next_job("box-a:1", "cpu").id == first
+    assert store.claim_next_job("box-b:2", "cpu").id == second  # same device name, another machine: runs too
+    state = queue.worker_state(store)
+    assert state.alive and {w.host for w in state.workers} == {"box-a", "box-b"}
+    assert state.text == "predicting with model 1 at 0% (starting) · 1 more running"

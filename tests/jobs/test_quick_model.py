@@ -61,3 +61,19 @@ def test_a_large_corpus_gets_one_quick_fit_on_the_split(filled, settings, monkey
     model = filled.get_model(quick_model.retrain_quick_model(filled, settings))
     assert model.options["split"]["test"] and model.metrics["at_tuned"]["micro_f1"] >= 0
     assert model.options["validation_fraction"] > 0 and model.promoted
+
+
+def test_of_two_idle_workers_one_retrains_the_quick_model(filled, settings, monkeypatch):
+    from tram_core.jobs import worker
+
+    monkeypatch.setenv("TRAM_QUICK_MODEL_EVERY", "5")
+    filled.register_worker("box-a:10", 10, "box-a", "cpu")
+    filled.register_worker("box-b:20", 20, "box-b", "cpu")
+    assert filled.take_lease(worker.QUICK_MODEL_LEASE, "box-a:10", stale_after_s=30)  # box-a is retraining it
+    said = []
+    worker._when_idle(filled, settings, "box-b:20", said.append)
+    assert quick_model.quick_model(filled) is None and said == []  # box-b leaves it to box-a
+    filled.release_lease(worker.QUICK_MODEL_LEASE, "box-a:10")
+    worker._when_idle(filled, settings, "box-b:20", said.append)
+    assert quick_model.quick_model(filled) is not None and said[0].startswith("quick model retrained")
+    assert filled.take_lease(worker.QUICK_MODEL_LEASE, "box-a:10", stale_after_s=30)  # box-b gave it back

@@ -145,3 +145,12 @@ def test_the_address_follows_the_picked_model(store, two_runs):
     assert at.query_params["model"] == str(two_runs[1])
     at = at.selectbox(key="evaluate_model").set_value(two_runs[0]).run()
     assert at.query_params["model"] == str(two_runs[0])
+
+
+def test_the_page_offers_the_models_coverage_as_navigator_layers(store, two_runs):
+    at = _page().run()
+    assert not at.exception and not at.error
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Test F1 per technique (Navigator layer)" in labels
+    assert "Training sentences per technique (Navigator layer)" in labels
+    assert any("v18.1" in c.value for c in at.caption), [c.value for c in at.caption]

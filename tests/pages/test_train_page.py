@@ -1,5 +1,6 @@
 """Train page (AppTest): the data before a run, starting runs (options reach the job row), refusing a start with
-nothing labelled, the live panel drawn from job rows, the queue, and the history of runs."""
+nothing labelled, the live panel drawn from job rows, the queue, the history of runs, deleting a model, and where a
+typed model folder may be."""
 
 from __future__ import annotations
 
@@ -169,3 +170,100 @@ def test_history_lists_finished_runs_with_scores_and_promotes(store, settings):
     assert not at.error
     assert store.promoted_model().id == model.id
     assert any(j.kind == "predict" for j in store.list_jobs())
+
+
+# --------------------------------------------------------------------------------------------------- delete, folders
+
+
+def _trained(store, settings) -> int:
+    job_id = queue.submit_training(store, {"base": "baseline", "min_count": 2}, "tester")
+    assert run_job(store, settings, store.claim_job(job_id, "w", "cpu")) == JOB_DONE
+    return store.get_job(job_id).model_id
+
+
+def _delete(at: AppTest, model_id: int) -> AppTest:
+    box = next(s for s in at.selectbox if s.label == "Model to delete")
+    at = box.set_value(model_id).run()
+    button = next(b for b in at.button if b.label == "Delete model")
+    assert button.disabled  # nothing happens before the confirmation
+    next(c for c in at.checkbox if c.label == f"Yes, delete model #{model_id}, its suggestions and its folder").check()
+    return next(b for b in at.run().button if b.label == "Delete model").click().run()
+
+
+def test_a_model_is_deleted_after_a_confirmation_and_the_promoted_one_is_refused(store, settings):
+    fill_store(store, reports=6, per_technique=4)
+    promoted, spare = _trained(store, settings), _trained(store, settings)
+    store.promote_model(promoted)
+    spare_folder = Path(store.get_model(spare).path)
+    at = _page().run()
+    assert any(e.label == "Delete a model" for e in at.expander)
+    at = _delete(at, promoted)
+    assert not at.exception and [e.value.replace("\\", "") for e in at.error] == [
+        f"Not deleted: Model #{promoted} '{store.get_model(promoted).name}' is the promoted model, the source of "
+        "suggestions: promote another model first"]
+    at = _delete(_page().run(), spare)
+    assert not at.exception and not at.error
+    assert any(s.value.replace("\\", "").startswith(f"Deleted model #{spare} ") for s in at.success)
+    assert [m.id for m in store.list_models()] == [promoted] and not spare_folder.exists()
+    history = next(d.value for d in at.dataframe if "micro-F1 (tuned)" in d.value.columns)
+    assert f"#{spare}" not in set(history["model"])  # the runs below are drawn after the delete
+
+
+def test_the_folder_box_says_where_a_folder_may_be(store):
+    at = _pick_base(_page().run(), "model folder on this server")
+    assert at.text_input(key="train_folder").help == "Any folder on the server (you are an admin)."
+
+
+APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+PASSWORD = "correct horse battery"
+
+
+def _signed_in_on_train(name: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.text_input(key="app_sign_in_name").input(name)
+    at.text_input(key="app_sign_in_password").input(PASSWORD)
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_maintainer_may_type_only_an_allowed_folder_and_an_annotator_sees_no_delete(store, settings, tmp_path,
+                                                                                     monkeypatch):
+    from tram_core import accounts
+    from tram_core.access import ADMIN, Actor
+
+    fill_store(store, reports=6, per_technique=4)
+    _trained(store, settings)
+    secret = tmp_path / "secret" / "bert"
+    secret.mkdir(parents=True)
+    (secret / "config.json").write_text("{}")
+    monkeypatch.setenv("TRAM_AUTH", "local")
+    monkeypatch.setenv("TRAM_MODEL_FOLDERS", str(tmp_path / "shared"))
+    for name, role in (("mia", "maintainer"), ("ann", "annotator")):
+        accounts.add_user(store, Actor("ada", ADMIN), name, role, PASSWORD)
+    at = _pick_base(_signed_in_on_train("mia"), "model folder on this server")
+    assert any(e.label == "Delete a model" for e in at.expander)
+    allowed = f"{settings.models_dir.resolve()}, {(tmp_path / 'shared').resolve()}"
+    assert at.text_input(key="train_folder").help == f"The folder must lie inside one of: {allowed}"
+    at = at.text_input(key="train_folder").input(str(secret)).run()
+    at = at.button(key="train_start").click().run()
+    assert [e.value.replace("\\", "") for e in at.error] == [
+        f"Cannot start training: '{secret}' is outside the folders this server allows: {allowed}"]
+    assert [j.kind for j in store.list_jobs()] == ["train"]  # only the run trained above
+    at = _signed_in_on_train("ann")
+    assert not any(e.label == "Delete a model" for e in at.expander)
+    assert not any(b.label == "Delete model" for b in at.button)
+
+
+def test_the_workers_panel_lists_each_machine_with_its_device_and_job(store):
+    job_id = store.create_job("train", {"options": {"base": "baseline"}}, "ana")
+    store.register_worker("gpu-box:7", 7, "gpu-box", "cuda:0")
+    store.register_worker("cpu-box:8", 8, "cpu-box", "cpu")
+    store.claim_next_job("gpu-box:7", "cuda:0")
+    store.worker_heartbeat("gpu-box:7", job_id)
+    at = _page().run()
+    table = next(df.value for df in at.dataframe if "host" in df.value.columns)
+    rows = {row["host"]: row for row in table.to_dict("records")}
+    assert rows["gpu-box"]["device"] == "cuda:0" and rows["gpu-box"]["state"].startswith(f"running job {job_id}")
+    assert rows["cpu-box"]["state"] == "idle"

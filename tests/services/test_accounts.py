@@ -13,7 +13,7 @@ from tram_core import accounts as core_accounts
 from tram_core.access import ADMIN, ANNOTATOR, MAINTAINER, VIEWER, Actor, PermissionDenied
 from tram_core.errors import UserError
 from tram_core.jobs import queue
-from tram_core.services import accounts, activity
+from tram_core.services import accounts, activity, report_imports
 from tram_core.services import annotate as annotate_svc
 from tram_core.services import reports as reports_svc
 from tram_core.services import train as train_svc
@@ -139,7 +139,7 @@ def test_every_change_kind_leaves_an_audit_row(team):
     ctx = team
     report_id, ids = add_report(ctx.store)
     model_id = add_model(ctx.store, ids, SCORES, promote=False)
-    reports_svc.import_text(ctx, ADA, "Pasted", "The actor used a run key. It dumped credentials.")
+    report_imports.import_text(ctx, ADA, "Pasted", "The actor used a run key. It dumped credentials.")
     ctx.store.set_labels(ids[0], ["T1055"], "ada")
     ctx.store.set_labels(ids[1], [], "ada", status="reviewed")
     annotate_svc.undo(ctx, ADA, annotate_svc.Cursor(report_id=report_id))

@@ -49,7 +49,7 @@ def test_the_panel_says_where_the_sentence_is_with_its_context_and_suggestions(c
 
 def test_a_report_without_a_model_says_how_to_get_suggestions(ctx):
     report_id, ids = add_report(ctx.store, labels={0: ("T1082", "T1566.001")})
-    cursor, view = opened(ctx, report_id)
+    cursor, view = opened(ctx, report_id, ids[0])
     assert cursor.model_id is None and not view.suggestions
     assert view.no_suggestions.startswith("No model suggestions: run a trained model")
     assert view.extra == ("T1082", "T1566.001")  # its answer, beyond the (absent) suggestions

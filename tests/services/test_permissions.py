@@ -9,7 +9,8 @@ import pytest
 from tests.views.test_annotation import SCORES, add_model, add_report
 from tram_core.access import PERMISSIONS, ROLES, Actor, PermissionDenied
 from tram_core.jobs import queue
-from tram_core.services import accounts, activity
+from tram_core.services import accounts, activity, report_imports
+from tram_core.services import agreement as agreement_svc
 from tram_core.services import annotate as annotate_svc
 from tram_core.services import reports as reports_svc
 from tram_core.services import train as train_svc
@@ -73,14 +74,17 @@ ACTIONS = {
     "label sentences": lambda c, u, r, i, m, j: _save(c, u, r, i),
     "label sentences (technique view)": lambda c, u, r, i, m, j: _decide(c, u, r, i),
     "undo": lambda c, u, r, i, m, j: _undo(c, u, r),
-    "import reports": lambda c, u, r, i, m, j: reports_svc.import_text(c, u, "t", TEXT),
+    "import reports": lambda c, u, r, i, m, j: report_imports.import_text(c, u, "t", TEXT),
     "run a model": lambda c, u, r, i, m, j: reports_svc.queue_prediction(c, u, m, r),
     "start training": lambda c, u, r, i, m, j: train_svc.start_training(c, u, None),
     "cancel a run": lambda c, u, r, i, m, j: train_svc.cancel_run(c, u, j),
     "promote a model": lambda c, u, r, i, m, j: train_svc.promote(c, u, m),
+    "delete a model": lambda c, u, r, i, m, j: train_svc.delete_model(c, u, m),
     "see the activity": lambda c, u, r, i, m, j: activity.list_activity(c, u),
     "delete a report": lambda c, u, r, i, m, j: reports_svc.delete_report(c, u, r),
     "manage users": lambda c, u, r, i, m, j: accounts.add_user(c, u, f"new-{u}", "viewer", "long enough pw"),
+    "set up double annotation": lambda c, u, r, i, m, j: agreement_svc.set_share(c, u, 10, r),
+    "adjudicate": lambda c, u, r, i, m, j: agreement_svc.adjudicate(c, u, i[0], "first"),
 }
 
 
@@ -102,7 +106,8 @@ def test_every_role_below_the_needed_one_is_refused_and_the_rest_pass(team, acti
             run(ctx, user, report_id, ids, model_id, job_id)
         assert f"{role}-user ({role}) may not {permission}: it needs the {needed} role" in str(refused.value)
         assert len(ctx.store.list_reports()) == reports_before
-        assert ctx.store.audit_events(kinds=("delete report", "import")) == []
+        assert ctx.store.audit_events(kinds=("delete report", "import", "delete model")) == []
+        assert [m.id for m in ctx.store.list_models()] == [model_id]
     else:
         try:
             run(ctx, user, report_id, ids, model_id, job_id)
@@ -121,5 +126,18 @@ def test_a_forged_plain_name_acts_as_nobody_in_team_mode(team):
 
 def test_every_write_permission_is_in_the_matrix():
     tested = {a.split(" (")[0] for a in ACTIONS}
-    untested = set(PERMISSIONS) - tested - {"view", "delete a model", "edit the label space"}
+    # The label space has no store of its own: each run carries one, so starting a run is where it is set (below).
+    untested = set(PERMISSIONS) - tested - {"view", "edit the label space"}
     assert not untested, f"write permissions without a matrix row: {untested}"
+
+
+def test_starting_a_run_sets_its_label_space_and_needs_that_permission(team, monkeypatch):
+    """Were "edit the label space" kept for admins, a maintainer could no longer start a run: the check is there."""
+    from tram_core import access
+
+    ctx = team[0]
+    monkeypatch.setitem(access.PERMISSIONS, "edit the label space", access.ADMIN)
+    with pytest.raises(PermissionDenied, match=r"mia \(maintainer\) may not edit the label space: it needs the "
+                                               "admin role"):
+        train_svc.start_training(ctx, Actor("mia", "maintainer"), None)
+    assert [j.id for j in ctx.store.list_jobs()] == [team[4]]

@@ -8,6 +8,7 @@ import pytest
 
 from tests.views.test_annotation import add_model, add_report
 from tram_core.errors import UserError
+from tram_core.services import report_imports as imports
 from tram_core.services import reports as svc
 
 TEXT = ("The threat actor used spearphishing emails with malicious Word attachments. "
@@ -16,28 +17,28 @@ TEXT = ("The threat actor used spearphishing emails with malicious Word attachme
 
 
 def test_pasted_text_becomes_a_report_with_a_result_row(ctx):
-    outcome = svc.import_text(ctx, "alice", "  ", TEXT)
+    outcome = imports.import_text(ctx, "alice", "  ", TEXT)
     [row] = outcome.rows
     assert (row.file, row.result, row.reports, row.sentences) == ("Pasted text", "imported", 1, 3)
     assert outcome.summary == "1 report(s) imported, 3 sentences (0 labelled), 0 already there."
     assert not outcome.failures and list(outcome.table["result"]) == ["imported"]
     [report] = ctx.store.list_reports()
     assert report.title == "Pasted text" and report.created_by == "alice"
-    again = svc.import_text(ctx, "bob", "Again", TEXT)
+    again = imports.import_text(ctx, "bob", "Again", TEXT)
     assert again.rows[0].result == "duplicate" and len(ctx.store.list_reports()) == 1
 
 
 def test_nothing_to_import_says_why_and_stores_nothing(ctx):
-    assert svc.import_text(ctx, "alice", "Title", "   ").warning == "Paste the report's text first."
-    assert svc.import_files(ctx, "alice", []).warning == "Choose one or more files first."
-    refused = svc.import_url(ctx, "alice", "file:///etc/passwd")
+    assert imports.import_text(ctx, "alice", "Title", "   ").warning == "Paste the report's text first."
+    assert imports.import_files(ctx, "alice", []).warning == "Choose one or more files first."
+    refused = imports.import_url(ctx, "alice", "file:///etc/passwd")
     assert "is not a web address" in refused.error and not refused.rows
     assert ctx.store.list_reports() == []
 
 
 def test_uploads_are_refused_file_by_file_beside_good_ones(ctx):
     seen = []
-    outcome = svc.import_files(ctx, "alice", [("good.txt", TEXT.encode()), ("tool.exe", b"MZ\x90\x00binary")],
+    outcome = imports.import_files(ctx, "alice", [("good.txt", TEXT.encode()), ("tool.exe", b"MZ\x90\x00binary")],
                                on_progress=lambda fraction, text: seen.append((fraction, text)))
     assert [(r.file, r.result) for r in outcome.rows] == [("good.txt", "imported"), ("tool.exe", "failed")]
     [failure] = outcome.failures
@@ -122,12 +123,12 @@ def test_the_demo_corpus_is_offered_from_the_shared_data_folder(ctx, shared_data
     source = sorted((shared_data / "tram2" / "mjson").glob("*.mjson"))[0]
     (demo / source.name).write_bytes(source.read_bytes())
     monkeypatch.setenv("TRAM_SHARED_DATA", str(tmp_path / "shared"))
-    corpus = svc.demo_corpus()
+    corpus = imports.demo_corpus()
     assert corpus.button == "Load the demo corpus (1 reports)" and str(demo) in corpus.caption
-    outcome = svc.import_demo(ctx, "alice")
+    outcome = imports.import_demo(ctx, "alice")
     assert [r.result for r in outcome.rows] == ["imported"] and outcome.rows[0].labelled > 0
     monkeypatch.setenv("TRAM_SHARED_DATA", str(tmp_path / "nowhere"))
-    assert svc.demo_corpus() is None
+    assert imports.demo_corpus() is None
 
 
 def test_a_sentence_link_reads_back_as_the_same_report_and_sentence():

@@ -1,7 +1,9 @@
 """The Train service against a real store: the live panel from job rows, the form's records, start, cancel, the
-history of runs and promotion."""
+history of runs and promotion, deleting a model, and the server folders a run may start from."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -101,7 +103,8 @@ def test_start_queues_runs_and_refuses_what_cannot_train(ctx):
     assert len(job.params["options"]["classes"]) == 50
     assert job.params["options"]["test_reports"] == [reports[0], reports[2]]
     [audited] = ctx.store.audit_events(kinds=("train",))  # the audit trail: who queued which run on what base
-    assert (audited.user, audited.target, audited.after) == ("alice", f"job {job.id}", {"base": "baseline"})
+    assert (audited.user, audited.target, audited.after) == ("alice", f"job {job.id}", {
+        "base": "baseline", "label space": svc.TRAM50, "techniques": 50, "min count": svc.DEFAULT_MIN_COUNT})
     assert svc.start_training(ctx, "bob", request).endswith("is queued behind 1 other run(s).")
     with pytest.raises(UserError, match="T9999"):
         svc.start_training(ctx, "alice", svc.TrainRequest(choice(ctx, "baseline"), space=svc.PASTED, pasted="T9999"))
@@ -125,3 +128,94 @@ def test_the_history_lists_runs_and_a_model_can_be_promoted(ctx):
     assert line.startswith(f"Model #{model_id} is promoted") and ctx.store.promoted_model().id == model_id
     assert any(j.kind == "predict" and j.created_by == "alice" for j in ctx.store.list_jobs())
     assert "★ promoted" in svc.promotion(ctx).caption
+
+
+# --------------------------------------------------------------------------------------------------- delete a model
+
+
+def _model_in_models_folder(ctx, name: str, promote: bool = False) -> tuple[int, Path]:
+    """A model row whose folder lies in the models folder, with one suggestion."""
+    from tests.views.test_annotation import add_report
+
+    folder = ctx.settings.models_dir / name
+    folder.mkdir(parents=True)
+    (folder / "model_info.json").write_text("{}")
+    model_id = ctx.store.add_model(name, "baseline", str(folder), "baseline", ["T1055"], {"global": 0.5}, {}, {})
+    _, ids = add_report(ctx.store, title=f"report for {name}")
+    ctx.store.replace_suggestions(model_id, {ids[0]: {"T1055": 0.9}})
+    if promote:
+        ctx.store.promote_model(model_id)
+    return model_id, folder
+
+
+def test_deleting_a_model_removes_its_row_suggestions_and_folder(ctx):
+    model_id, folder = _model_in_models_folder(ctx, "run-41")
+    assert svc.deletable_models(ctx).ids == (model_id,)
+    line = svc.delete_model(ctx, "mia", model_id)
+    assert line == f"Deleted model #{model_id} 'run-41' and its suggestions; removed its folder {folder.resolve()}."
+    assert not folder.exists() and ctx.store.list_models() == []
+    assert ctx.store.annotation_suggested_with("T1055", model_id) == {}
+    [audited] = ctx.store.audit_events(kinds=("delete model",))
+    assert (audited.user, audited.target) == ("mia", f"model {model_id}")
+    assert audited.before == {"name": "run-41", "kind": "baseline", "path": str(folder)}
+    with pytest.raises(UserError, match=f"No trained model with id {model_id}"):
+        svc.delete_model(ctx, "mia", model_id)
+
+
+def test_the_promoted_model_and_a_model_a_job_uses_are_refused_and_kept(ctx):
+    promoted, promoted_folder = _model_in_models_folder(ctx, "run-1", promote=True)
+    used, used_folder = _model_in_models_folder(ctx, "run-2")
+    base_of, base_folder = _model_in_models_folder(ctx, "run-3")
+    with pytest.raises(UserError, match="is the promoted model, the source of suggestions: promote another"):
+        svc.delete_model(ctx, "mia", promoted)
+    predict = queue.submit_prediction(ctx.store, used, None, "bob")
+    train = queue.submit_training(ctx.store, {"base": f"trained:{base_of}"}, "bob")
+    ctx.store.claim_job(train, "worker-1", "cpu")
+    with pytest.raises(UserError, match=f"used by queued predict job {predict}: wait for it to end or cancel it"):
+        svc.delete_model(ctx, "mia", used)
+    with pytest.raises(UserError, match=f"used by running train job {train}"):
+        svc.delete_model(ctx, "mia", base_of)
+    assert {m.id for m in ctx.store.list_models()} == {promoted, used, base_of}
+    assert promoted_folder.is_dir() and used_folder.is_dir() and base_folder.is_dir()
+    assert ctx.store.audit_events(kinds=("delete model",)) == []
+    ctx.store.request_cancel(predict)  # a queued job is cancelled at once: the model is free
+    assert svc.delete_model(ctx, "mia", used).startswith(f"Deleted model #{used} ")
+
+
+def test_a_folder_outside_the_models_folder_is_left_alone(ctx, tmp_path):
+    outside = tmp_path / "somebody-elses-model"
+    outside.mkdir()
+    model_id = ctx.store.add_model("mine", "transformer", str(outside), "embedded", ["T1055"], {}, {}, {})
+    line = svc.delete_model(ctx, "mia", model_id)
+    assert line.endswith(f"its folder {outside} is outside the models folder and stays.")
+    assert outside.is_dir() and ctx.store.list_models() == []
+
+
+# --------------------------------------------------------------------------------------------------- server folders
+
+
+def test_a_maintainer_s_model_folder_must_be_inside_the_allowed_folders(ctx, tmp_path, monkeypatch):
+    import dataclasses
+
+    from tram_core.access import ADMIN, MAINTAINER, Actor
+
+    fill_store(ctx.store, reports=4, per_technique=4)
+    allowed, secret = tmp_path / "allowed", tmp_path / "secret"
+    for folder in (allowed / "bert", secret / "bert"):
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+    ctx = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, model_folders=(allowed,)))
+    monkeypatch.setenv("TRAM_AUTH", "local")
+    mia, ada = Actor("mia", MAINTAINER), Actor("ada", ADMIN)
+    folder_choice = next(c for c in svc.base_choices(ctx) if c.needs == "folder")
+    refusals = []
+    for typed in (str(secret / "bert"), str(secret / "nothing-here"), f"{allowed}/../secret/bert"):
+        with pytest.raises(UserError, match="is outside the folders this server allows") as refused:
+            svc.start_training(ctx, mia, svc.TrainRequest(folder_choice, typed))
+        refusals.append(str(refused.value).replace(typed, "PATH"))
+    assert len(set(refusals)) == 1 and ctx.store.list_jobs() == []  # the same words whether it exists or not
+    assert str(allowed) in svc.folder_help(ctx, mia) and "any folder" in svc.folder_help(ctx, ada).lower()
+    svc.start_training(ctx, mia, svc.TrainRequest(folder_choice, str(allowed / "x" / ".." / "bert")))
+    svc.start_training(ctx, ada, svc.TrainRequest(folder_choice, str(secret / "bert")))
+    bases = [j.params["options"]["base"] for j in reversed(ctx.store.list_jobs())]
+    assert bases == [str((allowed / "bert").resolve()), str((secret / "bert").resolve())]

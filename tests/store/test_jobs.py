@@ -25,6 +25,28 @@ def test_jobs_are_claimed_oldest_first_and_one_at_a_time_per_device(store):
     assert store.claim_next_job("w3", "cuda:1") is None
 
 
+def test_one_job_at_a_time_per_host_and_device_and_hosts_run_side_by_side(store):
+    jobs = [store.create_job("predict", {"model_id": i}, "ana") for i in range(4)]
+    first = store.claim_next_job("box-a:10", "cpu")
+    assert (first.id, first.host, first.device) == (jobs[0], "box-a", "cpu")
+    assert store.claim_next_job("box-a:11", "cpu") is None  # a second worker on box-a's cpu waits its turn
+    second = store.claim_next_job("box-b:10", "cpu")  # box-b's cpu is another device
+    assert (second.id, second.host) == (jobs[1], "box-b")
+    third = store.claim_next_job("w", "cuda:0", host="box-a")  # the host given outright, not read from the name
+    assert (third.id, third.host) == (jobs[2], "box-a")
+    assert store.claim_next_job("box-a:12", "cuda:0") is None
+    store.finish_job(first.id, "done", "ok")
+    assert store.claim_next_job("box-a:11", "cpu").id == jobs[3]  # box-a's cpu is free again
+
+
+def test_a_foreground_run_counts_for_its_host(store):
+    foreground = store.create_job("train", {}, "ana")
+    queued = store.create_job("train", {}, "ana")
+    assert store.claim_job(foreground, "box-a:77 (foreground)", "cpu").host == "box-a"
+    assert store.claim_next_job("box-a:10", "cpu") is None
+    assert store.claim_next_job("box-b:10", "cpu").id == queued
+
+
 def test_two_workers_never_claim_the_same_job(settings):
     setup = Store.from_settings(settings)
     ids = [setup.create_job("train", {"n": i}, "ana") for i in range(24)]

@@ -36,6 +36,20 @@ def test_change_by_someone_else_is_a_conflict_not_an_overwrite(store):
     assert store.get_sentence(opened.id).labels == ("T1059.003",)
 
 
+def test_undo_never_overwrites_a_later_answer_by_someone_else(store):
+    out = store.add_report("A", TEXT, three_sentences(), user="ana")
+    sid = store.sentences(out.report_id)[0].id
+    store.set_labels(sid, ["T1003"], "ana")
+    store.set_labels(sid, ["T1059.001"], "bo")
+    with pytest.raises(ConflictError) as err:
+        store.undo_last("ana")
+    assert "bo" in str(err.value) and "nothing undone" in str(err.value)
+    assert store.get_sentence(sid).labels == ("T1059.001",)  # bo's answer stays
+    assert [e.action for e in store.label_history(sid)] == ["label", "label"]
+    store.set_labels(sid, ["T1003"], "ana")  # ana answers again: her own latest change can be undone
+    assert store.undo_last("ana").labels == ("T1059.001",)
+
+
 def test_concurrent_writers_do_not_lose_labels(settings):
     first = Store.from_settings(settings)
     out = first.add_report("A", TEXT, three_sentences(), user="ana")

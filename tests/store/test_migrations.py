@@ -10,11 +10,12 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.orm import Session
 
 from tests.store import pre_migrations_schema
 from tram_core.cli import main
 from tram_core.io.importer import import_path
-from tram_core.store import JOB_DONE, Base, Store, StoreError, migrations
+from tram_core.store import JOB_DONE, Base, Store, StoreError, migrations, utcnow
 
 
 def revision_in(url: str) -> str | None:
@@ -27,16 +28,18 @@ def revision_in(url: str) -> str | None:
 
 
 def snapshot(url: str) -> dict:
-    """Every revision-1 table's row count and its first and last rows, as the database holds them."""
+    """Every revision-1 table's row count and its first and last rows (revision-1 columns), as the database holds
+    them."""
     engine = create_engine(url)
     tables = migrations.scripts().get_revision(migrations.LEGACY_REVISION).module.TABLES
     found = {}
     with engine.connect() as connection:
         for table in tables:
             key = "key" if table == "app_settings" else "id"
+            columns = ", ".join(f'"{c.name}"' for c in pre_migrations_schema.Base.metadata.tables[table].columns)
             count = connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
-            first = connection.execute(text(f"SELECT * FROM {table} ORDER BY {key} LIMIT 3")).all()
-            last = connection.execute(text(f"SELECT * FROM {table} ORDER BY {key} DESC LIMIT 3")).all()
+            first = connection.execute(text(f"SELECT {columns} FROM {table} ORDER BY {key} LIMIT 3")).all()
+            last = connection.execute(text(f"SELECT {columns} FROM {table} ORDER BY {key} DESC LIMIT 3")).all()
             found[table] = (count, [tuple(r) for r in first], [tuple(r) for r in last])
     engine.dispose()
     return found
@@ -54,15 +57,30 @@ def fill_like_before(url: str, shared_data: Path) -> None:
     sentences = store.sentences(store.list_reports()[0].id)
     store.set_labels(sentences[0].id, ["T1055", "T1059"], "ana")
     store.set_labels(sentences[1].id, [], "bo")
-    job_id = store.create_job("train", {"options": {"base": "baseline"}}, "ana")
-    store.claim_next_job("w", "cpu")
+    job_id = add_old_job(url, worker="w")
     store.add_job_points(job_id, [(1, 0.5, "loss", 0.9), (2, 1.0, "loss", 0.4)])
     model_id = store.add_model("m1", "baseline", "/models/m1", "", ["T1055"], {"default": 0.5}, {"f1": 0.7}, {},
                                job_id=job_id)
-    store.finish_job(job_id, JOB_DONE, model_id=model_id)
+    with store.engine.begin() as connection:
+        connection.execute(text("UPDATE jobs SET model_id = :m WHERE id = :j"), {"m": model_id, "j": job_id})
     store.replace_suggestions(model_id, {sentences[2].id: {"T1055": 0.8}})
     store.set_setting("promoted_note", "ü – ok")
     store.engine.dispose()
+
+
+def add_old_job(url: str, worker: str, status: str = JOB_DONE) -> int:
+    """A training job claimed by ``worker`` on the cpu, as code before revision 3 wrote it (no host column)."""
+    engine = create_engine(url)
+    now = utcnow()
+    with Session(engine) as session, session.begin():
+        row = pre_migrations_schema.JobRow(kind="train", status=status, params={"options": {"base": "baseline"}},
+                                           created_by="ana", created_at=now, started_at=now, heartbeat_at=now,
+                                           worker=worker, device="cpu", phase="training")
+        session.add(row)
+        session.flush()
+        job_id = row.id
+    engine.dispose()
+    return job_id
 
 
 def test_a_new_database_is_made_by_the_migrations_and_matches_the_tables(store_url):
@@ -149,3 +167,33 @@ def test_processes_opening_a_new_database_at_once_make_it_once(store_url):
     for opener in openers:
         opener.join(30)
     assert revisions == [migrations.head()] * 4
+
+
+def test_upgrading_from_revision_2_gives_old_jobs_the_host_of_their_worker(store_url):
+    engine = create_engine(store_url)
+    with engine.connect() as connection:
+        command.upgrade(migrations._config(connection), "0002")
+        connection.commit()
+    engine.dispose()
+    running = add_old_job(store_url, worker="gpu-box:4242", status="running")
+    foreground = add_old_job(store_url, worker="laptop.lan:77 (foreground)")
+    unnamed = add_old_job(store_url, worker="w")
+    store = Store(store_url)
+    assert revision_in(store_url) == migrations.head()
+    assert [store.get_job(i).host for i in (running, foreground, unnamed)] == ["gpu-box", "laptop.lan", ""]
+    # The running job keeps gpu-box's cpu busy, and only gpu-box's: another machine's cpu worker takes the next job.
+    queued = store.create_job("predict", {"model_id": 1}, "ana")
+    assert store.claim_next_job("gpu-box:5000", "cpu") is None
+    assert store.claim_next_job("other-box:5000", "cpu").id == queued
+    store.engine.dispose()
+
+
+def test_revision_3_downgrades_to_revision_2(store_url):
+    Store(store_url).engine.dispose()
+    engine = create_engine(store_url)
+    with engine.connect() as connection:
+        command.downgrade(migrations._config(connection), "0002")
+        connection.commit()
+        assert "host" not in {c["name"] for c in inspect(connection).get_columns("jobs")}
+    engine.dispose()
+    assert revision_in(store_url) == "0002"

@@ -215,6 +215,17 @@ def test_resolve_start_handles_deep_links(store):
         ann.load_queue(store, 9999)
 
 
+def test_reopening_a_report_continues_at_its_first_unanswered_sentence(store):
+    report_id, ids = add_report(store, labels={0: ("T1566.001",), 1: ("T1059",), 3: ("T1055",)})
+    queue = ann.load_queue(store, report_id)
+    everything = ann.SentenceFilter()
+    sid, note = ann.resolve_start(queue, None, everything)
+    assert sid == ids[2] and "2 before it are answered" in note
+    for i in range(len(ids)):
+        store.set_labels(ids[i], ["T1055"], "ann")
+    assert ann.resolve_start(ann.load_queue(store, report_id), None, everything) == (ids[0], "")  # all answered
+
+
 def test_technique_view_lists_labelled_and_suggested_across_reports(store):
     r1, ids1 = add_report(store, labels={2: ("T1055",)})
     r2, ids2 = add_report(store, title="Second", texts=["It injected into svchost.", "Nothing to see."])

@@ -1,4 +1,5 @@
-"""Command-line commands for data: import, export, reports, techniques, label, history."""
+"""Command-line commands for data: import, export, techniques, label, undo, history (the reports group is
+cli.reports)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tram_core.cli.common import acting, audit
+from tram_core.cli.common import acting, audit, table
 from tram_core.errors import CommandError
 
 
@@ -17,7 +18,7 @@ def _store(args: argparse.Namespace):
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the data commands to the ``python -m tram_core`` parser: import, export, reports, techniques, label,
+    """Add the data commands to the ``python -m tram_core`` parser: import, export, techniques, label, undo,
     history."""
     _register_import(sub)
     _register_export(sub)
@@ -27,14 +28,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _register_import(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "import", help="import datasets and reports",
-        description="Import dataset files (TRAM multi-label / single-label / report JSON, MAT .mjson, CSV) and "
-                    "report documents (.pdf .docx .html .htm .txt .md). Every file and every row is read and checked "
+        "import", help="import datasets and reports (files, folders or web addresses)",
+        description="Import dataset files (TRAM multi-label / single-label / report JSON, MAT .mjson, CSV), "
+                    "report documents (.pdf .docx .html .htm .txt .md) and web pages or PDFs by their http(s) "
+                    "address (public addresses and TRAM_URL_ALLOW_NETWORKS only). Every file and every row is read "
+                    "and checked "
                     "first, then everything is stored in one transaction: a bad file or row means nothing is "
                     "imported, unless --skip-bad-files or --skip-bad-rows. A report already stored is not stored "
                     "again. Exit code: 0 all imported, 1 some files skipped, 2 nothing imported.",
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="files to import (folders: every supported file in them)")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="files to import (folders: every supported file in them; http(s)://...: a web page or PDF)")
     p.add_argument("--skip-bad-rows", action="store_true", help="import the good rows and report how many were skipped")
     p.add_argument("--skip-bad-files", action="store_true",
                    help="import the files that can be read and list the others (exit code 1); without it, one bad "
@@ -49,19 +53,22 @@ def _register_import(sub: argparse._SubParsersAction) -> None:
 
 def _register_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "export", help="export labelled data or a Navigator layer",
+        "export", help="export labelled data, a Navigator layer or a STIX 2.1 bundle",
         description="Export the corpus (or one report) as TRAM multi-label JSON (the seed notebook's training "
-                    "format), TRAM report JSON, CSV, or an ATT&CK Navigator layer.",
+                    "format), TRAM report JSON, CSV, an ATT&CK Navigator layer, or a STIX 2.1 bundle.",
     )
-    from tram_core.io.exporters import EXPORT_FORMATS
+    from tram_core.io.exporters import ALL_EXPORT_FORMATS
 
-    p.add_argument("--format", "-f", required=True, choices=EXPORT_FORMATS, help="what to write")
+    p.add_argument("--format", "-f", required=True, choices=ALL_EXPORT_FORMATS, help="what to write")
     p.add_argument("--report", type=int, default=None, metavar="ID", help="only this report (default: all)")
     p.add_argument("--include-unlabelled", action="store_true",
                    help="also write unlabelled sentences, marked with status 'unlabelled' (multi-label and csv)")
     p.add_argument("--model-findings", action="store_true",
                    help="navigator layer of one --report: also the techniques the model finds there that no "
-                        "sentence is labelled with, in their own colour")
+                        "sentence is labelled with, in their own colour; stix bundle of one --report: also every "
+                        "technique the model finds there, its best sentences as notes")
+    p.add_argument("--without-labels", action="store_true",
+                   help="stix with --model-findings: only the model's findings, not the labelled sentences")
     p.add_argument("--model", type=int, default=None, metavar="ID",
                    help="the model whose findings to add (default: the promoted model)")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write ('-' for stdout)")
@@ -69,12 +76,7 @@ def _register_export(sub: argparse._SubParsersAction) -> None:
 
 
 def _register_catalogs(sub: argparse._SubParsersAction) -> None:
-    """The listings: reports with their progress, and the ATT&CK technique catalog."""
-    p = sub.add_parser("reports", help="list reports with their labelling progress",
-                       description="List every report: id, title, sentences, labelled, reviewed, progress and "
-                                   "the techniques labelled in it.")
-    p.set_defaults(handler=cmd_reports)
-
+    """The listing of the ATT&CK technique catalog."""
     p = sub.add_parser("techniques", help="search the ATT&CK technique catalog",
                        description="Search ATT&CK techniques by ID, name, tactic or description.")
     p.add_argument("search", nargs="*", metavar="SEARCH", help="words to look for (e.g. 'process injection', T1055)")
@@ -84,7 +86,7 @@ def _register_catalogs(sub: argparse._SubParsersAction) -> None:
 
 
 def _register_labels(sub: argparse._SubParsersAction) -> None:
-    """Setting a sentence's labels from a script, and the history of label changes."""
+    """Setting a sentence's labels from a script, undoing the last change, and the history of label changes."""
     p = sub.add_parser("label", help="set a sentence's labels (for scripts)",
                        description="Replace a sentence's techniques. --none records the answer 'no technique' "
                                    "(a labelled negative).")
@@ -96,6 +98,11 @@ def _register_labels(sub: argparse._SubParsersAction) -> None:
                    help="fail if someone changed the sentence since version N")
     p.set_defaults(handler=cmd_label)
 
+    p = sub.add_parser("undo", help="undo your last label change (as the Annotate page's Undo does)",
+                       description="Undo the acting user's (--user) most recent label change that is not undone "
+                                   "yet: the sentence gets back the labels and status it had before.")
+    p.set_defaults(handler=cmd_undo)
+
     p = sub.add_parser("history", help="show the label change history",
                        description="Show label changes, newest first.")
     p.add_argument("--sentence", type=int, default=None, metavar="ID", help="only this sentence")
@@ -106,11 +113,19 @@ def _register_labels(sub: argparse._SubParsersAction) -> None:
 # --------------------------------------------------------------------------------------------------- import
 
 
-def _expand(paths: list[str]) -> list[Path]:
+def _is_address(raw: str) -> bool:
+    return raw.strip().lower().startswith(("http://", "https://"))
+
+
+def _expand(paths: list[str]) -> list[Path | str]:
+    """The items to import: each file, every supported file of each folder, and each web address (as given)."""
     from tram_core.io.importer import SUPPORTED_EXTENSIONS
 
-    out = []
+    out: list[Path | str] = []
     for raw in paths:
+        if _is_address(raw):
+            out.append(raw.strip())
+            continue
         path = Path(raw)
         if path.is_dir():
             out.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS))
@@ -135,19 +150,30 @@ def import_options(args: argparse.Namespace):
                          **({"limits": limits} if limits is not None else {}))
 
 
+def _sources(items: list[Path | str], options, settings) -> list[tuple[str, object]]:
+    """``(name, prepare)`` per item for ``import_batch``: a web address fetched, a file read."""
+    from tram_core.io.importer import prepare_path, prepare_url
+
+    def ocr_progress(name: str):
+        return lambda done, pages: print(f"{name}: OCR page {done} of {pages}", file=sys.stderr)
+
+    return [(item, lambda u=item: prepare_url(u, settings, ocr_progress(u))) if isinstance(item, str)
+            else (item.name, lambda p=item: prepare_path(p, options, settings.max_upload_bytes, ocr_progress(p.name)))
+            for item in items]
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from tram_core.io.importer import import_batch, prepare_path
+    from tram_core.io.importer import import_batch
 
-    acting(args, "import reports")
+    store = _store(args)
+    acting(args, "import reports", store)
     options = import_options(args)
     files = _expand(args.paths)
     if not files:
         print("error: no supported files found in " + ", ".join(args.paths), file=sys.stderr)
         return 2
-    store = _store(args)
-    max_bytes = args.settings.max_upload_bytes
     bar = tqdm(total=len(files), unit="file", desc="reading", file=sys.stderr, disable=None if len(files) > 1 else True,
                leave=False)
 
@@ -156,8 +182,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         if error is not None:
             tqdm.write(f"error: {error}", file=sys.stderr)
 
-    batch = import_batch(store, [(p.name, lambda p=p: prepare_path(p, options, max_bytes)) for p in files],
-                         args.user, skip_bad_files=args.skip_bad_files, on_prepared=read)
+    batch = import_batch(store, _sources(files, options, args.settings), args.user,
+                         skip_bad_files=args.skip_bad_files, on_prepared=read)
     bar.close()
     if batch.failures and not batch.stored:
         if len(files) > 1:  # one file: its error line says it all
@@ -194,7 +220,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     store = _store(args)
     content, suggested = export_with_findings(store, args.format, report_id=args.report,
                                               include_unlabelled=args.include_unlabelled,
-                                              model_findings=args.model_findings, model_id=args.model)
+                                              model_findings=args.model_findings, model_id=args.model,
+                                              labelled=not args.without_labels)
     if args.output == "-":
         sys.stdout.buffer.write(content)
         sys.stdout.flush()
@@ -213,33 +240,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------------------- tables
 
 
-def _table(headers: list[str], rows: list[list[str]], max_width: dict[int, int] | None = None) -> str:
-    max_width = max_width or {}
-    cells = [[str(c) for c in row] for row in rows]
-    for row in cells:
-        for i, limit in max_width.items():
-            if len(row[i]) > limit:
-                row[i] = row[i][: limit - 1] + "…"
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
-    for row in cells:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-    return "\n".join(lines)
-
-
-def cmd_reports(args: argparse.Namespace) -> int:
-    reports = _store(args).list_reports()
-    if not reports:
-        print("no reports yet; import some with: python -m tram_core import FILE")
-        return 0
-    rows = [[r.id, r.title, r.sentences, r.labelled, r.reviewed, f"{100 * r.progress:.0f}%",
-             f"{len(r.techniques)}: {' '.join(r.techniques)}" if r.techniques else "0"]
-            for r in reports]
-    print(_table(["id", "title", "sentences", "labelled", "reviewed", "progress", "techniques"], rows,
-                 {1: 50, 6: 60}))
-    return 0
-
-
 def cmd_techniques(args: argparse.Namespace) -> int:
     from tram_core.attack import load_catalog
 
@@ -249,7 +249,7 @@ def cmd_techniques(args: argparse.Namespace) -> int:
         print(f"no technique matches '{' '.join(args.search)}'")
         return 0
     rows = [[t.id, t.name, ", ".join(t.tactics), t.status_note] for t in found]
-    print(_table(["id", "name", "tactics", "note"], rows, {1: 50, 2: 45}))
+    print(table(["id", "name", "tactics", "note"], rows, {1: 50, 2: 45}))
     return 0
 
 
@@ -261,17 +261,31 @@ def cmd_label(args: argparse.Namespace) -> int:
         raise CommandError("give technique IDs or --none, not both")
     if not args.none and not args.techniques:
         raise CommandError("give technique IDs (e.g. T1055) or --none for 'no technique'")
-    acting(args, "label sentences")  # the label history records the change
+    store = _store(args)
+    acting(args, "label sentences", store)  # the label history records the change
     catalog = load_catalog()
     where = f"sentence {args.sentence_id}"
     ids = parse_technique_list(args.techniques, catalog, where=f"labels for {where}") if args.techniques else ()
     for warning in catalog.check(ids, where):
         print(f"warning: {warning}", file=sys.stderr)
-    store = _store(args)
     sentence = store.set_labels(args.sentence_id, ids, args.user, status=REVIEWED if args.reviewed else LABELLED,
                                 expected_version=args.expected_version)
     labels = " ".join(sentence.labels) or "no technique"
     print(f"sentence {sentence.id} ({sentence.status}, version {sentence.version}): {labels}")
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from tram_core.store import UNLABELLED
+
+    store = _store(args)
+    acting(args, "undo", store)  # the label history records the undo
+    sentence = store.undo_last(args.user)
+    if sentence is None:
+        print(f"nothing to undo: '{args.user}' has no label change that is not undone yet")
+        return 0
+    labels = "" if sentence.status == UNLABELLED else f": {' '.join(sentence.labels) or 'no technique'}"
+    print(f"undone: sentence {sentence.id} is {sentence.status} again{labels}")
     return 0
 
 
@@ -285,5 +299,5 @@ def cmd_history(args: argparse.Namespace) -> int:
              f"{' '.join(e.before_labels) or '-'} -> {' '.join(e.after_labels) or '-'}",
              "undone" if e.undone else ""]
             for e in events]
-    print(_table(["at (UTC)", "user", "action", "sentence", "report", "status", "labels", ""], rows, {6: 70}))
+    print(table(["at (UTC)", "user", "action", "sentence", "report", "status", "labels", ""], rows, {6: 70}))
     return 0

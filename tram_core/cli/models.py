@@ -1,4 +1,4 @@
-"""Command-line commands about trained models: models (and --check), promote, evaluate, predict."""
+"""Command-line commands about trained models: models (--check, delete), promote, suggest, evaluate, predict."""
 
 from __future__ import annotations
 
@@ -11,17 +11,33 @@ from tram_core.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add models, promote, evaluate and predict to the ``python -m tram_core`` parser."""
-    models = sub.add_parser("models", help="list trained models with their key scores")
+    """Add models (and models delete), promote, suggest, evaluate and predict to the ``python -m tram_core``
+    parser."""
+    models = sub.add_parser("models", help="list trained models with their key scores, or delete one")
     models.add_argument("--check", action="store_true",
                         help="compare the models folder with the model rows: list folders without a row, rows "
                              "without their folder and stale .partial folders; exit 1 when they disagree (only "
                              "reports: a worker start repairs)")
     models.set_defaults(handler=cmd_models)
+    actions = models.add_subparsers(dest="models_command", metavar="ACTION")
+    delete = actions.add_parser("delete", help="delete a model, its suggestions and its folder (maintainer)",
+                                description="Delete a trained model's row, its suggestions and its folder under the "
+                                            "models folder. The promoted model and a model a queued or running job "
+                                            "uses are refused. Without --yes nothing is deleted.")
+    delete.add_argument("model_id", type=int, metavar="ID")
+    delete.add_argument("--yes", action="store_true", help="really delete it")
+    delete.set_defaults(handler=cmd_models_delete)
 
     promote = sub.add_parser("promote", help="make a model the source of suggestions (and queue fresh suggestions)")
     promote.add_argument("model_id", type=int)
     promote.set_defaults(handler=cmd_promote)
+
+    suggest = sub.add_parser("suggest", help="queue a job that runs a model over stored reports (its suggestions "
+                                             "show on the Annotate page)")
+    suggest.add_argument("model_id", type=int, metavar="MODEL_ID")
+    suggest.add_argument("--report", type=int, default=None, metavar="ID",
+                         help="only this report (default: every unlabelled sentence)")
+    suggest.set_defaults(handler=cmd_suggest)
 
     evaluate = sub.add_parser("evaluate", help="score a model on its test reports or on a dataset file")
     evaluate.add_argument("--model", required=True, help="model id, name or folder")
@@ -74,11 +90,41 @@ def cmd_models_check(store, settings) -> int:
     return 0
 
 
+def cmd_models_delete(args) -> int:
+    from tram_core import deletions
+
+    store = open_store(args)
+    acting(args, "delete a model", store)
+    model = deletions.find_model(store, args.model_id)
+    reason = deletions.model_in_use(store, model)
+    if reason:
+        raise UserError(reason)
+    if not args.yes:
+        raise UserError(f"would delete model #{model.id} '{model.name}' ({model.kind}, folder {model.path or '-'}) "
+                        "with its suggestions: add --yes to delete it (nothing deleted)")
+    print(deletions.delete_model(store, args.settings, args.user, model.id).line)
+    return 0
+
+
+def cmd_suggest(args) -> int:
+    from tram_core.jobs import queue
+
+    store = open_store(args)
+    acting(args, "run a model", store)
+    job_id = queue.submit_prediction(store, args.model_id, args.report, args.user)
+    where = f"report {args.report}" if args.report is not None else "every unlabelled sentence"
+    audit(store, args, "run model", f"model {args.model_id} on {where}", after={"job": job_id})
+    print(f"queued prediction job {job_id}: model {args.model_id} on {where}")
+    if not queue.live_workers(store):
+        print("no worker is running: start one with `python -m tram_core worker`")
+    return 0
+
+
 def cmd_promote(args) -> int:
     from tram_core.jobs import queue
 
-    acting(args, "promote a model")
     store = open_store(args)
+    acting(args, "promote a model", store)
     was = store.promoted_model()
     job_id = queue.promote_and_predict(store, args.model_id, args.user)
     audit(store, args, "promote", f"model {args.model_id}", {"promoted": was.id if was else None},

@@ -96,8 +96,13 @@ def _training_option_fields() -> list[tuple[str, type, str]]:
     return out
 
 
-def _train_options(args) -> dict:
-    options: dict = {"base": args.base or getattr(args.settings, "default_base_model", "embedded")}
+def _train_options(args, actor) -> dict:
+    """The run's options from the flags; a base model the worker reads as a folder is confined for a team account
+    other than an admin (server_paths), as on the Train page."""
+    from tram_core.server_paths import check_base_model
+
+    base = args.base or getattr(args.settings, "default_base_model", "embedded")
+    options: dict = {"base": check_base_model(actor, base, args.settings)}
     for name, _, _ in _training_option_fields():
         value = getattr(args, name)
         if value is not None:
@@ -179,10 +184,14 @@ def cmd_train(args) -> int:
     from tram_core.ml.device import resolve_device
     from tram_core.ml.model_card import key_scores
 
-    acting(args, "start training")
     store = open_store(args)
-    job_id = queue.submit_training(store, _train_options(args), args.user)
-    audit(store, args, "train", f"job {job_id}", after={"base": str(args.base)[:200]})
+    acting(args, "start training", store)
+    actor = acting(args, "edit the label space", store)  # a run carries its own label space (--classes, --min-count)
+    options = _train_options(args, actor)
+    job_id = queue.submit_training(store, options, args.user)
+    audit(store, args, "train", f"job {job_id}",
+          after={"base": str(options["base"])[:200], "label space": str(args.classes or "corpus")[:200],
+                 "min count": options.get("min_count")})
     print(f"queued training job {job_id}")
     if not args.wait:
         if not queue.live_workers(store):
@@ -241,8 +250,8 @@ def cmd_jobs(args) -> int:
 
 
 def cmd_cancel(args) -> int:
-    acting(args, "cancel a run")
     store = open_store(args)
+    acting(args, "cancel a run", store)
     job = store.request_cancel(args.job_id)
     audit(store, args, "cancel", f"job {job.id}", after={"status": job.status})
     if job.status == "cancelled":

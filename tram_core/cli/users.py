@@ -1,7 +1,8 @@
-"""Command-line commands for local accounts: ``users add|list|disable|enable|set-role|reset-password``.
+"""Command-line commands for accounts: ``users add|list|disable|enable|set-role|reset-password``.
 
 The command line's operator (who can reach the database) acts as the local admin. A password is read from a prompt
-(never echoed) or, with ``--password-stdin``, from the first line of standard input; never from an argument.
+(never echoed) or, with ``--password-stdin``, from the first line of standard input; never from an argument. An
+account for OpenID Connect sign-in (``users add EMAIL --role ROLE --oidc``) has no password.
 """
 
 from __future__ import annotations
@@ -10,20 +11,25 @@ import argparse
 import getpass
 import sys
 
-from tram_core.access import ROLES, local_user
+from tram_core.access import ROLES
 from tram_core.errors import CommandError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``users`` command group to the ``python -m tram_core`` parser."""
-    p = sub.add_parser("users", help="local accounts for team mode (TRAM_AUTH=local)",
-                       description="Manage the local accounts people sign in with when TRAM_AUTH=local. Passwords "
+    p = sub.add_parser("users", help="accounts for team mode (TRAM_AUTH=local or oidc)",
+                       description="Manage the accounts people sign in with when TRAM_AUTH=local (a password) or "
+                                   "TRAM_AUTH=oidc (an OpenID Connect provider; the name is the email). Passwords "
                                    "are read from a prompt or --password-stdin, never from an argument.")
     users = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     add = users.add_parser("add", help="add an account")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=ROLES)
-    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    how = add.add_mutually_exclusive_group()
+    how.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    how.add_argument("--oidc", action="store_true",
+                     help="an account for OpenID Connect sign-in (TRAM_AUTH=oidc): NAME is the email the provider "
+                          "signs in; no password")
     add.set_defaults(handler=cmd_users_add)
     users.add_parser("list", help="list the accounts (no password hashes)").set_defaults(handler=cmd_users_list)
     for action, handler in (("disable", cmd_users_disable), ("enable", cmd_users_enable)):
@@ -65,14 +71,22 @@ def _context(args: argparse.Namespace):
 
 
 def _actor(args: argparse.Namespace):
-    return local_user(args.user)
+    """Who manages the accounts: ``--user``'s team account with its role, else the local admin (as every command)."""
+    from tram_core.cli.common import acting
+
+    return acting(args, "manage users", _context(args))
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
-    from tram_core import accounts
+    from tram_core import accounts, oidc_accounts
 
+    actor = _actor(args)  # refused before a password is asked for
+    if args.oidc:
+        account = oidc_accounts.add_oidc_user(_context(args), actor, args.name, args.role)
+        print(f"added user '{account.name}' with role {account.role} (signs in through OpenID Connect)")
+        return 0
     password = read_password(args)
-    account = accounts.add_user(_context(args), _actor(args), args.name, args.role, password)
+    account = accounts.add_user(_context(args), actor, args.name, args.role, password)
     print(f"added user '{account.name}' with role {account.role}")
     return 0
 
@@ -82,7 +96,7 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
     rows = accounts.list_users(_context(args), _actor(args))
     if not rows:
-        print("no accounts (single-user mode unless TRAM_AUTH=local)")
+        print("no accounts (single-user mode unless TRAM_AUTH=local or oidc)")
         return 0
     print(f"{'name':<24} {'role':<11} {'state':<9} {'last sign-in':<17} failures")
     for a in rows:
@@ -119,7 +133,8 @@ def cmd_users_set_role(args: argparse.Namespace) -> int:
 def cmd_users_reset_password(args: argparse.Namespace) -> int:
     from tram_core import accounts
 
+    actor = _actor(args)  # refused before a password is asked for
     password = read_password(args)
-    accounts.reset_password(_context(args), _actor(args), args.name, password)
+    accounts.reset_password(_context(args), actor, args.name, password)
     print(f"new password set for '{args.name}' (their sessions ended)")
     return 0

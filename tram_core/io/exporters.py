@@ -1,4 +1,5 @@
-"""Exports of one report or the corpus: TRAM multi-label JSON, TRAM report JSON, CSV and ATT&CK Navigator layers."""
+"""Exports of one report or the corpus: TRAM multi-label JSON, TRAM report JSON, CSV, ATT&CK Navigator layers and
+STIX 2.1 bundles."""
 
 from __future__ import annotations
 
@@ -8,14 +9,19 @@ from typing import Any
 
 from tram_core.errors import UserError
 from tram_core.io.csv_cells import csv_bytes
+from tram_core.io.navigator_coverage import model_coverage_layer
 from tram_core.io.navigator_layer import ModelFindings, navigator_export
+from tram_core.io.stix_export import StixFindings, stix_export
 from tram_core.store import UNLABELLED, Store
 
-EXPORT_FORMATS = ("tram-multilabel", "tram-report", "csv", "navigator")
+EXPORT_FORMATS = ("tram-multilabel", "tram-report", "csv", "navigator")  # the export form's formats
+STIX = "stix"
+ALL_EXPORT_FORMATS = EXPORT_FORMATS + (STIX,)  # every format export_data writes
+FINDINGS_FORMATS = ("navigator", STIX)  # the formats that can carry a model's findings in one report
 
 
 def export_data(store: Store, fmt: str, report_id: int | None = None, include_unlabelled: bool = False,
-                findings: ModelFindings | None = None) -> tuple[bytes, str]:
+                findings: ModelFindings | StixFindings | None = None, labelled: bool = True) -> tuple[bytes, str]:
     """Export one report (``report_id``) or the whole corpus as ``fmt``; returns (content, suggested filename).
 
     tram-multilabel and csv hold labelled and reviewed sentences (a row's ``status`` says which); with
@@ -23,12 +29,19 @@ def export_data(store: Store, fmt: str, report_id: int | None = None, include_un
     negatives. tram-report holds every sentence (one report as an object, the corpus as a list). navigator is an
     ATT&CK Navigator layer scoring each technique by the number of sentences labelled with it; for one report it
     adds ``findings``, in their own colour: what a model finds in the report and no sentence is labelled with
-    (views.report_export works them out).
+    (views.report_export works them out). stix is a STIX 2.1 bundle (io.stix_export): the labelled sentences as
+    evidence of ATT&CK's attack-patterns, plus, for one report, a model's ``findings`` (``StixFindings``); with
+    ``labelled`` False only the findings.
     """
     if findings is not None:
         check_findings_scope(fmt, report_id)
-    if fmt not in EXPORT_FORMATS:
-        raise UserError(f"Unknown export format '{fmt}'; use one of {', '.join(EXPORT_FORMATS)}")
+        expected = StixFindings if fmt == STIX else ModelFindings
+        if not isinstance(findings, expected):
+            raise TypeError(f"{fmt} findings must be {expected.__name__}, not {type(findings).__name__}")
+    if fmt not in ALL_EXPORT_FORMATS:
+        raise UserError(f"Unknown export format '{fmt}'; use one of {', '.join(ALL_EXPORT_FORMATS)}")
+    if not labelled and fmt != STIX:
+        raise UserError("Only a STIX bundle can leave the labelled sentences out (with the model's findings only)")
     if report_id is not None:
         stem = f"report-{report_id}-{_slug(store.get_report(report_id).title)}"
     else:
@@ -39,15 +52,24 @@ def export_data(store: Store, fmt: str, report_id: int | None = None, include_un
         if report_id is not None:
             return _json_bytes(_report_export(store, report_id)), f"{stem}.json"
         return _json_bytes([_report_export(store, r.id) for r in store.list_reports()]), f"{stem}-reports.json"
+    if fmt == STIX:
+        return stix_export(store, report_id, labelled=labelled, findings=findings), f"{stem}-stix.json"
     layer = navigator_export(store, report_id, findings)
     return _json_bytes(layer), f"{stem}-navigator-layer.json"
 
 
+def export_model_coverage(store: Store, model_id: int, by: str = "f1") -> tuple[bytes, str]:
+    """The Navigator layer of a trained model's label space scored ``by`` test F1 or training support
+    (io.navigator_coverage), and its suggested file name."""
+    layer = model_coverage_layer(store, model_id, by)
+    return _json_bytes(layer), f"model-{model_id}-{by}-navigator-layer.json"
+
+
 def check_findings_scope(fmt: str, report_id: int | None) -> None:
-    """A model's findings go into a Navigator layer of one report, nowhere else."""
-    if fmt != "navigator" or report_id is None:
-        raise UserError("The model's findings go into a Navigator layer of one report: choose the navigator "
-                        "format and a report")
+    """A model's findings go into a Navigator layer or a STIX bundle of one report, nowhere else."""
+    if fmt not in FINDINGS_FORMATS or report_id is None:
+        raise UserError("The model's findings go into a Navigator layer of one report or a STIX bundle of one: "
+                        "choose the navigator or stix format and a report")
 
 
 def _sentence_rows(store: Store, fmt: str, stem: str, report_id: int | None,

@@ -1,49 +1,89 @@
-"""DOCX reports to text: paragraphs, list items, table rows and headings in body order, within the input limits."""
+"""DOCX reports to text: body paragraphs, list items, table rows and headings in order, running headers dropped."""
 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 import zlib
+from collections import Counter
 from typing import Iterator
 
-from tram_core.io.extract_common import BULLET_LINE, IngestError
+from tram_core.io.extract_common import BULLET_LINE, PAGE_NUMBER, IngestError, repetition_key
 from tram_core.io.limits import DEFAULT_LIMITS, InputLimits
 
 Block = tuple[str, str]  # (kind, text): kind is para, item, row, heading
+_RUNNING_LINE_CHARS = 150  # running headers and footers are short; a repeated long paragraph is content
+_RUNNING_LINE_WORDS = 8
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
 def extract_docx(data: bytes, filename: str, limits: InputLimits = DEFAULT_LIMITS) -> tuple[str, str]:
-    """(title, text) of a DOCX: the document's title property, else its first heading; blocks one per line."""
+    """(title, text) of a DOCX: the document's title property, else its first heading; blocks one per line.
+
+    Only the body counts: the header and footer parts are page furniture, and so are lines that a conversion from
+    PDF left in the body on most pages ("TLP:WHITE", "Page 3 of 22 | Product ID ...").
+    """
     import docx
 
-    _check_archive(data, filename, limits)
+    stated_pages = _check_archive(data, filename, limits)
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:
         raise IngestError(f"{filename}: not a valid DOCX file ({type(exc).__name__}: {str(exc)[:150]})") from None
-    blocks, heading = _blocks(document, filename, limits)
+    blocks = _blocks(document, filename, limits)
+    blocks = _drop_running_lines(blocks, max(stated_pages, _page_breaks(document) + 1))
+    heading = next((text for kind, text in blocks if kind == "heading"), "")
     title = (document.core_properties.title or "").strip() or heading
     return title, _joined(blocks)
 
 
-def _check_archive(data: bytes, filename: str, limits: InputLimits) -> None:
-    """A zip archive within the limits on unpacked bytes and markup, before python-docx opens it."""
+def _check_archive(data: bytes, filename: str, limits: InputLimits) -> int:
+    """A zip archive within the limits on unpacked bytes and markup, before python-docx opens it; returns the page
+    count its properties state (0 when they state none)."""
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise IngestError(f"{filename}: not a valid DOCX file (not a zip archive); the file may be corrupt or mislabelled")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             limits.check_archive(archive, filename)
             limits.check_archive_markup(archive, filename)
+            names = set(archive.namelist())
+            properties = archive.read("docProps/app.xml")[:1_000_000] if "docProps/app.xml" in names else b""
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise IngestError(f"{filename}: not a valid DOCX file ({str(exc)[:150]})") from None
+    pages = re.search(rb"<(?:\w+:)?Pages>\s*(\d{1,6})\s*<", properties)
+    return int(pages.group(1)) if pages else 0
 
 
-def _blocks(document, filename: str, limits: InputLimits) -> tuple[list[Block], str]:
-    """The body's blocks in order and the first heading's text ("" without one)."""
+def _page_breaks(document) -> int:
+    """The page breaks in the body: those Word noted when it last laid the pages out, or else the explicit ones."""
+    body = document.element.body
+    rendered = sum(1 for _ in body.iter(f"{_W}lastRenderedPageBreak"))
+    explicit = sum(1 for br in body.iter(f"{_W}br") if br.get(f"{_W}type") == "page")
+    return max(rendered, explicit)
+
+
+def _drop_running_lines(blocks: list[Block], pages: int) -> list[Block]:
+    """Blocks without page numbers and without the short lines that repeat on most pages, as for a PDF: on at
+    least 3 pages' worth and 40% of the pages, in a document of 3 pages or more."""
+    repeated: set[str] = set()
+    if pages >= 3:
+        counts = Counter(_running_key(text) for _, text in blocks if len(text) <= _RUNNING_LINE_CHARS)
+        repeated = {key for key, count in counts.items() if count >= max(3, 0.4 * pages)}
+    return [(kind, text) for kind, text in blocks
+            if not (len(text) <= _RUNNING_LINE_CHARS and _running_key(text) in repeated)
+            and not (kind in ("para", "heading") and PAGE_NUMBER.fullmatch(text))]
+
+
+def _running_key(text: str) -> str:
+    """What makes two blocks the same running line: a short one may differ in its numbers ("Page 3 of 22"), a
+    sentence must be the very same (findings that differ only in numbers are content)."""
+    return repetition_key(text) if len(text.split()) <= _RUNNING_LINE_WORDS else " ".join(text.split())
+
+
+def _blocks(document, filename: str, limits: InputLimits) -> list[Block]:
+    """The body's blocks in order."""
     blocks: list[Block] = []
-    heading = ""
     style_name = _docx_style_names(document)
     length, counted = 0, 0
     for index, child in enumerate(document.element.body.iterchildren()):
@@ -59,14 +99,12 @@ def _blocks(document, filename: str, limits: InputLimits) -> tuple[list[Block], 
         if tag == "p":
             block = _paragraph_block(child, document, style_name)
             if block is not None:
-                if block[0] == "heading":
-                    heading = heading or block[1]
                 blocks.append(block)
         elif tag == "tbl":
             for row in _table_rows(child, document):
                 blocks.append(("row", row))
                 limits.check_sentences(len(blocks), filename)
-    return blocks, heading
+    return blocks
 
 
 def _paragraph_block(child, document, style_name) -> Block | None:

@@ -100,15 +100,16 @@ def _document(title: str, text: str, source: str, limits: InputLimits) -> NewRep
 
 
 def prepare_bytes(data: bytes, filename: str, options: ImportOptions | None = None,
-                  max_bytes: int | None = None) -> PreparedFile:
+                  max_bytes: int | None = None, progress: Callable[[int, int], None] | None = None) -> PreparedFile:
     """Parse and check an upload without storing anything; every failure is a ``UserError`` naming the file.
 
     A parser that crashes on a hostile file (RecursionError, a library's internal error) becomes
     ``UnreadableFileError``: one line naming the file and the kind of failure, never a traceback.
+    ``progress(done, pages)`` is called after each PDF page read by OCR.
     """
     name = Path(filename).name or filename
     try:
-        return _prepare(data, name, options or ImportOptions(), max_bytes)
+        return _prepare(data, name, options or ImportOptions(), max_bytes, progress)
     except Exception as exc:
         if is_user_error(exc):
             raise
@@ -118,7 +119,8 @@ def prepare_bytes(data: bytes, filename: str, options: ImportOptions | None = No
         ) from None
 
 
-def _prepare(data: bytes, name: str, options: ImportOptions, max_bytes: int | None) -> PreparedFile:
+def _prepare(data: bytes, name: str, options: ImportOptions, max_bytes: int | None,
+             progress: Callable[[int, int], None] | None = None) -> PreparedFile:
     limits = options.limits
     if max_bytes is not None and len(data) > max_bytes:
         raise UserError(f"{name}: {len(data) / 1e6:.1f} MB is over the upload limit of {max_bytes / 1e6:.0f} MB")
@@ -127,10 +129,11 @@ def _prepare(data: bytes, name: str, options: ImportOptions, max_bytes: int | No
     kind, obj = _detect(data, name, limits)
     if kind == KIND_DOCUMENT:
         from tram_core.io.ingest import extract_bytes
+        from tram_core.io.yield_check import extraction_warnings
 
-        extracted = extract_bytes(data, name, max_bytes=max_bytes, limits=limits)
+        extracted = extract_bytes(data, name, max_bytes=max_bytes, limits=limits, progress=progress)
         report = _document(extracted.title or Path(name).stem, extracted.text, extracted.source or name, limits)
-        return PreparedFile(name, KIND_DOCUMENT, [report])
+        return PreparedFile(name, KIND_DOCUMENT, [report], extraction_warnings(extracted, len(report.sentences)))
     if kind == KIND_CSV:
         parsed = parse_dataset(data, name, options=options, kind=KIND_CSV)
     else:
@@ -143,7 +146,8 @@ def _prepare(data: bytes, name: str, options: ImportOptions, max_bytes: int | No
     return PreparedFile(name, parsed.kind, parsed.reports, list(parsed.warnings), parsed.skipped_rows)
 
 
-def prepare_path(path: str | Path, options: ImportOptions | None = None, max_bytes: int | None = None) -> PreparedFile:
+def prepare_path(path: str | Path, options: ImportOptions | None = None, max_bytes: int | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> PreparedFile:
     """Read and prepare a file from disk (dataset or report document); nothing is stored."""
     path = Path(path)
     if path.is_dir():
@@ -157,7 +161,7 @@ def prepare_path(path: str | Path, options: ImportOptions | None = None, max_byt
         raise UserError(f"{path}: no such file") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-    return prepare_bytes(data, path.name, options, max_bytes)
+    return prepare_bytes(data, path.name, options, max_bytes, progress)
 
 
 def store_prepared(store: Store, files: Sequence[PreparedFile], user: str) -> list[ImportResult]:
@@ -215,17 +219,19 @@ def prepare_text(text: str, title: str, limits: InputLimits = DEFAULT_LIMITS) ->
     return PreparedFile(title or "Pasted text", KIND_TEXT, [_document(title, text, "", limits)])
 
 
-def prepare_url(url: str, settings) -> PreparedFile:
+def prepare_url(url: str, settings, progress: Callable[[int, int], None] | None = None) -> PreparedFile:
     """Fetch a web page or document at ``url`` as an unlabelled report; nothing stored.
 
     Only public addresses, plus the networks in ``settings.url_allowed_networks`` (TRAM_URL_ALLOW_NETWORKS).
     """
     from tram_core.io.ingest import fetch_url
+    from tram_core.io.yield_check import extraction_warnings
 
     limits = getattr(settings, "limits", DEFAULT_LIMITS)
     extracted = fetch_url(url, timeout_s=settings.url_timeout_s, max_bytes=settings.max_upload_bytes,
-                          allowed_networks=settings.url_allowed_networks, limits=limits)
-    return PreparedFile(url, KIND_URL, [_document(extracted.title or url, extracted.text, extracted.source or url, limits)])
+                          allowed_networks=settings.url_allowed_networks, limits=limits, progress=progress)
+    report = _document(extracted.title or url, extracted.text, extracted.source or url, limits)
+    return PreparedFile(url, KIND_URL, [report], extraction_warnings(extracted, len(report.sentences)))
 
 
 def import_text(store: Store, text: str, title: str, user: str, limits: InputLimits = DEFAULT_LIMITS) -> ImportResult:

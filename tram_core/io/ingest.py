@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 from urllib.parse import unquote, urlparse
 
 from tram_core.io.extract_common import IngestError
@@ -15,30 +16,39 @@ from tram_core.io.extract_pdf import extract_pdf
 from tram_core.io.extract_text import extract_plain
 from tram_core.io.limits import DEFAULT_LIMITS, InputLimits
 
+Progress = Callable[[int, int], None]  # progress(pages read by OCR so far, pages to read)
 SUPPORTED_EXTENSIONS = (".pdf", ".docx", ".html", ".htm", ".txt", ".md", ".text")
 _TEXT_EXTENSIONS = (".txt", ".md", ".text")
 
 
 @dataclass(frozen=True)
 class ExtractedText:
-    """The clean text of one report, ready for the sentence splitter. ``source`` is the file name, path or URL."""
+    """The clean text of one report, ready for the sentence splitter. ``source`` is the file name, path or URL;
+    ``file_type`` the extension that picked the parser, ``size_bytes`` the file's size, ``warnings`` what the user
+    should know about the extraction (pages read by OCR, pages skipped), one line each without the file name."""
 
     title: str
     text: str
     source: str
+    file_type: str = ""
+    size_bytes: int = 0
+    warnings: tuple[str, ...] = ()
 
 
 # --- public API -------------------------------------------------------------------------------------------
 
 
 def extract_bytes(data: bytes, filename: str, max_bytes: int | None = None,
-                  limits: InputLimits = DEFAULT_LIMITS) -> ExtractedText:
-    """Extract the text of an uploaded file; the extension of ``filename`` picks the parser."""
-    return _extract(data, filename, max_bytes, _title_from_name(filename), limits)
+                  limits: InputLimits = DEFAULT_LIMITS, progress: Progress | None = None) -> ExtractedText:
+    """Extract the text of an uploaded file; the extension of ``filename`` picks the parser.
+
+    ``progress(done, pages)`` is called after each PDF page read by OCR (the slow part of a scanned document).
+    """
+    return _extract(data, filename, max_bytes, _title_from_name(filename), limits, progress)
 
 
 def _extract(data: bytes, filename: str, max_bytes: int | None, fallback_title: str,
-             limits: InputLimits = DEFAULT_LIMITS) -> ExtractedText:
+             limits: InputLimits = DEFAULT_LIMITS, progress: Progress | None = None) -> ExtractedText:
     _check_size(len(data), max_bytes, filename)
     ext = Path(filename).suffix.lower()
     if ext not in SUPPORTED_EXTENSIONS:
@@ -48,8 +58,9 @@ def _extract(data: bytes, filename: str, max_bytes: int | None, fallback_title: 
         )
     if not data:
         raise IngestError(f"{filename}: the file is empty")
+    warnings: list[str] = []
     if ext == ".pdf":
-        title, text = extract_pdf(data, filename, limits)
+        title, text, warnings = extract_pdf(data, filename, limits, progress)
     elif ext == ".docx":
         title, text = extract_docx(data, filename, limits)
     elif ext in (".html", ".htm"):
@@ -60,21 +71,24 @@ def _extract(data: bytes, filename: str, max_bytes: int | None, fallback_title: 
     text = normalize_text(text)
     if not text:
         raise IngestError(f"{filename}: no text found in the file")
-    return ExtractedText(title=_clean_title(title) or fallback_title, text=text, source=filename)
+    return ExtractedText(title=_clean_title(title) or fallback_title, text=text, source=filename, file_type=ext,
+                         size_bytes=len(data), warnings=tuple(warnings))
 
 
-def extract_file(path: str | Path, max_bytes: int | None = None, limits: InputLimits = DEFAULT_LIMITS) -> ExtractedText:
+def extract_file(path: str | Path, max_bytes: int | None = None, limits: InputLimits = DEFAULT_LIMITS,
+                 progress: Progress | None = None) -> ExtractedText:
     """Extract the text of a report file on disk (the size is checked before the file is read)."""
     path = Path(path)
     if not path.is_file():
         raise IngestError(f"{path}: file not found")
     _check_size(path.stat().st_size, max_bytes, str(path))
-    extracted = extract_bytes(path.read_bytes(), path.name, max_bytes, limits)
-    return ExtractedText(title=extracted.title, text=extracted.text, source=str(path))
+    extracted = extract_bytes(path.read_bytes(), path.name, max_bytes, limits, progress)
+    return replace(extracted, source=str(path))
 
 
 def fetch_url(url: str, timeout_s: float = 20, max_bytes: int | None = None,
-              allowed_networks: tuple[str, ...] = (), limits: InputLimits = DEFAULT_LIMITS) -> ExtractedText:
+              allowed_networks: tuple[str, ...] = (), limits: InputLimits = DEFAULT_LIMITS,
+              progress: Progress | None = None) -> ExtractedText:
     """Download a report and extract its text; the response's content type picks the parser.
 
     Only public addresses are fetched from, plus ``allowed_networks`` (CIDRs; see tram_core.io.url_fetch).
@@ -104,10 +118,10 @@ def fetch_url(url: str, timeout_s: float = 20, max_bytes: int | None = None,
     name = Path(unquote(urlparse(final_url).path)).name or "download"
     filename = name if name.lower().endswith(ext) else name + ext
     try:
-        extracted = _extract(data, filename, max_bytes, url, limits)
+        extracted = _extract(data, filename, max_bytes, url, limits, progress)
     except IngestError as exc:  # name the URL, not the made-up file name
         raise IngestError(str(exc).replace(f"{filename}:", f"{url}:", 1)) from None
-    return ExtractedText(title=extracted.title, text=extracted.text, source=url)
+    return replace(extracted, source=url)
 
 
 def normalize_text(text: str) -> str:

@@ -1,4 +1,4 @@
-"""How far an imported file may expand (text, sentences, unpacked bytes, nesting, tags), each a setting with a clear refusal."""
+"""How far an imported file may expand (text, sentences, unpacked bytes, nesting, tags, OCR), each a setting with a clear refusal."""
 
 from __future__ import annotations
 
@@ -29,6 +29,10 @@ class InputLimits:
     # Every tag becomes a parsed element: about 1 KB and 18 µs each in BeautifulSoup, 140 bytes in lxml. A 125 KB
     # DOCX of 10 million empty paragraphs took 1.4 GB before any other limit could see it.
     max_markup_tags: int = 600_000
+    # OCR of pages without a text layer: at most this many pages a file, each within this many seconds (rendering
+    # and recognition together; a letter page at 300 dpi takes 2 to 5 s on one core).
+    max_ocr_pages: int = 50
+    ocr_page_timeout_s: int = 60
 
     def check_text(self, length: int, where: str) -> None:
         """Refuse a report whose text is longer than ``max_text_chars``."""
@@ -61,6 +65,13 @@ class InputLimits:
                 f"{where}: over the limit of {self.max_markup_tags:,} markup tags "
                 f"(found {tags:,} or more; the setting is TRAM_MAX_MARKUP_TAGS)"
             )
+
+    def ocr_timeout(self, page: int, where: str) -> LimitError:
+        """The refusal of a PDF page whose OCR ran past ``ocr_page_timeout_s`` (``page`` counts from 1)."""
+        return LimitError(
+            f"{where}: reading page {page} by OCR took longer than the limit of {self.ocr_page_timeout_s} s "
+            "(the setting is TRAM_OCR_PAGE_TIMEOUT_S)"
+        )
 
     def check_archive_markup(self, archive: zipfile.ZipFile, where: str) -> None:
         """Count the tags of every member of a zip container (streamed, stopping at the limit) before parsing.
@@ -128,7 +139,8 @@ def _check_string(text: str, where: str, path: str) -> None:
 
 
 def limits_from_env(env: Mapping[str, str]) -> InputLimits:
-    """The limits from ``TRAM_MAX_TEXT_CHARS``, ``_SENTENCES``, ``_UNPACKED_MB``, ``_NESTING`` and ``_MARKUP_TAGS``."""
+    """The limits from ``TRAM_MAX_TEXT_CHARS``, ``_SENTENCES``, ``_UNPACKED_MB``, ``_NESTING``, ``_MARKUP_TAGS``,
+    ``TRAM_MAX_OCR_PAGES`` and ``TRAM_OCR_PAGE_TIMEOUT_S``."""
     return InputLimits(
         max_text_chars=_positive_int(env, "TRAM_MAX_TEXT_CHARS", DEFAULT_LIMITS.max_text_chars),
         max_sentences=_positive_int(env, "TRAM_MAX_SENTENCES", DEFAULT_LIMITS.max_sentences),
@@ -136,6 +148,8 @@ def limits_from_env(env: Mapping[str, str]) -> InputLimits:
         * 2**20,
         max_nesting=_positive_int(env, "TRAM_MAX_NESTING", DEFAULT_LIMITS.max_nesting),
         max_markup_tags=_positive_int(env, "TRAM_MAX_MARKUP_TAGS", DEFAULT_LIMITS.max_markup_tags),
+        max_ocr_pages=_positive_int(env, "TRAM_MAX_OCR_PAGES", DEFAULT_LIMITS.max_ocr_pages),
+        ocr_page_timeout_s=_positive_int(env, "TRAM_OCR_PAGE_TIMEOUT_S", DEFAULT_LIMITS.ocr_page_timeout_s),
     )
 
 

@@ -1,4 +1,5 @@
-"""ATT&CK Navigator layers of the labelled techniques (one report or the corpus), plus a model's findings if given."""
+"""ATT&CK Navigator layers of the labelled techniques (one report or the corpus), plus a model's findings if given;
+and the layer document every TRAM layer shares (format 4.5, the catalog's ATT&CK version)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from tram_core.attack import Catalog, load_catalog, parent_of
 from tram_core.store import Store
 
-NAVIGATOR_VERSIONS = {"attack": "18", "navigator": "5.1.0", "layer": "4.5"}
+NAVIGATOR_VERSIONS = {"attack": "18", "navigator": "5.1.0", "layer": "4.5"}  # "attack": the catalog's major version
 NAVIGATOR_MODEL_COLOR = "#66b1ffff"  # techniques a model finds in a report that no sentence is labelled with
 NAVIGATOR_COMMENT_SENTENCES = 5
 NAVIGATOR_COMMENT_CHARS = 240
@@ -43,15 +44,15 @@ def navigator_layer(store: Store, name: str, description: str, report_id: int | 
     examples = store.examples(include_unlabelled=False, report_id=report_id)
     entries = _labelled_entries(examples, catalog) + _finding_entries(findings or [], catalog)
     merged = _merged(entries)
-    _expand_parents(merged, {parent_of(e["techniqueID"]) for e in entries if "." in e["techniqueID"]})
-    return _layer(name, description, merged, len(examples), findings)
+    expand_parents(merged, {parent_of(e["techniqueID"]) for e in entries if "." in e["techniqueID"]})
+    return _layer(name, description, merged, len(examples), findings, catalog)
 
 
-def _shown(catalog: Catalog, tid: str, how: str) -> tuple[str, str]:
-    """The ID to show (a revoked ID's replacement) and a note saying so, or (tid, "")."""
-    tech = catalog.get(tid)
-    if tech is not None and tech.revoked and tech.replaced_by:
-        return tech.replaced_by, f"{how} as {tid}, which ATT&CK revoked in favour of {tech.replaced_by}\n"
+def shown_technique(catalog: Catalog, tid: str, how: str) -> tuple[str, str]:
+    """The ID to show (a revoked ID's current replacement) and a note saying so, or (tid, "")."""
+    replacement = catalog.current_replacement(tid)
+    if replacement is not None:
+        return replacement, f"{how} as {tid}, which ATT&CK revoked in favour of {replacement}\n"
     return tid, ""
 
 
@@ -64,7 +65,7 @@ def _labelled_entries(examples, catalog: Catalog) -> list[dict]:
     entries = []
     for tid in sorted(by_technique, key=_id_sort):
         texts = by_technique[tid]
-        shown_id, note = _shown(catalog, tid, "labelled")
+        shown_id, note = shown_technique(catalog, tid, "labelled")
         comment_lines = [truncate_comment(t, NAVIGATOR_COMMENT_CHARS) for t in texts[:NAVIGATOR_COMMENT_SENTENCES]]
         if len(texts) > NAVIGATOR_COMMENT_SENTENCES:
             comment_lines.append(f"(and {len(texts) - NAVIGATOR_COMMENT_SENTENCES} more sentences)")
@@ -79,7 +80,7 @@ def _finding_entries(findings: list[tuple[str, str]], catalog: Catalog) -> list[
     """One entry per model finding; no score: drawn in their own colour, not on the labelled gradient."""
     entries = []
     for tid, comment in findings:
-        shown_id, note = _shown(catalog, tid, "found")
+        shown_id, note = shown_technique(catalog, tid, "found")
         entries.append({
             "techniqueID": shown_id, "color": NAVIGATOR_MODEL_COLOR, "comment": note + comment, "enabled": True,
             "metadata": [{"name": "source", "value": "model"}], "links": [], "showSubtechniques": False,
@@ -100,7 +101,7 @@ def _merged(entries: list[dict]) -> dict[str, dict]:
     return merged
 
 
-def _expand_parents(merged: dict[str, dict], parents: set[str]) -> None:
+def expand_parents(merged: dict[str, dict], parents: set[str]) -> None:
     """Show the sub-techniques of each parent in ``parents``, adding an entry for a parent not in the layer."""
     for parent in sorted(parents):
         if parent in merged:
@@ -111,12 +112,36 @@ def _expand_parents(merged: dict[str, dict], parents: set[str]) -> None:
 
 
 def _layer(name: str, description: str, merged: dict[str, dict], labelled_sentences: int,
-           findings: list[tuple[str, str]] | None) -> dict:
-    """The layer document in Navigator's format (NAVIGATOR_VERSIONS)."""
-    max_score = max((e.get("score", 0) for e in merged.values()), default=1) or 1
+           findings: list[tuple[str, str]] | None, catalog: Catalog) -> dict:
+    """The labelled layer: sentence counts on a yellow-to-red gradient, findings in their own colour."""
+    # Navigator needs maxValue above minValue: a layer whose techniques all have one sentence still spans 1 to 2,
+    # but its legend names only the counts it holds ("1 sentence", never "1 sentences" or an absent "2 sentences").
+    most = max((e.get("score", 0) for e in merged.values()), default=0)
+    max_score = max(most, 2)
+    legend = [{"label": "labelled in 1 sentence", "color": "#ffe766ff"}]
+    if most > 1:
+        legend.append({"label": f"labelled in {most} sentences", "color": "#ff6666ff"})
+    metadata = [{"name": "labelled sentences", "value": str(labelled_sentences)}]
+    if findings:
+        legend.append({"label": "found by the model, not labelled yet", "color": NAVIGATOR_MODEL_COLOR})
+        metadata.append({"name": "model findings", "value": str(sum(1 for e in merged.values() if "color" in e))})
+    gradient = {"colors": ["#ffe766ff", "#ff6666ff"], "minValue": 1, "maxValue": max_score}
+    return layer_document(name, description, list(merged.values()), gradient, legend, metadata, catalog)
+
+
+def layer_versions(catalog: Catalog) -> dict:
+    """The layer's ``versions``: the catalog's ATT&CK major version (left out when unknown), Navigator's, 4.5."""
+    versions = {**NAVIGATOR_VERSIONS, "attack": catalog.major_version}
+    return versions if versions["attack"] else {k: v for k, v in versions.items() if k != "attack"}
+
+
+def layer_document(name: str, description: str, techniques: list[dict], gradient: dict, legend: list[dict],
+                   metadata: list[dict], catalog: Catalog) -> dict:
+    """A layer in Navigator's format 4.5 for the catalog's ATT&CK version, techniques in ID order, scores sorted
+    high to low."""
     return {
         "name": name,
-        "versions": dict(NAVIGATOR_VERSIONS),
+        "versions": layer_versions(catalog),
         "domain": "enterprise-attack",
         "description": description,
         "filters": {"platforms": list(_PLATFORMS)},
@@ -124,16 +149,11 @@ def _layer(name: str, description: str, merged: dict[str, dict], labelled_senten
         "layout": {"layout": "side", "aggregateFunction": "average", "showID": True, "showName": True,
                    "showAggregateScores": False, "countUnscored": False, "expandedSubtechniques": "annotated"},
         "hideDisabled": False,
-        "techniques": sorted(merged.values(), key=lambda e: _id_sort(e["techniqueID"])),
-        "gradient": {"colors": ["#ffe766ff", "#ff6666ff"], "minValue": 1, "maxValue": max(max_score, 1)},
-        "legendItems": [
-            {"label": "labelled in 1 sentence", "color": "#ffe766ff"},
-            {"label": f"labelled in {max_score} sentences", "color": "#ff6666ff"},
-        ] + ([{"label": "found by the model, not labelled yet", "color": NAVIGATOR_MODEL_COLOR}] if findings else []),
+        "techniques": sorted(techniques, key=lambda e: _id_sort(e["techniqueID"])),
+        "gradient": gradient,
+        "legendItems": legend,
         "metadata": [{"name": "generated by", "value": "TRAM dashboard"},
-                     {"name": "labelled sentences", "value": str(labelled_sentences)}]
-        + ([{"name": "model findings", "value": str(sum(1 for e in merged.values() if "color" in e))}]
-           if findings else []),
+                     {"name": "ATT&CK version", "value": catalog.version}, *metadata],
         "links": [],
         "showTacticRowBackground": False,
         "tacticRowBackground": "#dddddd",

@@ -73,6 +73,11 @@ _LABEL_BEFORE_NUMBER = re.compile(
     re.IGNORECASE,
 )
 _FILE_LIKE = re.compile(r"[\w-]+\.[a-z0-9]{2,4}\b")
+# Words a number follows: a line of prose ending with one goes on with the number on the next line.
+_NUMBER_WORDS = frozenset("version versions ver build release port ports".split())
+# A telephone number broken after its area code: "(855)" then "292-3937".
+_AREA_CODE_END = re.compile(r"\(\d{3}\)$")
+_LOCAL_NUMBER = re.compile(r"\d{3}[-.]\d{4}\b")
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
@@ -136,6 +141,18 @@ def _wrap_width(text: str, lines: list[tuple[int, int]]) -> int | None:
     return low
 
 
+def wrapped_number(prev: str, nxt: str) -> bool:
+    """Whether a line break falls inside a telephone number ("call (855)" / "292-3937") or between a line of prose
+    and the version or port number it names ("... Cobalt Strike version" / "4.3 ...")."""
+    prev_s, nxt_s = prev.rstrip(), nxt.lstrip()
+    if _AREA_CODE_END.search(prev_s[-5:]) and _LOCAL_NUMBER.match(nxt_s):
+        return True
+    if not nxt_s[:1].isdigit() or " " not in nxt_s.strip():  # a lone number is a table's cell
+        return False
+    words = prev_s[-80:].split()
+    return len(words) >= 4 and words[-1].lower() in _NUMBER_WORDS
+
+
 def _joins(prev: str, nxt: str, wrap_width: int | None = None) -> bool:
     """Whether a single newline between two non-blank lines is a wrap inside one sentence."""
     nxt_s = nxt.lstrip()
@@ -155,7 +172,7 @@ def _joins(prev: str, nxt: str, wrap_width: int | None = None) -> bool:
         return len(prev_words) >= 4 and " " in nxt_s.strip()
     if wrap_width and len(prev_s) >= 0.8 * wrap_width and len(prev_words) >= 3:
         return True  # a full-width line of a hard-wrapped text
-    return False
+    return first.isdigit() and wrapped_number(prev_s, nxt_s)
 
 
 def _boundary_at(text: str, punct_start: int, end: int, block_start: int, block_end: int) -> bool:

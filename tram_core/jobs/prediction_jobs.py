@@ -11,12 +11,9 @@ def run_prediction_job(store: Store, settings, job: Job) -> int:
     """Score sentences as ``job`` asks and store the suggestions; returns how many sentences were scored."""
     from tram_core.ml.predict import PredictionCancelled, run_prediction
 
-    reporter = JobReporter(store, job.id)
-    try:
-        count = run_prediction(store, settings, int(job.params["model_id"]), job.params.get("report_id"),
-                               progress=reporter, should_cancel=reporter.should_cancel)
-    except PredictionCancelled as exc:
-        raise JobCancelled(str(exc)) from exc
-    reporter.flush()
-    return count
-
+    with JobReporter(store, job.id) as reporter:
+        try:
+            return run_prediction(store, settings, int(job.params["model_id"]), job.params.get("report_id"),
+                                  progress=reporter, should_cancel=reporter.should_cancel)
+        except PredictionCancelled as exc:
+            raise JobCancelled(str(exc)) from exc

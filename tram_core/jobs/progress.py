@@ -1,19 +1,38 @@
-"""A running job's progress and liveness: training and prediction progress events become throttled job rows, loss
-and metric points and an ETA (``JobReporter``, which also checks for a cancel), and a thread refreshes the job's
-and the worker's heartbeat while the job is busy (``Heartbeat``)."""
+"""A running job's progress and liveness: progress events become job rows, loss and metric points and an ETA
+(``JobReporter``, which also checks for a cancel), and a thread refreshes the job's and the worker's heartbeat while
+the job is busy (``Heartbeat``).
+
+Progress tells the truth: a job's phase only moves forward (``PHASE_ORDER``; the validation pass after an epoch is
+part of training, so a run never shows "training" again once it evaluates), each phase's start is kept in the row's
+metrics (``phases``), a phase without steps shows no "step 0/1", and rows are written by the clock, not every N
+steps: at most one per ``PROGRESS_INTERVAL_S`` seconds, and, from a thread, at least one per
+``PROGRESS_INTERVAL_S`` seconds while new progress waits, so a slow CPU's steps still show.
+"""
 
 from __future__ import annotations
 
 import re
 import threading
 import time
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, Callable
 
-from tram_core.store import Store
+from tram_core.store import Store, utcnow
 
 HEARTBEAT_INTERVAL_S = 1.0
-PROGRESS_INTERVAL_S = 0.5
+PROGRESS_INTERVAL_S = 2.0
 CANCEL_CHECK_INTERVAL_S = 0.5
+# Every phase a job reports, in the order they come: a job never goes back to an earlier one.
+PHASE_ORDER = ("starting", "preparing", "loading", "tokenizing", "training", "predicting", "evaluating", "saving",
+               "done")
+# The phases of a training run, each with its own bar on the Train page (the TF-IDF baseline does not tokenize).
+TRAINING_PHASES = ("preparing", "tokenizing", "training", "evaluating", "saving")
+
+
+def phase_rank(phase: str | None) -> int | None:
+    """Where ``phase`` stands in ``PHASE_ORDER`` ('train' counts as 'training'); None for a phase not in it."""
+    phase = "training" if phase == "train" else phase
+    return PHASE_ORDER.index(phase) if phase in PHASE_ORDER else None
 
 
 class JobCancelled(Exception):
@@ -21,29 +40,70 @@ class JobCancelled(Exception):
 
 
 class JobReporter:
-    """Turns progress events into job rows: throttled progress writes, loss/metric points, ETA, cancel checks."""
+    """Turns progress events into job rows: phases in order, time-based writes, loss/metric points, ETA, cancel
+    checks. Used as a context manager, a thread writes waiting progress at least every ``min_interval_s``."""
 
     def __init__(self, store: Store, job_id: int, total_epochs: int | None = None,
-                 min_interval_s: float = PROGRESS_INTERVAL_S):
+                 min_interval_s: float = PROGRESS_INTERVAL_S, clock: Callable[[], float] = time.monotonic):
         self.store = store
         self.job_id = job_id
         self.total_epochs = total_epochs
         self.min_interval_s = min_interval_s
-        self._last_write = 0.0
-        self._last_cancel_check = 0.0
+        self.clock = clock
+        self.phases: list[list[str]] = []  # [phase, when it began (ISO, UTC)], in order
+        self.last_event: Any = None
+        self.still_running = True
+        self._phase = ""
+        self._scores: dict = {}  # the latest validation scores, kept in the row
+        self._last_write = float("-inf")
+        self._last_cancel_check = float("-inf")
         self._cancel = False
         self._points: list[tuple[int, float, str, float]] = []
         self._total = -1
         self._last_step = 0
         self._phase_start: tuple[float, int] = (0.0, 0)
         self._pending: dict | None = None
-        self.last_event: Any = None
-        self.still_running = True
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+
+    # -- the clock's writer thread
+
+    def __enter__(self) -> "JobReporter":
+        self._ticker = threading.Thread(target=self._tick, name=f"progress-job-{self.job_id}", daemon=True)
+        self._ticker.start()
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=5)
+        if exc_type is None:
+            self.flush()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(min(0.25, max(0.02, self.min_interval_s / 4))):
+            try:
+                self.flush_due()
+            except Exception:  # noqa: BLE001 - a locked database for a moment must not kill the job
+                continue
+
+    def flush_due(self) -> bool:
+        """Write waiting progress when the last write is ``min_interval_s`` old; whether it wrote."""
+        with self._lock:
+            if self._pending is None and not self._points:
+                return False
+            if self.clock() - self._last_write < self.min_interval_s:
+                return False
+            self.flush()
+            return True
+
+    # -- events
 
     def _eta(self, step: int, total: int) -> float:
         """Seconds left at the step rate since this stretch of steps began (same ``total``, steps not going back);
-        -1 (unknown) at the start of a stretch. Validation time inside the stretch counts, so ETA includes it."""
-        now = time.monotonic()
+        -1 (unknown, or nothing left to wait for) at the start or the end of a stretch."""
+        now = self.clock()
         t0, s0 = self._phase_start
         if total != self._total or step < self._last_step or total <= 1:
             self._total = total
@@ -52,59 +112,88 @@ class JobReporter:
             return -1.0
         self._last_step = step
         done = step - s0
-        if done <= 0 or step > total:
+        if done <= 0 or step >= total:
             return -1.0
         rate = done / max(now - t0, 1e-6)
         return max(0.0, (total - step) / rate)
 
+    def _place(self, phase: str, epoch: int | None) -> tuple[str, bool]:
+        """The phase an event belongs to, and whether its step count is that phase's: the validation pass after an
+        epoch is training; an event of a phase already left changes nothing but its points."""
+        if phase == "evaluating" and epoch is not None:
+            phase = "training"
+        new, current = phase_rank(phase), phase_rank(self._phase)
+        if not phase:
+            return self._phase, False
+        if new is not None and current is not None and new < current:
+            return self._phase, False
+        return phase, True
+
+    def begin(self, phase: str, message: str = "") -> None:
+        """Enter ``phase`` (a phase without steps) with ``message``, written at once."""
+        self(SimpleNamespace(phase=phase, step=0, total=0, message=message))
+
     def __call__(self, event: Any) -> None:
         """Accept a training ProgressEvent (or anything with phase, step, total, epoch, loss, metrics, message)."""
-        self.last_event = event
-        phase = str(getattr(event, "phase", "") or "")
-        step = int(getattr(event, "step", 0) or 0)
-        total = int(getattr(event, "total", 0) or 0)
-        epoch_value = getattr(event, "epoch", None)
-        epoch = int(epoch_value) if epoch_value is not None else None
-        loss = getattr(event, "loss", None)
-        metrics = getattr(event, "metrics", None)
-        message = getattr(event, "message", None)
-        epochs = getattr(event, "epochs", None) or _epochs_in(message) or self.total_epochs
-        if epochs:
-            self.total_epochs = int(epochs)
-        point_epoch = float(epoch_value) if epoch_value is not None else 0.0
+        with self._lock:
+            self.last_event = event
+            step = int(getattr(event, "step", 0) or 0)
+            total = int(getattr(event, "total", 0) or 0)
+            epoch_value = getattr(event, "epoch", None)
+            epoch = int(epoch_value) if epoch_value is not None else None
+            loss, metrics = getattr(event, "loss", None), getattr(event, "metrics", None)
+            message = getattr(event, "message", None)
+            epochs = getattr(event, "epochs", None) or _epochs_in(message) or self.total_epochs
+            self.total_epochs = int(epochs) if epochs else None
+            self._add_points(step, float(epoch_value) if epoch_value is not None else 0.0, loss, metrics)
+            phase, own = self._place(str(getattr(event, "phase", "") or ""), epoch)
+            changed = phase != self._phase
+            if changed:
+                self._phase = phase
+                self.phases.append([phase, utcnow().isoformat()])
+            if metrics:
+                self._scores = dict(metrics)
+            update: dict = {"phase": phase or None, "metrics": self._row_metrics()}
+            stepped = total > 1
+            if own:
+                update.update(message=message or None, step=step if stepped else 0, total=total if stepped else 0,
+                              epoch=epoch,
+                              loss=float(loss) if loss is not None else None,
+                              eta_s=self._eta(step, total) if stepped else -1.0)
+            self._pending = {**(self._pending or {}), **{k: v for k, v in update.items() if v is not None}}
+            if changed or metrics or (own and stepped and step >= total) or \
+                    self.clock() - self._last_write >= self.min_interval_s:
+                self.flush()
+
+    def _add_points(self, step: int, epoch: float, loss: Any, metrics: Any) -> None:
         if loss is not None:
-            self._points.append((step, point_epoch, "loss", float(loss)))
-        if metrics:
-            for name, value in _flat_numbers(metrics).items():
-                self._points.append((step, point_epoch, name, value))
-        eta = self._eta(step, total)
-        row_metrics = None
-        if metrics or self.total_epochs:
-            row_metrics = dict(metrics or (self._pending or {}).get("metrics") or {})
-            if self.total_epochs:
-                row_metrics["epochs"] = self.total_epochs
-        self._pending = {
-            "phase": phase or None, "step": step, "total": total, "epoch": epoch,
-            "loss": float(loss) if loss is not None else None, "eta_s": eta,
-            "message": message if message else None, "metrics": row_metrics,
-        }
-        if metrics or time.monotonic() - self._last_write >= self.min_interval_s or (total and step >= total):
-            self.flush()
+            self._points.append((step, epoch, "loss", float(loss)))
+        for name, value in _flat_numbers(metrics or {}).items():
+            self._points.append((step, epoch, name, value))
+
+    def _row_metrics(self) -> dict:
+        """What the row's metrics hold while the job runs: the latest validation scores, the epochs, the phases."""
+        row = dict(self._scores)
+        if self.total_epochs:
+            row["epochs"] = self.total_epochs
+        row["phases"] = [list(p) for p in self.phases]
+        return row
 
     def flush(self) -> None:
-        if self._points:
-            self.store.add_job_points(self.job_id, self._points)
-            self._points = []
-        if self._pending is not None:
-            self.still_running = self.store.update_job_progress(self.job_id, **self._pending)
-            self._pending = None
-        self._last_write = time.monotonic()
+        with self._lock:
+            if self._points:
+                self.store.add_job_points(self.job_id, self._points)
+                self._points = []
+            if self._pending is not None:
+                self.still_running = self.store.update_job_progress(self.job_id, **self._pending)
+                self._pending = None
+            self._last_write = self.clock()
 
     def should_cancel(self) -> bool:
         """True once a cancel is requested (checked in the store at most every half second)."""
         if self._cancel:
             return True
-        now = time.monotonic()
+        now = self.clock()
         if now - self._last_cancel_check >= CANCEL_CHECK_INTERVAL_S:
             self._last_cancel_check = now
             self._cancel = self.store.is_cancel_requested(self.job_id) or not self.still_running

@@ -1,21 +1,21 @@
 """The job queue: training and prediction run outside the page and report progress to the store.
 
 A page (or the CLI) queues a job with ``submit_training`` / ``submit_prediction`` and makes sure a worker runs
-with ``ensure_worker_running``; ``worker_state`` says what the status bar shows. The worker process
-(``python -m tram_core worker``: ``worker.run_worker``) claims queued jobs one at a time per device and runs each
-with ``runner.run_claimed_job``: ``training_jobs`` and ``prediction_jobs`` run the two kinds of job,
-``progress`` writes phase, step/total, epoch, loss, validation scores, ETA and a heartbeat (at least every
-``HEARTBEAT_INTERVAL_S`` seconds, from a thread, even during a long step) and stops between steps when a cancel
-is requested, and ``quick_model`` retrains the quick model when the worker is idle. A worker that dies leaves a
-job whose heartbeat goes stale; ``mark_stale_jobs`` (run by every worker and by ``worker_state``) fails it.
-Labels and saved models are never touched by a failing job.
-"""
+with ``ensure_worker_running``; ``worker_state`` is the one read of the queue that the sidebar line and the Train
+page's live panel both draw. The worker process (``python -m tram_core worker``: ``worker.run_worker``) claims
+queued jobs, short ones (predictions) first, one at a time per device and lane: its main lane takes any job, its
+short lane (``short_lane``) takes predictions on the CPU while the main lane trains, so a prediction never waits
+behind a run. ``runner.run_claimed_job`` runs each: ``training_jobs`` and ``prediction_jobs`` run the two kinds of
+job, ``progress`` writes phases in order, step/total, epoch, loss, validation scores, ETA (at most and at least
+every ``PROGRESS_INTERVAL_S`` seconds while it moves) and a heartbeat (at least every ``HEARTBEAT_INTERVAL_S``
+seconds, from a thread, even during a long step) and stops between steps when a cancel is requested, and
+``quick_model`` retrains the quick model when a lane is idle. A worker that dies leaves a job whose heartbeat goes
+stale; ``mark_stale_jobs`` (run by every worker and by ``worker_state``) fails it. Labels and saved models are
+never touched by a failing job."""
 
 from __future__ import annotations
 
 import os
-import re
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -25,7 +25,9 @@ from typing import Any
 
 from tram_core.jobs.options import JobError, options_dict
 from tram_core.jobs.runner import logs_dir
-from tram_core.store import JOB_RUNNING, Job, Store, WorkerInfo, utcnow
+from tram_core.settings import this_host
+from tram_core.store import JOB_QUEUED, JOB_RUNNING, Job, Store, WorkerInfo, utcnow
+from tram_core.store.jobs import SHORT_JOB_KINDS, WORKER_NAME
 from tram_core.text_format import duration_text
 
 DEFAULT_STALE_AFTER_S = 30.0
@@ -34,13 +36,21 @@ SPAWN_GRACE_S = 20.0
 
 @dataclass(frozen=True)
 class WorkerState:
-    """What the status bar shows: is a worker alive, which job runs, and one line of text about it."""
+    """One read of the queue, the one source of the sidebar line and the Train page's live panel: is a worker
+    alive, the jobs running (newest first) and waiting (in the order they start), and one line about them."""
 
     alive: bool
     job: Job | None
     text: str
     queued: int = 0
     workers: tuple[WorkerInfo, ...] = ()
+    running: tuple[Job, ...] = ()
+    waiting: tuple[Job, ...] = ()
+
+    @property
+    def line(self) -> str:
+        """The sidebar's line: 'Worker: …', saying that jobs wait when no worker runs."""
+        return f"Worker: {self.text}" if self.alive else f"Worker: {self.text} (jobs wait until one runs)"
 
 
 def stale_after_s() -> float:
@@ -90,8 +100,14 @@ def promote_and_predict(store: Store, model_id: int, user: str) -> int:
 # --------------------------------------------------------------------------------------------------- workers
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def worker_host(settings=None) -> str:
+    """The host a worker goes by: the settings' (TRAM_WORKER_HOST, else the machine's host name)."""
+    return getattr(settings, "worker_host", "") or this_host()
+
+
+def worker_name(host: str | None = None) -> str:
+    """This process's name as a worker: 'host:pid' (``host`` defaults to ``worker_host()``)."""
+    return f"{host or worker_host()}:{os.getpid()}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -107,13 +123,15 @@ def _pid_alive(pid: int) -> bool:
 
 
 def process_gone(host: str, pid: int) -> bool:
-    """True when ``pid`` ran on this host and no longer exists; a process on another host cannot be checked."""
-    return host == socket.gethostname() and not _pid_alive(pid)
+    """True when ``pid`` ran on this host (as TRAM_WORKER_HOST, else the host name, says) and no longer exists; a
+    process on another host cannot be checked."""
+    return host == this_host() and not _pid_alive(pid)
 
 
 def job_worker_gone(job: Job) -> bool:
-    """True when the worker that claimed ``job`` ('host:pid', maybe with ' (foreground)') ran here and has exited."""
-    found = re.match(r"^(.*):(\d+)(?: \(foreground\))?$", job.worker or "")
+    """True when the worker that claimed ``job`` ('host:pid', maybe with ' (foreground)' or ' (short lane)') ran
+    here and has exited."""
+    found = WORKER_NAME.match(job.worker or "")
     return bool(found) and process_gone(found.group(1), int(found.group(2)))
 
 
@@ -147,6 +165,7 @@ def spawn_worker(settings) -> subprocess.Popen:
     env = dict(os.environ)
     env["TRAM_HOME"] = str(settings.home)
     env["TRAM_DATABASE_URL"] = settings.database_url
+    env["TRAM_MODELS_DIR"] = str(settings.models_dir)
     env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     log = open(logs_dir(settings) / "worker.log", "ab")
     try:
@@ -158,20 +177,25 @@ def spawn_worker(settings) -> subprocess.Popen:
 
 
 def describe_job(job: Job) -> str:
-    """One line about a job: 'training run 3 at 42% (epoch 2/6)', 'predicting with model 4 at 10%', 'queued'."""
+    """One line about a job: 'training run 3 at 42% (epoch 2/6, about 5 min left)', 'training run 3: tokenizing',
+    'training run 3: cancelling (it stops at its next step)', 'predicting with model 4 at 10%', '…: queued'."""
     if job.kind == "train":
         what = f"training run {job.id}"
     else:
         what = f"predicting with model {job.params.get('model_id')}"
     if job.status != JOB_RUNNING:
         return f"{what}: {job.status}"
+    if job.cancel_requested:
+        return f"{what}: cancelling (it stops at its next step)"
+    if job.total <= 1 and job.phase and job.phase not in ("train", "training"):
+        return f"{what}: {job.phase}"
     text = f"{what} at {int(job.fraction * 100)}%"
     epochs = job.metrics.get("epochs") if isinstance(job.metrics, dict) else None
     details = []
-    if job.kind == "train" and job.epoch:
-        details.append(f"epoch {job.epoch}/{epochs}" if epochs else f"epoch {job.epoch}")
-    elif job.phase and job.phase not in ("train", "training"):
+    if job.phase and job.phase not in ("train", "training"):
         details.append(job.phase)
+    elif job.kind == "train" and job.epoch:
+        details.append(f"epoch {job.epoch}/{epochs}" if epochs else f"epoch {job.epoch}")
     if job.eta_s is not None and job.eta_s >= 1:
         details.append(f"about {duration_text(job.eta_s)} left")
     if details:
@@ -179,19 +203,29 @@ def describe_job(job: Job) -> str:
     return text
 
 
+def start_order(jobs: list[Job]) -> list[Job]:
+    """Queued jobs in the order workers claim them: short jobs (predictions) first, then the oldest first."""
+    return sorted(jobs, key=lambda job: (job.kind not in SHORT_JOB_KINDS, job.id))
+
+
 def worker_state(store: Store) -> WorkerState:
-    """Is a worker alive, what is it doing: for the status bar. Also fails jobs whose worker died."""
+    """Is a worker alive, what runs and what waits, read once: for the sidebar and the Train page alike. Also fails
+    jobs whose worker died first, so neither shows a dead job as running."""
     store.mark_stale_jobs(stale_after_s())
     workers = tuple(live_workers(store))
-    running = store.list_jobs(limit=1, status=JOB_RUNNING)
-    queued = len(store.list_jobs(limit=1000, status="queued"))
-    job = running[0] if running else None
+    running = store.list_jobs(limit=1000, status=JOB_RUNNING)
+    waiting = start_order(store.list_jobs(limit=1000, status=JOB_QUEUED))
+    training = [j for j in running if j.kind == "train"]
+    job = (training or running or [None])[0]  # a run is what people wait for: it heads the line
     if job is not None:
         text = describe_job(job)
+        if len(running) > 1:  # several lanes, devices or hosts at work: the headline job, and how many more
+            text += f" · {len(running) - 1} more running"
     elif not workers:
         text = "no worker running"
     else:
         text = "idle"
-    if queued and job is None:
-        text += f" · {queued} job{'s' if queued != 1 else ''} queued"
-    return WorkerState(alive=bool(workers), job=job, text=text, queued=queued, workers=workers)
+    if waiting and job is None:
+        text += f" · {len(waiting)} job{'s' if len(waiting) != 1 else ''} queued"
+    return WorkerState(alive=bool(workers), job=job, text=text, queued=len(waiting), workers=workers,
+                       running=tuple(running), waiting=tuple(waiting))

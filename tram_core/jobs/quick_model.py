@@ -1,13 +1,16 @@
-"""The quick model: a TF-IDF baseline trained on every labelled sentence by the idle worker, promoted (unless
-another model is) so the Annotate page has suggestions early; when to retrain it, and the retrain itself."""
+"""The quick model: a TF-IDF baseline trained on every labelled sentence by the idle worker, promoted only while
+it is the best model on a shared test split, so the Annotate page has suggestions early; when to retrain it, and
+the retrain itself."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 from pathlib import Path
 
+from tram_core.jobs.like_for_like import Matchup, matchup
 from tram_core.jobs.options import JobError, options_dict, split_dict
 from tram_core.store import Store, TrainedModel, utcnow
 
@@ -15,6 +18,8 @@ QUICK_MODEL_EVERY = 50
 QUICK_MODEL_MIN_LABELLED = 10
 QUICK_MODEL_SINGLE_FIT_ABOVE = 5000  # labelled sentences: above this, one fit on the split (TF-IDF fits get slow)
 QUICK_MIN_COUNT = 3  # the quick model's label space: techniques with at least this many labelled sentences
+QUICK_MODEL_RIVALS = 5  # the newest scored models (other than quick ones) a new quick model must not lose to
+PROMOTION_NOTE = "quick_model_promotion"  # setting: the last retrain's promotion decision, as JSON
 
 
 def quick_model_every() -> int:
@@ -48,7 +53,7 @@ def should_retrain_quick_model(store: Store) -> bool:
     counts = store.corpus_counts()
     if counts["with_technique"] < QUICK_MODEL_MIN_LABELLED:
         return False
-    every = max(quick_model_every(), (counts["labelled"] + counts["reviewed"]) // 10)
+    every = retrain_every(counts)
     watermark = store.label_event_watermark()
     failed_at = store.get_setting("quick_model_failed_at_event")
     if failed_at is not None and watermark - int(failed_at) < every:
@@ -57,6 +62,12 @@ def should_retrain_quick_model(store: Store) -> bool:
     if last is None or quick_model_in_pickle_format(last):
         return True
     return watermark - int(last.options.get("label_event_id", 0)) >= every
+
+
+def retrain_every(counts: dict) -> int:
+    """Label changes between two retrains for a corpus of ``counts`` (store.corpus_counts()):
+    ``quick_model_every()``, or a tenth of the labelled sentences when that is more."""
+    return max(quick_model_every(), (counts["labelled"] + counts["reviewed"]) // 10)
 
 
 def quick_model_in_pickle_format(model: TrainedModel | None) -> bool:
@@ -76,8 +87,10 @@ def retrain_quick_model(store: Store, settings, user: str = "worker") -> int:
     every labelled sentence (no holdout: it is for suggestions) and keeps those thresholds; with fewer reports
     it is fitted on everything at threshold 0.5 and has no scores. Above that size one fit on the grouped split
     serves both (the TF-IDF fit takes minutes there, and 70% of a large corpus suggests as well). The model is
-    promoted when no other (transformer or hand-promoted) model is, and then suggestions for every unlabelled
-    sentence are refreshed. The previous quick model is deleted (record and folder) unless it is still promoted.
+    promoted only as ``quick_promotion`` decides (never over a model a person promoted, never when a scored model
+    beats it on the same test sentences), and then suggestions for every unlabelled sentence are refreshed; the
+    decision is kept in the ``PROMOTION_NOTE`` setting for the Train page. The previous quick model is deleted
+    (record and folder) unless it is still promoted.
     """
     from tram_core.ml.predict import run_prediction
 
@@ -96,13 +109,41 @@ def retrain_quick_model(store: Store, settings, user: str = "worker") -> int:
     model_id = store.add_model(f"quick model · TF-IDF · {stamp:%Y-%m-%d %H:%M}", "baseline",
                                str(result.model_dir), "baseline", list(result.classes), thresholds.to_json(),
                                metrics, record_options, None)
-    promoted = store.promoted_model()
-    if promoted is None or promoted.options.get("quick"):
+    promote, why = quick_promotion(store, settings, store.get_model(model_id))
+    store.set_setting(PROMOTION_NOTE, json.dumps({"model": model_id, "promoted": promote, "why": why}))
+    if promote:
         store.promote_model(model_id)
         run_prediction(store, settings, model_id, None)
     if previous is not None and not store.get_model(previous.id).promoted:
         delete_model(store, settings, previous.id)
     return model_id
+
+
+def quick_promotion(store: Store, settings, quick: TrainedModel) -> tuple[bool, str]:
+    """Whether the worker promotes the new quick model, and why not: never over a model a person promoted, and
+    not when one of the newest ``QUICK_MODEL_RIVALS`` scored models scores better on the same test sentences
+    (like_for_like.matchup: stored scores, or the quick recipe refitted on that model's split)."""
+    promoted = store.promoted_model()
+    if promoted is not None and not promoted.options.get("quick"):
+        return False, f"model #{promoted.id} was promoted by hand and stays the source of suggestions"
+    found = better_rival(store, settings, quick)
+    if found is not None:
+        rival, score = found
+        return False, (f"model #{rival.id} '{rival.name}' scores better on the same test sentences (micro-F1 "
+                       f"{score.other:.3f} vs {score.own:.3f}): promote it to use its suggestions")
+    return True, ""
+
+
+def better_rival(store: Store, settings, quick: TrainedModel) -> tuple[TrainedModel, Matchup] | None:
+    """The first of the newest ``QUICK_MODEL_RIVALS`` scored models other than quick ones that beats ``quick`` on
+    the same test sentences, with the scores; None when none does."""
+    rivals = [m for m in store.list_models(include_imported=False)
+              if m.metrics and not (m.options or {}).get("quick")][:QUICK_MODEL_RIVALS]
+    for rival in rivals:
+        score = matchup(store, settings, quick, rival)
+        if score.worse:
+            return rival, score
+    return None
 
 
 def _fit_quick_model(store: Store, settings, examples: list, reports: int, stamp):
@@ -136,7 +177,7 @@ def _fit_quick_model(store: Store, settings, examples: list, reports: int, stamp
 
 
 def delete_model(store: Store, settings, model_id: int) -> TrainedModel:
-    """Delete a model record, its suggestions and (when it lies under TRAM_HOME/models) its folder."""
+    """Delete a model record, its suggestions and (when it lies in the models folder, TRAM_MODELS_DIR) its folder."""
     record = store.delete_model(model_id)
     if record.path:
         path = Path(record.path).resolve()

@@ -66,22 +66,19 @@ def run_training_job(store: Store, settings, job: Job) -> int:
     output_dir = Path(settings.models_dir) / f"run-{job.id}"
     if output_dir.exists():
         shutil.rmtree(output_dir)
-    reporter = JobReporter(store, job.id, total_epochs=getattr(options, "epochs", None))
-    store.update_job_progress(job.id, phase="preparing", step=0, total=0,
-                              message=f"{len(examples)} labelled sentences from "
-                                      f"{len({e.report_id for e in examples})} reports")
     reports = len({e.report_id for e in examples})
     provenance = {"id": job.id, "label_event_id": watermark, "examples": len(examples), "reports": reports}
-    try:
-        result = train_model(examples, options, settings, output_dir, progress=reporter,
-                             should_cancel=reporter.should_cancel, store=store, provenance=provenance)
-    except TrainingCancelled as exc:
-        shutil.rmtree(output_dir, ignore_errors=True)
-        raise JobCancelled(str(exc)) from exc
-    except BaseException:
-        shutil.rmtree(output_dir, ignore_errors=True)
-        raise
-    reporter.flush()
+    with JobReporter(store, job.id, total_epochs=getattr(options, "epochs", None)) as reporter:
+        reporter.begin("preparing", f"{len(examples)} labelled sentences from {reports} reports")
+        try:
+            result = train_model(examples, options, settings, output_dir, progress=reporter,
+                                 should_cancel=reporter.should_cancel, store=store, provenance=provenance)
+        except TrainingCancelled as exc:
+            shutil.rmtree(output_dir, ignore_errors=True)
+            raise JobCancelled(str(exc)) from exc
+        except BaseException:
+            shutil.rmtree(output_dir, ignore_errors=True)
+            raise
     model_dir = Path(result.model_dir)
     base = str(getattr(options, "base", "") or "")
     record_options = training_record_options(job, len(examples), reports, watermark, list(result.history or []),
@@ -102,5 +99,6 @@ def finish_training_job(store: Store, job: Job, model_id: int) -> None:
         if scores["macro_f1"] is not None:
             text += f", macro-F1 {scores['macro_f1']:.3f}"
         text += " at tuned thresholds"
+    ran = store.get_job(job.id).metrics
     store.finish_job(job.id, JOB_DONE, f"{text} · model {model_id} '{model.name}'", model_id=model_id,
-                     metrics={**scores, "epochs": store.get_job(job.id).metrics.get("epochs")})
+                     metrics={**scores, "epochs": ran.get("epochs"), "phases": ran.get("phases", [])})

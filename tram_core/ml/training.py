@@ -1,25 +1,27 @@
 """Fine-tuning a BERT-family encoder for multi-label technique classification, read top to bottom.
 
-``TrainOptions`` is the one source of training options (the CLI and the Train form are built from it);
-``train_model`` is the whole run in one place: set-up (label space, split by report, base model and recipe,
-tokens, model, optimizer, schedule), the loop (epochs of length-grouped batches, one optimisation step each, a
-validation pass after every epoch, the best epoch kept) and the finish (thresholds tuned on validation, the
-test evaluation, the model folder written whole or not at all). The pieces live in training_data (split,
-tokens, batches), training_model (the classifier), training_loop (optimizer, schedule, step, validation,
-best epoch) and training_output (the folder and its card).
+``TrainOptions`` (training_options, read from here too) is the one source of training options; ``train_model``
+is the whole run in one place: set-up (label space, split by report, ATT&CK procedure examples if asked, base
+model and recipe, tokens, model, optimizer, schedule), the loop (a pretrain stage on procedure examples if asked,
+then epochs of length-grouped batches, one optimisation step each, a validation pass after every epoch, the best
+epoch kept) and the finish (thresholds tuned on validation, the test evaluation, the model folder written whole
+or not at all). The pieces live in training_data (split, tokens, batches), procedure_training (what a run does
+with procedure examples), training_model (the classifier), training_loop (optimizer, schedule, step,
+validation, best epoch) and training_output (the folder and its card).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from tram_core.errors import UserError
 from tram_core.ml.device import resolve_device
 from tram_core.ml.model_card import ModelCard
-from tram_core.ml.training_data import TokenizedParts, collate, epoch_batches, split_by_report, tokenize_parts
+from tram_core.ml.procedure_training import plan_run
+from tram_core.ml.training_data import TokenizedParts, binarize, collate, epoch_batches, tokenize, tokenize_parts
 from tram_core.ml.training_loop import (
     BestEpoch, class_pos_weight, configure_torch, linear_schedule, make_loss, make_optimizer, score_texts,
     seed_everything, settings_threads, training_step, use_bf16, validate,
@@ -28,120 +30,11 @@ from tram_core.ml.training_model import build_model, freeze_word_embeddings
 from tram_core.ml.training_output import (
     partial_folder, publish, save_transformer, split_snapshot, thresholds_and_evaluation,
 )
+from tram_core.ml.training_options import (  # noqa: F401 - the options are read from here too
+    CLASS_WEIGHTINGS, KINDS, LOSSES, POOLINGS, PROCEDURE_LABEL_SPACES, PROCEDURE_MODES, RECIPES, TrainOptions,
+    recipe_for, resolve_options,
+)
 from tram_core.ml.training_run import ProgressEvent, TrainingRun, TrainResult
-
-KINDS = ("transformer", "baseline")
-POOLINGS = ("cls", "mean")
-LOSSES = ("bce", "focal", "asl")
-CLASS_WEIGHTINGS = ("none", "sqrt")
-
-
-# ----------------------------------------------------------------------------------------------- options
-
-
-@dataclass
-class TrainOptions:
-    """Every training option, with help text; ``None`` means "the base model's recipe default" (see RECIPES)."""
-
-    base: str = field(default="embedded", metadata={
-        "help": "Base model: 'embedded' (bundled all-MiniLM-L6-v2), 'tram-scibert', a hub id, a local folder, "
-                "'trained:<id>' to continue from a trained model, or 'baseline' (TF-IDF + logistic regression)."})
-    epochs: int | None = field(default=None, metadata={"help": "Passes over the (negative-subsampled) training set."})
-    learning_rate: float | None = field(default=None, metadata={"help": "Peak AdamW learning rate of the encoder."})
-    head_learning_rate: float | None = field(default=None, metadata={
-        "help": "Peak learning rate of the new classifier head (higher than the encoder's: it starts from scratch)."})
-    batch_size: int | None = field(default=None, metadata={"help": "Sentences per optimisation step."})
-    token_budget: int | None = field(default=None, metadata={
-        "help": "If set, batches hold up to this many (padded) tokens instead of a fixed number of sentences."})
-    max_length: int | None = field(default=None, metadata={"help": "Truncate sentences to this many tokens."})
-    seed: int = field(default=13, metadata={"help": "Seed of the split, sampling, head initialisation and shuffling."})
-    negatives_ratio: float | None = field(default=None, metadata={
-        "help": "Sentences without a technique sampled per epoch, per sentence with one (resampled every epoch); "
-                "0 or less keeps every negative."})
-    loss: str | None = field(default=None, metadata={
-        "help": "'bce' (binary cross-entropy, with pos_weight), 'focal' (focal loss, gamma 2) or 'asl' "
-                "(asymmetric loss, gamma- 4, clip 0.05)."})
-    pos_weight: float | None = field(default=None, metadata={
-        "help": "Weight of positive labels in BCE (>1 raises recall of rare techniques)."})
-    class_weighting: str | None = field(default=None, metadata={
-        "help": "'none', or 'sqrt': scale each technique's pos_weight by sqrt(median count / its count)."})
-    pooling: str | None = field(default=None, metadata={
-        "help": "'cls' (BERT pooler, a BertForSequenceClassification) or 'mean' (mean of token vectors + Linear)."})
-    min_count: int = field(default=10, metadata={
-        "help": "Label space: techniques with at least this many labelled sentences (ignored with 'classes')."})
-    classes: list[str] | None = field(default=None, metadata={
-        "help": "A fixed label space in this order (e.g. TRAM's 50); other techniques are ignored."})
-    warmup_ratio: float = field(default=0.1, metadata={"help": "Share of steps with linear learning-rate warm-up."})
-    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay (not on biases and LayerNorm)."})
-    max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm."})
-    freeze_embeddings: bool | None = field(default=None, metadata={
-        "help": "Keep the token embeddings fixed (faster steps on CPU; the vocabulary's meaning is kept)."})
-    dropout: float = field(default=0.1, metadata={"help": "Dropout before the classifier head."})
-    validation_fraction: float = field(default=0.15, metadata={"help": "Share of reports held out for validation."})
-    test_fraction: float = field(default=0.15, metadata={"help": "Share of reports held out for the final test."})
-    test_reports: list[int] | None = field(default=None, metadata={
-        "help": "Report ids held out as the test set instead of test_fraction: the same test reports keep runs "
-                "comparable."})
-    device: str | None = field(default=None, metadata={
-        "help": "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; None uses the settings."})
-    threads: int | None = field(default=None, metadata={"help": "CPU threads for torch; None uses every core."})
-    bf16: str = field(default="auto", metadata={
-        "help": "'auto' (bf16 autocast on CUDA, and on CPUs with AMX/avx512_bf16), 'on' or 'off'."})
-    eval_batch_size: int = field(default=64, metadata={"help": "Sentences per batch when scoring."})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainOptions":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
-
-# Defaults per kind of base model. The embedded MiniLM recipe comes from benchmarks/quality.py runs on a 2-core CPU
-# (TRAM 2's 121 reports, grouped split seed 13, 51 techniques): with the head at 2e-3 the model learned only priors
-# in 3 epochs (validation micro-F1 0.03); a head learning rate of 1e-2 (a new linear layer on mean-pooled sentence
-# vectors needs big steps) gave 0.52 after one epoch, and an encoder at 1e-4 beat 2e-4 (0.44). Frozen token
-# embeddings make each CPU step ~1.8x cheaper; max_length 64 keeps 94% of labelled sentences whole (mean 34 tokens).
-# Negatives: three sampled per positive, resampled each epoch, with no positive weighting, for 4 epochs. Against one
-# negative per positive with pos_weight 3 for 8 epochs (the same number of steps), test micro-F1 at tuned thresholds
-# went 0.508 -> 0.525 and macro-F1 0.401 -> 0.431, and the scores stay calibrated (best validation threshold 0.50
-# instead of 0.85-0.95, so "ticked above 0.5" means something on the Annotate page).
-RECIPES: dict[str, dict] = {
-    "embedded": dict(pooling="mean", epochs=4, learning_rate=1e-4, head_learning_rate=1e-2, batch_size=32,
-                     max_length=64, negatives_ratio=3.0, loss="bce", pos_weight=1.0, class_weighting="none",
-                     freeze_embeddings=True),
-    "bert": dict(pooling="cls", epochs=4, learning_rate=3e-5, head_learning_rate=1e-3, batch_size=32,
-                 max_length=128, negatives_ratio=3.0, loss="bce", pos_weight=1.0, class_weighting="none",
-                 freeze_embeddings=False),
-}
-
-
-def recipe_for(kind: str, pooling_hint: str | None = None) -> dict:
-    """The recipe defaults for a base-model kind ('embedded' gets the MiniLM recipe, BERT-size models the other)."""
-    recipe = dict(RECIPES["embedded" if kind == "embedded" else "bert"])
-    if pooling_hint in POOLINGS:
-        recipe["pooling"] = pooling_hint
-    return recipe
-
-
-def resolve_options(options: TrainOptions, recipe: dict) -> TrainOptions:
-    """A copy of ``options`` with every ``None`` recipe field filled from ``recipe``; checks the choices."""
-    data = options.to_dict()
-    for key, value in recipe.items():
-        if data.get(key) is None:
-            data[key] = value
-    resolved = TrainOptions.from_dict(data)
-    if resolved.pooling not in POOLINGS:
-        raise UserError(f"Unknown pooling {resolved.pooling!r}: use one of {', '.join(POOLINGS)}")
-    if resolved.loss not in LOSSES:
-        raise UserError(f"Unknown loss {resolved.loss!r}: use one of {', '.join(LOSSES)}")
-    if resolved.class_weighting not in CLASS_WEIGHTINGS:
-        raise UserError(f"Unknown class weighting {resolved.class_weighting!r}: use one of "
-                        f"{', '.join(CLASS_WEIGHTINGS)}")
-    if resolved.epochs is not None and resolved.epochs < 1:
-        raise UserError(f"epochs must be at least 1, not {resolved.epochs}")
-    return resolved
 
 
 # ----------------------------------------------------------------------------------------------- the run
@@ -166,6 +59,8 @@ def train_model(examples: list, options: TrainOptions, settings, output_dir: Pat
             return publish(run, folder, _fit_baseline(run, folder), provenance)
         ft = _set_up_fine_tuning(run)
         opts, model, data = ft.options, ft.model, ft.data
+        if run.procedure is not None and run.procedure.stage == "pretrain":
+            _pretrain_on_procedure_examples(run, ft)  # a first stage; the reports' epochs follow
         history, best, step, tokens, t_train = [], BestEpoch(), 0, 0, time.time()
         # -- the loop: every epoch's batches, one optimisation step each, then validation; the best epoch kept
         for epoch in range(1, opts.epochs + 1):
@@ -207,10 +102,10 @@ def _start_run(examples, options: TrainOptions, settings, output_dir: Path, prog
         raise UserError(f"Output folder {output_dir} already exists and is not empty")
     emit = progress or (lambda event: None)
     emit(ProgressEvent("preparing", 0, 1, message="choosing the label space and splitting by report"))
-    classes, split, parts = split_by_report(examples, options, store)
+    classes, split, parts, plan = plan_run(examples, options, store)
     return TrainingRun(options=options, settings=settings, store=store, output_dir=output_dir, classes=classes,
                        split=split, parts=parts, emit=emit, cancelled=should_cancel or (lambda: False),
-                       started=started)
+                       started=started, procedure=plan)
 
 
 @dataclass
@@ -247,7 +142,7 @@ def _set_up_fine_tuning(run: TrainingRun) -> FineTuning:
     run.emit(ProgressEvent("tokenizing", 0, 1, message="tokenizing sentences"))
     t0 = time.time()
     tokenizer = AutoTokenizer.from_pretrained(str(base.tokenizer_path))
-    data = tokenize_parts(tokenizer, run.parts, run.classes, opts.max_length)
+    data = tokenize_parts(tokenizer, {**run.parts, "train": run.train_examples()}, run.classes, opts.max_length)
     run.timings["tokenize_s"] = time.time() - t0
     run.check_cancelled()
 
@@ -264,6 +159,37 @@ def _set_up_fine_tuning(run: TrainingRun) -> FineTuning:
     loss_fn = make_loss(opts.loss, pos_weight.to(device) if pos_weight is not None else None)
     return FineTuning(opts, base, tokenizer, data, torch.as_tensor(data.y["train"]), model, device, bf16,
                       optimizer, scheduler, loss_fn, batches, total_steps)
+
+
+def _pretrain_on_procedure_examples(run: TrainingRun, ft: FineTuning) -> None:
+    """The pretrain stage: ``procedure_epochs`` passes over the run's procedure examples, with an optimizer and
+    schedule of their own, before the reports' epochs (which keep their own, and pick the best epoch)."""
+    import torch
+
+    opts, examples = ft.options, run.procedure.train
+    ids = tokenize(ft.tokenizer, [e.text for e in examples], opts.max_length)
+    targets = torch.as_tensor(binarize([e.labels for e in examples], run.classes))
+    batches = epoch_batches(targets.numpy(), [len(s) for s in ids], opts.procedure_epochs, opts.batch_size, None,
+                            opts.seed + 1, opts.token_budget)
+    total = sum(len(b) for b in batches)
+    optimizer = make_optimizer(ft.model, opts.learning_rate, opts.head_learning_rate, opts.weight_decay)
+    scheduler = linear_schedule(optimizer, opts.warmup_ratio, total)
+    step, t0 = 0, time.time()
+    for epoch, epoch_rows in enumerate(batches, 1):
+        ft.model.train()
+        running, seen = 0.0, 0
+        for rows in epoch_rows:
+            run.check_cancelled()
+            input_ids, mask = collate(ids, rows, ft.data.pad_id)
+            loss = training_step(ft.model, optimizer, scheduler, ft.loss_fn, input_ids, mask, targets[rows],
+                                 ft.device, ft.bf16, opts.max_grad_norm)
+            step, running, seen = step + 1, running + loss * len(rows), seen + len(rows)
+            if step % 5 == 0 or step == total:
+                run.emit(ProgressEvent("training", step, total, loss=running / max(1, seen),
+                                       message=f"ATT&CK procedure examples, pass {epoch}/{opts.procedure_epochs}"))
+        run.procedure.history.append({"epoch": epoch, "train_loss": running / max(1, seen), "train_sentences": seen,
+                                      "elapsed_s": time.time() - t0})
+    run.timings["pretrain_s"] = time.time() - t0
 
 
 def _resolve_base(run: TrainingRun):
@@ -317,7 +243,9 @@ def _fit_baseline(run: TrainingRun, folder: Path) -> ModelCard:
 
     run.emit(ProgressEvent("training", 0, 1, message="fitting TF-IDF + logistic regression"))
     t0 = time.time()
-    model = baseline.train_baseline(run.texts("train"), run.true_labels("train"), run.classes)
+    train = run.train_examples()
+    model = baseline.train_baseline([e.text for e in train], [set(e.labels) & set(run.classes) for e in train],
+                                    run.classes)
     run.timings["train_s"] = time.time() - t0
     run.check_cancelled()
     run.emit(ProgressEvent("evaluating", 0, 1, message="tuning thresholds and scoring the test reports"))

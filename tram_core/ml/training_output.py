@@ -44,14 +44,20 @@ def thresholds_and_evaluation(run: TrainingRun, val_scores: np.ndarray | None, t
 
 
 def split_snapshot(run: TrainingRun) -> dict:
-    """The card's ``data``: the split seed, every part's sentence ids, and counts per part."""
+    """The card's ``data``: the split seed, every part's sentence ids, and counts per part of the analysts'
+    labelled sentences only; what the run did with ATT&CK's procedure examples, if anything, is apart under
+    ``procedure_examples``."""
     counts = {}
     for name, exs in run.parts.items():
+        exs = [e for e in exs if getattr(e, "status", None) != "procedure"]
         y = binarize([e.labels for e in exs], run.classes)
         counts[name] = {"sentences": len(exs), "with_technique": int(y.any(1).sum()),
                         "reports": len({e.report_id for e in exs}), "labels": int(y.sum())}
-    return {"split_seed": run.split.seed, "sentence_ids": {name: list(getattr(run.split, name)) for name in run.parts},
+    data = {"split_seed": run.split.seed, "sentence_ids": {name: list(getattr(run.split, name)) for name in run.parts},
             "counts": counts}
+    if run.procedure is not None:
+        data["procedure_examples"] = run.procedure.summary()
+    return data
 
 
 # ----------------------------------------------------------------------------------------------- the folder

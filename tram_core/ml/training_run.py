@@ -59,7 +59,9 @@ class TrainingRun:
     """One run's context: the options as asked, what it trains on, where it reports, and its clock.
 
     ``options`` is the TrainOptions as given (the base model's recipe fills its ``None`` fields later, in
-    training's set-up); ``parts`` holds the train, validation and test examples of ``split``.
+    training's set-up); ``parts`` holds the train, validation and test examples of ``split``. ``procedure`` is
+    what the run does with ATT&CK's procedure examples (procedure_training.ProcedurePlan), None when nothing: a
+    mix adds its examples to what the model trains on (``train_examples``), never to ``parts``.
     """
 
     options: object  # training.TrainOptions
@@ -73,11 +75,17 @@ class TrainingRun:
     cancelled: Callable[[], bool]
     started: float
     timings: dict[str, float] = field(default_factory=dict)
+    procedure: object | None = None  # procedure_training.ProcedurePlan
 
     def check_cancelled(self) -> None:
         """Raise TrainingCancelled once should_cancel() says yes."""
         if self.cancelled():
             raise TrainingCancelled("training was cancelled")
+
+    def train_examples(self) -> list:
+        """What the model trains on: the train part, plus the procedure examples a mix adds."""
+        mixed = self.procedure.train if self.procedure is not None and self.procedure.stage == "mix" else []
+        return list(self.parts["train"]) + list(mixed)
 
     def texts(self, part: str) -> list[str]:
         return [e.text for e in self.parts[part]]

@@ -14,10 +14,11 @@ from tram_core.services.annotate_actions import (
     follow_link, open_at, open_report, open_sentence, previous, resolve_conflict, restart, save, settle, skip, undo,
     with_technique,
 )
-from tram_core.services.common import Context, ModelChoices, model_choices
+from tram_core.services.common import Context, ModelChoices, clean_user, model_choices
 from tram_core.store import LABELLED, REVIEWED, UNLABELLED, Sentence
 from tram_core.views import annotation as ann
 from tram_core.views import annotation_panel as panel
+from tram_core.views import double_annotation as dbl
 from tram_core.views.annotation import (
     MODE_SENTENCES,
     MODE_TECHNIQUE,
@@ -65,12 +66,13 @@ def suggestion_models(ctx: Context) -> ModelChoices:
     return model_choices(ctx.store.list_models())
 
 
-def read(ctx: Context, cursor: Cursor) -> DrawnState:
-    """The report's sentences, suggestions and progress: what the page read last when nothing changed since.
+def read(ctx: Context, cursor: Cursor, user: str = "") -> DrawnState:
+    """The report's sentences, suggestions and progress as ``user`` may see them (on a double-annotated sentence,
+    only their own answer until both answered): what the page read last when nothing changed since.
 
     Raises a UserError when the report or model is gone.
     """
-    cursor.drawn = ann.current_state(ctx.store, cursor.drawn, cursor.report_id, cursor.model_id)
+    cursor.drawn = ann.current_state(ctx.store, cursor.drawn, cursor.report_id, cursor.model_id, clean_user(user))
     return cursor.drawn
 
 
@@ -112,6 +114,7 @@ class SentencePanel:
     no_suggestions: str = ""
     extra: tuple[str, ...] = ()  # the techniques chosen beyond the suggestions when it opens
     conflict: Conflict | None = None
+    double_note: str = ""  # double annotation: whose answers are hidden, or both answers once both answered
 
     @property
     def ticks_for(self) -> tuple:
@@ -149,8 +152,11 @@ def sentence_panel(ctx: Context, cursor: Cursor, filters: Filters) -> SentencePa
     cursor.sentence_id = sentence_id
     now = queue.get(sentence_id)
     opened = cursor.opened if cursor.opened is not None and cursor.opened.id == sentence_id else now
+    double = queue.double.get(sentence_id)
     changed = ""
-    if opened.version != now.version and cursor.conflict is None:
+    if double is not None and double.takes_answers:
+        opened = now  # the viewer's own answer: nobody else changes it, and another's save must not show
+    elif opened.version != now.version and cursor.conflict is None:
         changed, opened = panel.changed_since_opened_line(now), now
     cursor.opened = opened
     suggestions = queue.suggestions(sentence_id)
@@ -164,7 +170,7 @@ def sentence_panel(ctx: Context, cursor: Cursor, filters: Filters) -> SentencePa
         panel.position_line(queue, opened, queue.matching(flt, filters.order)),
         tuple(s.text for s in before), tuple(s.text for s in after), panel.answer_line(opened), rows,
         "" if rows else no_suggestions, tuple(sorted(t for t in choice if t not in {r.technique for r in rows})),
-        cursor.conflict)
+        cursor.conflict, dbl.note(double, queue.viewer))
 
 
 # --------------------------------------------------------------------------------------------------- pickers
@@ -234,8 +240,9 @@ class TechniqueView:
         return f"No sentence is labelled with {self.technique}, and the chosen model suggests it nowhere."
 
 
-def technique_view(ctx: Context, technique: str, model_id: int | None) -> TechniqueView:
-    hits = panel.technique_hits(ctx.store, technique, model_id, limit=TECHNIQUE_VIEW_LIMIT)
+def technique_view(ctx: Context, technique: str, model_id: int | None, user: str = "") -> TechniqueView:
+    """The technique across reports, as ``user`` may see each sentence (double annotation hides others' answers)."""
+    hits = panel.technique_hits(ctx.store, technique, model_id, limit=TECHNIQUE_VIEW_LIMIT, viewer=clean_user(user))
     return TechniqueView(technique, description(ctx, technique, LONG), tuple(hits))
 
 

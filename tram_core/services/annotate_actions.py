@@ -10,7 +10,9 @@ from tram_core.services.common import Context, ModelChoices, check_user, error_l
 from tram_core.store import Sentence
 from tram_core.views import annotation as ann
 from tram_core.views import annotation_panel as panel
+from tram_core.views import suggestion_review as review
 from tram_core.views.annotation import ORDER_REPORT, STATUS_ALL, DrawnState, SentenceFilter
+from tram_core.views.model_choice import model_or_promoted
 
 SAVE_LABELS, SAVE_NONE, SAVE_REVIEWED = "labels", "none", "reviewed"  # the three ways to answer a sentence
 
@@ -169,6 +171,22 @@ def _store_answer(ctx: Context, user: str, opened: Sentence, techniques: Sequenc
                              no_technique=kind == SAVE_NONE, reviewed=kind == SAVE_REVIEWED)
 
 
+def _review_suggestions(ctx: Context, user: str, cursor: Cursor, decisions) -> None:
+    """Keep what the answer did with the model's suggestions (accepted, rejected, added); the answer itself is
+    saved already, so a failure here is a warning, never 'not saved'."""
+    try:
+        review.record(ctx.store, user, decisions)
+    except Exception as exc:  # noqa: BLE001 - shown as one line
+        cursor.notes.append(Note("warning", error_line(exc, "Saved, but the review of the suggestions was not kept")))
+
+
+def _answer_review(ctx: Context, user: str, cursor: Cursor, sentence_id: int, chosen: Sequence[str],
+                   kind: str) -> None:
+    kept = [] if kind == SAVE_NONE else chosen
+    _review_suggestions(ctx, user, cursor, review.answer_decisions(
+        cursor.drawn.queue if cursor.drawn is not None else None, sentence_id, kept))
+
+
 def save(ctx: Context, user: str, cursor: Cursor, techniques: Sequence[str], kind: str, filters: Filters) -> None:
     """Save the answer on screen (``kind``: labels, no technique, reviewed), then move to the next matching
     sentence. A change by someone else since the sentence opened is kept as a conflict, never overwritten."""
@@ -185,6 +203,7 @@ def save(ctx: Context, user: str, cursor: Cursor, techniques: Sequence[str], kin
     cursor.tell("success" if result.saved else "info", result.message)
     if result.sentence is not None:
         if result.saved:
+            _answer_review(ctx, user, cursor, result.sentence.id, chosen, kind)
             _saved(ctx, cursor, result.sentence)
         else:
             cursor.opened = result.sentence
@@ -212,6 +231,7 @@ def resolve_conflict(ctx: Context, user: str, cursor: Cursor, take_theirs: bool,
         return
     cursor.tell("success", result.message)
     if result.sentence is not None:
+        _answer_review(ctx, user, cursor, result.sentence.id, list(conflict.mine), conflict.kind)
         _saved(ctx, cursor, result.sentence)
     go_to(cursor, _next(cursor, filters, result.sentence))
 
@@ -273,8 +293,16 @@ def decide(ctx: Context, user: str, cursor: Cursor, sentence: Sentence, techniqu
     if result.conflict is not None:
         cursor.tell("warning", f"{result.message}. Their answer: {', '.join(result.conflict.labels) or 'no technique'}."
                                " Look again below.")
-    else:
-        cursor.tell("success", result.message)
+        return
+    cursor.tell("success", result.message)
+    if result.saved:
+        try:
+            decisions = review.technique_decision(ctx.store, model_or_promoted(ctx.store, cursor.model_id),
+                                                  sentence.id, technique.strip().upper(), accept)
+        except Exception as exc:  # noqa: BLE001 - the model went meanwhile: nothing to review against
+            decisions = []
+            cursor.notes.append(Note("warning", error_line(exc, "Saved, but its review of the suggestion is lost")))
+        _review_suggestions(ctx, user, cursor, decisions)
 
 
 def open_sentence(cursor: Cursor, sentence: Sentence) -> None:

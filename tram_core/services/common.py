@@ -193,14 +193,16 @@ def worker_autostart(environ: Mapping[str, str] | None = None) -> bool:
 
 
 def worker_status_line(ctx: Context) -> str:
-    """The sidebar's one line about the background worker; never raises (the line must not break a page)."""
+    """The sidebar's one line about the background worker; never raises (the line must not break a page).
+
+    It is the line of ``queue.worker_state``, the same read the Train page's live panel draws from (its
+    ``worker_line``), so the two never disagree about which run is running or being cancelled."""
     try:
         from tram_core.jobs import queue
 
-        state = queue.worker_state(ctx.store)
+        return queue.worker_state(ctx.store).line
     except Exception as exc:  # noqa: BLE001 - shown as 'unknown', never as a traceback
         return f"Worker: unknown ({type(exc).__name__})"
-    return f"Worker: {state.text}" if state.alive else f"Worker: {state.text} (jobs wait until one runs)"
 
 
 @dataclass(frozen=True)

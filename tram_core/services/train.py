@@ -1,4 +1,5 @@
-"""Train page: the live run and queue, the new-run form and its data, start, cancel, the history of runs, promote."""
+"""Train page: the live run and queue, the new-run form and its data, start, cancel, the history of runs, promote,
+delete a model."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any, Mapping, Sequence
 import altair as alt
 import pandas as pd
 
+from tram_core import server_paths
 from tram_core.errors import UserError
 from tram_core.services import activity
 from tram_core.services.common import Context, ModelChoices, check_user, ensure_worker, model_choices
@@ -231,21 +233,42 @@ class TrainRequest:
     test_reports: tuple[int, ...] = ()
 
 
+def folder_help(ctx: Context, user: str) -> str:
+    """The model-folder box's help: where on the server ``user`` may point it."""
+    return server_paths.folders_help(user, ctx.settings)
+
+
+def base_model_spec(ctx: Context, user: str, request: TrainRequest) -> str:
+    """The run's base model: a folder typed by a user other than an admin must lie inside the allowed folders
+    (checked before anything says whether it exists), and a hub ID the worker would read as a folder too."""
+    typed = request.typed
+    if request.choice.needs == "folder" and (typed or "").strip() and not server_paths.may_use_any_path(user):
+        typed = str(server_paths.confine_path(user, typed, ctx.settings))
+    return server_paths.check_base_model(user, train_form.base_spec(request.choice, typed), ctx.settings)
+
+
 def start_training(ctx: Context, user: str, request: TrainRequest) -> str:
-    """Queue a training run (starting a worker when none runs); the line saying where it stands in the queue."""
+    """Queue a training run (starting a worker when none runs); the line saying where it stands in the queue.
+
+    A run carries its own label space (there is no stored one), so starting a run is where the label space is set:
+    it needs "edit the label space" besides "start training".
+    """
     from tram_core.jobs import queue
 
-    user = check_user(user, "start training")
+    name = check_user(user, "start training")
+    check_user(user, "edit the label space")
     classes = train_form.fixed_classes(request.space, request.pasted, ctx.catalog)
     overview = train_form.data_overview(ctx.store, request.min_count, classes)
     if overview.problem:
         raise UserError(overview.problem)
-    spec = train_form.base_spec(request.choice, request.typed)
+    spec = base_model_spec(ctx, user, request)
     recipe = train_form.recipe_defaults(request.choice, ctx.store)
     options = train_form.build_options(spec, request.values, recipe, min_count=request.min_count, classes=classes,
                                        test_reports=list(request.test_reports))
-    job_id = queue.submit_training(ctx.store, options, user)
-    activity.record(ctx, user, "train", f"job {job_id}", after={"base": spec[:200]})
+    job_id = queue.submit_training(ctx.store, options, name)
+    activity.record(ctx, name, "train", f"job {job_id}",
+                    after={"base": spec[:200], "label space": request.space,
+                           "techniques": len(classes) if classes else None, "min count": request.min_count})
     started = ensure_worker(ctx)
     running = ctx.store.list_jobs(limit=1, status=JOB_RUNNING, kind="train")
     ahead = [j for j in run_history.queued_runs(ctx.store) if j.id < job_id]
@@ -293,3 +316,18 @@ def promote(ctx: Context, user: str, model_id: int) -> str:
                     {"promoted": model_id})
     ensure_worker(ctx)
     return f"Model #{model_id} is promoted; suggestions are being refreshed (job {job_id})."
+
+
+def deletable_models(ctx: Context) -> ModelChoices:
+    """The trained models a maintainer may try to delete (newest first; the promoted one is marked and refused)."""
+    return model_choices(ctx.store.list_models(include_imported=False))
+
+
+def delete_model(ctx: Context, user: str, model_id: int) -> str:
+    """Delete a trained model, its suggestions and its folder under the models folder; the line saying so.
+
+    Refused, with the reason, for the promoted model and a model a queued or running job uses.
+    """
+    from tram_core import deletions
+
+    return deletions.delete_model(ctx.store, ctx.settings, check_user(user, "delete a model"), model_id).line

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from tram_core.store.annotation_queries import AnnotationQueriesMixin
 from tram_core.store.audit import AuditEvent, AuditEventRow, AuditMixin
-from tram_core.store.base import StoreBase
-from tram_core.store.jobs import JobsMixin
+from tram_core.store.base import StoreBase, masked_url, unreachable_reason
+from tram_core.store.jobs import JobsMixin, host_of_worker
+from tram_core.store.label_review import LabelReviewMixin
 from tram_core.store.labels import LabelsMixin
 from tram_core.store.models import ModelsMixin
 from tram_core.store.records import (
@@ -66,6 +67,7 @@ from tram_core.store.schema import (
 from tram_core.store.sentences import SentencesMixin
 from tram_core.store.settings import SettingsMixin
 from tram_core.store.suggestions import SuggestionsMixin
+from tram_core.store.team_labels import TeamLabelsMixin
 from tram_core.store.users import UserAccount, UserRow, UsersMixin, UserSessionRow
 from tram_core.store.workers import WorkersMixin
 
@@ -82,6 +84,8 @@ class Store(
     AnnotationQueriesMixin,
     UsersMixin,
     AuditMixin,
+    TeamLabelsMixin,
+    LabelReviewMixin,
 ):
     """Every read and write of TRAM's data. Each public write is one transaction.
 
@@ -104,4 +108,6 @@ __all__ = [
     # schema
     "Base", "ReportRow", "SentenceRow", "LabelRow", "LabelEventRow", "TrainedModelRow", "SuggestionRow", "JobRow",
     "JobPointRow", "SettingRow", "UserRow", "UserSessionRow", "AuditEventRow", "make_engine", "utcnow", "content_hash",
+    # helpers
+    "host_of_worker", "masked_url", "unreachable_reason",
 ]

@@ -46,11 +46,13 @@ class AnnotationQueriesMixin(StoreBase):
 
     def annotation_change_marker(self) -> tuple[int, int, int]:
         """(newest label event, newest suggestion, newest report) ids: when unchanged, nothing was labelled,
-        suggested or imported since, so a page may keep what it read (three primary-key lookups)."""
+        suggested or imported since, so a page may keep what it read (three primary-key lookups, one round trip)."""
         with self.session() as s:
-            return (int(s.scalar(select(func.max(LabelEventRow.id))) or 0),
-                    int(s.scalar(select(func.max(SuggestionRow.id))) or 0),
-                    int(s.scalar(select(func.max(ReportRow.id))) or 0))
+            events, suggestions, reports = s.execute(select(
+                select(func.max(LabelEventRow.id)).scalar_subquery(),
+                select(func.max(SuggestionRow.id)).scalar_subquery(),
+                select(func.max(ReportRow.id)).scalar_subquery())).one()
+            return int(events or 0), int(suggestions or 0), int(reports or 0)
 
     def annotation_sentences_by_id(self, sentence_ids: Sequence[int]) -> list[Sentence]:
         """The given sentences with their labels, in the order asked; unknown ids are left out."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Iterable, Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 
 from tram_core.store.base import StoreBase
 from tram_core.store.records import Job, JobPoint, NotFoundError, StoreError
@@ -23,11 +24,32 @@ from tram_core.store.schema import (
 )
 
 
+# A worker's name: 'host:pid' (queue.worker_name), ' (foreground)' added for a job the CLI runs in its own process,
+# ' (short lane)' for the thread of a worker that runs short jobs beside its main lane.
+WORKER_NAME = re.compile(r"^(.*):(\d+)(?: \((?:foreground|short lane)\))?$")
+SHORT_LANE_SUFFIX = " (short lane)"
+# Jobs that take seconds: claimed before any training job, and run by a worker's short lane while it trains.
+SHORT_JOB_KINDS = ("predict",)
+SHORT_LANE_DEVICE = "cpu"
+
+
+def host_of_worker(worker_name: str) -> str:
+    """The host part of a worker name ('host:pid', maybe with ' (foreground)' or ' (short lane)'); '' for a name of
+    another form."""
+    found = WORKER_NAME.match(worker_name or "")
+    return found.group(1) if found else ""
+
+
+def is_short_lane(worker_name: str) -> bool:
+    """Whether ``worker_name`` is a worker's short lane ('host:pid (short lane)')."""
+    return (worker_name or "").endswith(SHORT_LANE_SUFFIX)
+
+
 def job_record(row: JobRow) -> Job:
     return Job(row.id, row.kind, row.status, dict(row.params or {}), row.created_by, row.created_at, row.started_at,
                row.finished_at, row.heartbeat_at, row.worker, row.device, row.phase, row.step or 0, row.total or 0,
                row.epoch or 0, row.loss, row.eta_s, row.message or "", dict(row.metrics or {}),
-               bool(row.cancel_requested), row.model_id)
+               bool(row.cancel_requested), row.model_id, row.host or "")
 
 
 class JobsMixin(StoreBase):
@@ -60,46 +82,61 @@ class JobsMixin(StoreBase):
                 query = query.where(JobRow.kind == kind)
             return [job_record(r) for r in s.scalars(query)]
 
-    def claim_next_job(self, worker_name: str, device: str) -> Job | None:
-        """Atomically move the oldest queued job to running for ``worker_name``; None when there is none.
+    def claim_next_job(self, worker_name: str, device: str, host: str | None = None) -> Job | None:
+        """Atomically move the next queued job to running for ``worker_name`` on ``host``'s ``device``; None when
+        there is none or the lane is busy. ``host`` defaults to the host part of the worker name ('host:pid').
 
-        One statement does the claim, so two workers never get the same job; a device that already runs a job
-        gets nothing (one job at a time per device). SQLite runs one writer at a time, so its ``UPDATE ...
-        RETURNING`` is atomic as it stands; on PostgreSQL the oldest queued row is picked ``FOR UPDATE SKIP
-        LOCKED`` (concurrent workers take the next ones instead of waiting) and claims for one device are
-        serialised by a transaction-scoped advisory lock, so the one-job-per-device check sees the last claim.
+        The next job is the oldest short one (``SHORT_JOB_KINDS``: a prediction), else the oldest of all: short jobs
+        never wait behind training. A worker has a main lane (its name) and may have a short lane (its name with
+        ``SHORT_LANE_SUFFIX``) that takes only short jobs, on the CPU, while the main lane trains. One job at a time
+        per (host, device, lane): two machines' ``cpu`` workers run side by side, two workers on one machine's
+        ``cuda:0`` take turns, and a machine's short lane runs a prediction beside the training on its GPU or CPU.
+
+        One statement does the claim, so two workers never get the same job. SQLite runs one writer at a time, so
+        its ``UPDATE ... RETURNING`` is atomic as it stands; on PostgreSQL the next queued row is picked ``FOR
+        UPDATE SKIP LOCKED`` (concurrent workers take the next ones instead of waiting) and claims for one host's
+        device and lane are serialised by a transaction-scoped advisory lock, so the busy check sees the last claim.
         """
-        now = utcnow()
+        host = host_of_worker(worker_name) if host is None else host
+        short_lane = is_short_lane(worker_name)
         postgres = self.engine.dialect.name == "postgresql"
+        short_first = case((JobRow.kind.in_(SHORT_JOB_KINDS), 0), else_=1)
+        candidates = select(JobRow.id).where(JobRow.status == JOB_QUEUED)
+        if short_lane:
+            candidates = candidates.where(JobRow.kind.in_(SHORT_JOB_KINDS))
+        candidates = candidates.order_by(short_first, JobRow.id).limit(1)
         if postgres:
-            oldest = (select(JobRow.id).where(JobRow.status == JOB_QUEUED).order_by(JobRow.id).limit(1)
-                      .with_for_update(skip_locked=True).scalar_subquery())
-        else:
-            oldest = select(func.min(JobRow.id)).where(JobRow.status == JOB_QUEUED).scalar_subquery()
-        busy = select(JobRow.id).where(JobRow.status == JOB_RUNNING, JobRow.device == device).exists()
+            candidates = candidates.with_for_update(skip_locked=True)
+        in_lane = JobRow.worker.like(f"%{SHORT_LANE_SUFFIX}")
+        busy = select(JobRow.id).where(JobRow.status == JOB_RUNNING, JobRow.host == host, JobRow.device == device,
+                                       in_lane if short_lane else ~in_lane).exists()
+        now = utcnow()
         stmt = (
             update(JobRow)
-            .where(JobRow.id == oldest, JobRow.status == JOB_QUEUED, ~busy)
-            .values(status=JOB_RUNNING, worker=worker_name, device=device, started_at=now, heartbeat_at=now,
-                    phase="starting", message="")
+            .where(JobRow.id == candidates.scalar_subquery(), JobRow.status == JOB_QUEUED, ~busy)
+            .values(status=JOB_RUNNING, worker=worker_name, device=device, host=host, started_at=now,
+                    heartbeat_at=now, phase="starting", message="")
             .returning(JobRow.id)
         )
         with self.session() as s:
             if postgres:
-                s.execute(select(func.pg_advisory_xact_lock(func.hashtext("tram-claim:" + device))))
+                key = f"tram-claim:{host}\n{device}" + ("\nshort" if short_lane else "")
+                s.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
             job_id = s.execute(stmt).scalar()
             if job_id is None:
                 return None
             return job_record(s.get(JobRow, job_id))
 
-    def claim_job(self, job_id: int, worker_name: str, device: str) -> Job | None:
-        """Move queued job ``job_id`` to running for ``worker_name`` (a foreground run); None when not queued."""
+    def claim_job(self, job_id: int, worker_name: str, device: str, host: str | None = None) -> Job | None:
+        """Move queued job ``job_id`` to running for ``worker_name`` (a foreground run); None when not queued.
+        ``host`` defaults to the host part of the worker name."""
+        host = host_of_worker(worker_name) if host is None else host
         now = utcnow()
         stmt = (
             update(JobRow)
             .where(JobRow.id == job_id, JobRow.status == JOB_QUEUED)
-            .values(status=JOB_RUNNING, worker=worker_name, device=device, started_at=now, heartbeat_at=now,
-                    phase="starting", message="")
+            .values(status=JOB_RUNNING, worker=worker_name, device=device, host=host, started_at=now,
+                    heartbeat_at=now, phase="starting", message="")
             .returning(JobRow.id)
         )
         with self.session() as s:

@@ -16,11 +16,13 @@ from tram_core.store.sentences import labels_for, sentence_record
 def _lock_sentence(s: Session, sentence_id: int) -> SentenceRow | None:
     """Take the write lock before reading, so two analysts saving at once never lose a change.
 
-    The no-op UPDATE starts SQLite's write transaction (and locks the row on PostgreSQL); reads after it
-    see the latest committed labels.
+    SQLite: a no-op UPDATE starts the write transaction, so reads after it see the latest committed labels.
+    PostgreSQL: ``SELECT ... FOR UPDATE`` locks the row and reads it in one round trip.
     """
-    s.execute(update(SentenceRow).where(SentenceRow.id == sentence_id).values(version=SentenceRow.version))
-    return s.get(SentenceRow, sentence_id)
+    if s.get_bind().dialect.name == "sqlite":
+        s.execute(update(SentenceRow).where(SentenceRow.id == sentence_id).values(version=SentenceRow.version))
+        return s.get(SentenceRow, sentence_id)
+    return s.scalars(select(SentenceRow).where(SentenceRow.id == sentence_id).with_for_update()).first()
 
 
 def _write_labels(s: Session, row: SentenceRow, old_labels: list[str], new_labels: list[str],
@@ -76,7 +78,10 @@ class LabelsMixin(StoreBase):
             return sentence_record(row, new_labels)
 
     def undo_last(self, user: str) -> Sentence | None:
-        """Undo ``user``'s most recent label change that is not yet undone; None when there is nothing to undo."""
+        """Undo ``user``'s most recent label change that is not yet undone; None when there is nothing to undo.
+
+        A change someone else made to the sentence since then is never overwritten: ``ConflictError``, nothing undone.
+        """
         with self.session() as s:
             ev = s.scalars(
                 select(LabelEventRow)
@@ -91,6 +96,10 @@ class LabelsMixin(StoreBase):
                 ev.undone = True
                 return None
             current = sorted(labels_for(s, [row.id]).get(row.id, []))
+            if (current, row.status) != (sorted(ev.after_labels or ()), ev.after_status):
+                raise ConflictError(f"Sentence {row.id} was changed by {row.updated_by or 'someone'} after your change: "
+                                    "nothing undone (their answer stays; change it on the sentence if needed)",
+                                    sentence_record(row, current))
             _write_labels(s, row, current, sorted(ev.before_labels), ev.before_status, user, "undo")
             ev.undone = True
             return sentence_record(row, ev.before_labels)

@@ -151,6 +151,7 @@ class Job:
     metrics: dict
     cancel_requested: bool
     model_id: int | None
+    host: str = ""  # the host of the worker that claimed it (one job at a time per host and device)
 
     @property
     def finished(self) -> bool:

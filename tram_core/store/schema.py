@@ -221,3 +221,70 @@ class SettingRow(Base):
     __tablename__ = "app_settings"
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+# --- team labelling (revision 0004): double annotation, adjudication, the review of model suggestions -------------
+
+
+class DoubleAnnotationShareRow(Base):
+    """One setting of the share of sentences two annotators label independently. Append-only: the newest row of a
+    scope (one report, or the whole corpus when ``report_id`` is None) is the one in force; older rows are history."""
+
+    __tablename__ = "double_annotation_shares"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), nullable=True,
+                                                  index=True)
+    percent: Mapped[float] = mapped_column(Float)
+    annotators: Mapped[list] = mapped_column(JSON, default=list)  # the named annotators; empty: anyone who labels
+    set_by: Mapped[str] = mapped_column(String(200), default="")
+    set_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class IndependentAnswerRow(Base):
+    """One annotator's own answer on a double-annotated sentence, kept apart from the sentence's labels so the second
+    answer never overwrites the first (one row per sentence and person; its changes are in ``label_events``)."""
+
+    __tablename__ = "independent_answers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"), index=True)
+    report_id: Mapped[int] = mapped_column(Integer, index=True)
+    user: Mapped[str] = mapped_column(String(200))
+    labels: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), default=LABELLED)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    answered_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("sentence_id", "user"),)
+
+
+class AdjudicationRow(Base):
+    """A reviewer's decision on a sentence whose two independent answers differ: both originals and the final answer."""
+
+    __tablename__ = "adjudications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"), unique=True)
+    report_id: Mapped[int] = mapped_column(Integer, index=True)
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    choice: Mapped[str] = mapped_column(String(20))  # first, second or edited
+    final_labels: Mapped[list] = mapped_column(JSON, default=list)
+    first_user: Mapped[str] = mapped_column(String(200))
+    first_labels: Mapped[list] = mapped_column(JSON, default=list)
+    second_user: Mapped[str] = mapped_column(String(200))
+    second_labels: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class SuggestionDecisionRow(Base):
+    """What an analyst did with one technique on a sentence the model scored: accepted or rejected its suggestion, or
+    added a technique it missed. Kept when the report goes (like the label history); gone with the model."""
+
+    __tablename__ = "suggestion_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(Integer, index=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    technique_id: Mapped[str] = mapped_column(String(20))
+    decision: Mapped[str] = mapped_column(String(10))  # accept, reject or add
+    predicted: Mapped[bool] = mapped_column(Boolean, default=False)  # scored above the model's threshold
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    user: Mapped[str] = mapped_column(String(200), default="")
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import Iterable, Sequence
 
 from tram_core.errors import UserError
+from tram_core.views import double_annotation as dbl
 from tram_core.views.model_choice import model_or_promoted
 
 # The sentence statuses and Sentence serve the services as ann.*: pages never import the store module.
@@ -162,9 +163,11 @@ class ReportQueue:
     """
 
     report_id: int
-    sentences: list[Sentence]
+    sentences: list[Sentence]  # as the viewer may see them (double annotation: never another's answer too early)
     scores: dict[int, list[tuple[str, float]]]
     model: TrainedModel | None = None
+    double: dict[int, dbl.DoubleState] = field(default_factory=dict)  # the double-annotated sentences' states
+    viewer: str = ""
     _index: dict[int, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -190,7 +193,7 @@ class ReportQueue:
             return self
         sentences = list(self.sentences)
         sentences[self._index[sentence.id]] = sentence
-        return ReportQueue(self.report_id, sentences, self.scores, self.model)
+        return ReportQueue(self.report_id, sentences, self.scores, self.model, self.double, self.viewer)
 
     def techniques(self, keep: str | None = None) -> list[str]:
         """Techniques labelled on, or suggested for, this report's sentences (plus ``keep``), sorted."""
@@ -252,33 +255,42 @@ class ReportQueue:
         return Progress(len(self.sentences), counts[UNLABELLED], counts[LABELLED], counts[REVIEWED])
 
 
-def load_queue(store: Store, report_id: int, model_id: int | None = None) -> ReportQueue:
-    """A report's sentences and the suggestions of ``model_id`` (the promoted model when None) for them."""
+def load_queue(store: Store, report_id: int, model_id: int | None = None, viewer: str = "") -> ReportQueue:
+    """A report's sentences as ``viewer`` may see them and the suggestions of ``model_id`` (the promoted model when
+    None) for them."""
     sentences = store.annotation_report_sentences(report_id)
     if not sentences:
         store.get_report(report_id)  # raises NotFoundError for an unknown report
+    sentences, double = dbl.mask_for_viewer(store, sentences, viewer)
     model = model_or_promoted(store, model_id)
     scores = store.suggestions_for([s.id for s in sentences], model.id) if model is not None and sentences else {}
-    return ReportQueue(report_id, sentences, scores, model)
+    return ReportQueue(report_id, sentences, scores, model, double, viewer)
 
 
 @dataclass(frozen=True)
 class DrawnState:
     """What the Annotate page read on its last run, and the store's change marker when it read it."""
 
-    marker: tuple[int, ...]
+    marker: tuple
     queue: ReportQueue
     corpus: Progress
 
 
-def current_state(store: Store, drawn: DrawnState | None, report_id: int, model_id: int | None) -> DrawnState:
-    """The report's queue and the corpus progress: ``drawn`` again when nothing changed since (one cheap query),
-    else read afresh. A change by anyone (a label, a suggestion, a report) reads afresh."""
-    marker = store.annotation_change_marker()
+def change_marker(store: Store, viewer: str = "") -> tuple:
+    """What changes whenever anything the page draws changes: labels, suggestions, reports, double-annotation shares
+    and adjudications, and who looks (each sees double-annotated sentences their own way)."""
+    return (*store.annotation_change_marker(), *store.team_labels_marker(), viewer)
+
+
+def current_state(store: Store, drawn: DrawnState | None, report_id: int, model_id: int | None,
+                  viewer: str = "") -> DrawnState:
+    """The report's queue and the corpus progress: ``drawn`` again when nothing changed since (cheap queries),
+    else read afresh. A change by anyone (a label, a suggestion, a report, a share) reads afresh."""
+    marker = change_marker(store, viewer)
     if drawn is not None and drawn.marker == marker and drawn.queue.report_id == report_id and \
             (drawn.queue.model.id if drawn.queue.model is not None else None) == model_id:
         return drawn
-    return DrawnState(marker, load_queue(store, report_id, model_id), corpus_progress(store))
+    return DrawnState(marker, load_queue(store, report_id, model_id, viewer), corpus_progress(store))
 
 
 def after_own_save(store: Store, drawn: DrawnState, saved: Sentence) -> DrawnState:
@@ -286,8 +298,9 @@ def after_own_save(store: Store, drawn: DrawnState, saved: Sentence) -> DrawnSta
     if saved.id not in drawn.queue:
         return drawn
     before = drawn.queue.get(saved.id).status
-    return DrawnState(store.annotation_change_marker(), drawn.queue.with_sentence(saved),
-                      progress_after(drawn.corpus, before, saved.status))
+    # A double-annotated sentence's state moved on with the save: the next run reads afresh (an empty marker).
+    marker = () if saved.id in drawn.queue.double else change_marker(store, drawn.queue.viewer)
+    return DrawnState(marker, drawn.queue.with_sentence(saved), progress_after(drawn.corpus, before, saved.status))
 
 
 @dataclass(frozen=True)
@@ -324,7 +337,8 @@ def link_target(store: Store, report: int | None, sentence: int | None, report_i
 
 def resolve_start(queue: ReportQueue, requested: int | None, flt: SentenceFilter,
                   order: str = ORDER_REPORT) -> tuple[int | None, str]:
-    """The sentence to open: the requested one when it is in the report, else the first matching one.
+    """The sentence to open: the requested one when it is in the report, else the first matching one not yet
+    answered (so reopening a report continues where the work stopped), else the first matching one.
 
     Returns (sentence id or None, a message for the analyst or "").
     """
@@ -333,12 +347,17 @@ def resolve_start(queue: ReportQueue, requested: int | None, flt: SentenceFilter
             return requested, ""
         fallback = queue.first(flt, order) or (queue.sentences[0].id if queue.sentences else None)
         return fallback, f"Sentence {requested} is not in report {queue.report_id}; opened the first one instead."
-    first = queue.first(flt, order)
-    if first is None:
+    matching = queue.matching(flt, order)
+    if not matching:
         if not queue.sentences:
             return None, "This report has no sentences."
         return queue.sentences[0].id, "No sentence matches the filters; showing the first sentence."
-    return first, ""
+    unanswered = next((sid for sid in matching if queue.get(sid).status == UNLABELLED), None)
+    if unanswered is None or unanswered == matching[0]:
+        return matching[0], ""
+    answered = matching.index(unanswered)
+    return unanswered, (f"Opened at the first sentence not yet answered; the {answered:,} before it "
+                        f"{'is' if answered == 1 else 'are'} answered (Previous goes back).")
 
 
 # --------------------------------------------------------------------------------------------------- corpus

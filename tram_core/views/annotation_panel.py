@@ -8,6 +8,7 @@ from typing import Iterable, Mapping, Sequence
 
 from tram_core.attack import Catalog, parse_technique_list
 from tram_core.store import LABELLED, REVIEWED, UNLABELLED, ConflictError, Sentence, Store
+from tram_core.views import double_annotation as dbl
 from tram_core.views.annotation import STATUS_ALL, model_threshold
 from tram_core.views.model_choice import model_or_promoted
 
@@ -51,7 +52,8 @@ def save_answer(
     - otherwise the chosen techniques, labelled; choosing nothing skips the sentence (nothing is stored), so a
       negative is always an explicit "no technique".
     An unchanged answer is not stored again. A change by someone else since ``opened`` comes back as
-    ``conflict`` (their version), never silently overwritten.
+    ``conflict`` (their version), never silently overwritten. On a double-annotated sentence that takes independent
+    answers the answer is ``user``'s own (double_annotation.save_independent): never a conflict, never another's.
     """
     chosen = sorted(set(techniques))
     if catalog is not None:
@@ -67,6 +69,9 @@ def save_answer(
         status = LABELLED
     if opened.status == status and list(opened.labels) == chosen:
         return SaveResult(sentence=opened, skipped=True, message="Unchanged.")
+    independent = dbl.save_independent(store, user, opened, chosen, status)
+    if independent is not None:
+        return SaveResult(sentence=independent[0], message=independent[1])
     try:
         saved = store.set_labels(opened.id, chosen, user, status=status, expected_version=opened.version)
     except ConflictError as exc:
@@ -115,8 +120,9 @@ def conflict_line(theirs: Sentence, mine: Sequence[str]) -> str:
 
 
 def undo_last(store: Store, user: str) -> Sentence | None:
-    """Undo ``user``'s last label change; the sentence as restored (to navigate to), or None if nothing to undo."""
-    return store.undo_last(user)
+    """Undo ``user``'s last label change (or independent answer); the sentence as restored and as they may see it
+    (to navigate to), or None if nothing to undo."""
+    return dbl.undo_last(store, user)
 
 
 # --------------------------------------------------------------------------------------------------- one technique
@@ -168,8 +174,9 @@ class TechniqueHit:
 
 
 def technique_hits(store: Store, technique: str, model_id: int | None = None, limit: int = 200,
-                   status: str = STATUS_ALL) -> list[TechniqueHit]:
-    """Every sentence labelled with ``technique`` or suggested with it by the model, across reports.
+                   status: str = STATUS_ALL, viewer: str = "") -> list[TechniqueHit]:
+    """Every sentence labelled with ``technique`` or suggested with it by the model, across reports, as ``viewer``
+    may see it (a double-annotated sentence shows only their own answer until both answered).
 
     Labelled ones first (report order), then suggestions best score first; at most ``limit``.
     """
@@ -184,8 +191,9 @@ def technique_hits(store: Store, technique: str, model_id: int | None = None, li
     extra = store.annotation_sentences_by_id(extra_ids)
     titles = store.annotation_report_titles()
     threshold = model_threshold(model, tech)
+    shown, _ = dbl.mask_for_viewer(store, [*labelled, *extra], viewer)
     hits = [TechniqueHit(s, titles.get(s.report_id, ""), tech, suggested.get(s.id), threshold)
-            for s in [*labelled, *extra]]
+            for s in shown if tech in s.labels or s.id in suggested]
     if status != STATUS_ALL:
         hits = [h for h in hits if h.sentence.status == status]
     return hits[:limit]
@@ -206,6 +214,9 @@ def apply_technique_decision(store: Store, sentence: Sentence, technique: str, a
     status = REVIEWED if sentence.status == REVIEWED else LABELLED
     if sentence.status == status and set(sentence.labels) == labels:
         return SaveResult(sentence=sentence, skipped=True, message="Unchanged.")
+    independent = dbl.save_independent(store, user, sentence, sorted(labels), status)
+    if independent is not None:
+        return SaveResult(sentence=independent[0], message=independent[1])
     try:
         saved = store.set_labels(sentence.id, sorted(labels), user, status=status,
                                  expected_version=sentence.version)

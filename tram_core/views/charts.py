@@ -9,9 +9,20 @@ from typing import Any, Iterable, Mapping, Sequence
 import altair as alt
 import pandas as pd
 
+from tram_core.attack import Catalog, load_catalog
+
 SCORE_NAMES = ("precision", "recall", "f1")
 SCORE_SETS = {"at_0_5": "at 0.5", "at_tuned": "at tuned thresholds"}
 TECHNIQUE_COLUMNS = ["technique", "name", "precision", "recall", "f1", "support", "tp", "fp", "fn"]
+SUPPORT_NOTE = "n = test sentences with the technique (support)"
+
+
+def technique_label(technique: str, name: str | None = None, catalog: Catalog | None = None) -> str:
+    """``T1055 Process Injection``: the ID and its name (``name``, else the catalog's; the bare ID when unknown)."""
+    if not name:
+        found = (catalog if catalog is not None else load_catalog()).get(technique)
+        name = found.name if found is not None else ""
+    return f"{technique} {name}" if name else technique
 
 
 # --------------------------------------------------------------------------------------------------- tables
@@ -172,43 +183,52 @@ _SCORE_SCALE = alt.Scale(domain=[0, 1])
 _ALL_LABELS = alt.Axis(labelOverlap=False, labelLimit=260)  # one label per technique row, none dropped
 
 
+def _labelled(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``columns`` of a technique table plus ``label`` ("T1055 Process Injection") for the axis and tooltips."""
+    data = table[list(columns)].copy()
+    data["label"] = [technique_label(t, n) for t, n in zip(data["technique"], data["name"])]
+    return data
+
+
 def f1_by_technique_chart(table: pd.DataFrame, title: str = "F1 per technique") -> alt.LayerChart:
-    """Horizontal bars of F1 per technique, with the support written next to each bar."""
-    data = table[["technique", "name", "f1", "support", "precision", "recall"]].copy()
+    """Horizontal bars of F1 per technique, each labelled with its ID and name and with ``n=`` its support (test
+    sentences with the technique) at the bar's end; the subtitle says what n is."""
+    data = _labelled(table, ["technique", "name", "f1", "support", "precision", "recall"])
     data["f1"] = data["f1"].fillna(0.0)
-    order = list(data["technique"])
-    y = alt.Y("technique:N", sort=order, title="technique", axis=_ALL_LABELS)
-    base = alt.Chart(data, title=title).encode(y=y)
-    tooltip = [alt.Tooltip("technique:N"), alt.Tooltip("name:N"), alt.Tooltip("f1:Q", format=".3f"),
+    data["n"] = [f"n={int(n)}" for n in data["support"]]
+    y = alt.Y("label:N", sort=list(data["label"]), title=None, axis=_ALL_LABELS)
+    base = alt.Chart(data, title=alt.TitleParams(title, subtitle=SUPPORT_NOTE)).encode(y=y)
+    tooltip = [alt.Tooltip("label:N", title="technique"), alt.Tooltip("f1:Q", title="F1", format=".3f"),
                alt.Tooltip("precision:Q", format=".3f"), alt.Tooltip("recall:Q", format=".3f"),
-               alt.Tooltip("support:Q")]
+               alt.Tooltip("support:Q", title="test sentences (support)")]
     bars = base.mark_bar().encode(x=alt.X("f1:Q", scale=_SCORE_SCALE, title="F1"), tooltip=tooltip)
-    labels = base.mark_text(align="left", dx=3, fontSize=10).encode(
-        x=alt.X("f1:Q"), text=alt.Text("support:Q", format="d"))
+    labels = base.mark_text(align="left", dx=3, fontSize=10).encode(x=alt.X("f1:Q"), text=alt.Text("n:N"),
+                                                                     tooltip=tooltip)
     return alt.layer(bars, labels).properties(width=420, height=max(60, 20 * len(data)))
 
 
 def precision_recall_chart(table: pd.DataFrame, title: str = "Precision and recall per technique") -> alt.Chart:
     """A scatter of precision against recall, one point per technique, sized by support."""
-    data = table[["technique", "name", "precision", "recall", "f1", "support"]].copy()
+    data = _labelled(table, ["technique", "name", "precision", "recall", "f1", "support"])
     return (
         alt.Chart(data, title=title)
         .mark_circle(opacity=0.7)
         .encode(
             x=alt.X("recall:Q", scale=_SCORE_SCALE, title="recall"),
             y=alt.Y("precision:Q", scale=_SCORE_SCALE, title="precision"),
-            size=alt.Size("support:Q", title="support"),
-            tooltip=[alt.Tooltip("technique:N"), alt.Tooltip("name:N"), alt.Tooltip("precision:Q", format=".3f"),
-                     alt.Tooltip("recall:Q", format=".3f"), alt.Tooltip("f1:Q", format=".3f"),
-                     alt.Tooltip("support:Q")],
+            size=alt.Size("support:Q", title="test sentences"),
+            tooltip=[alt.Tooltip("label:N", title="technique"), alt.Tooltip("precision:Q", format=".3f"),
+                     alt.Tooltip("recall:Q", format=".3f"), alt.Tooltip("f1:Q", title="F1", format=".3f"),
+                     alt.Tooltip("support:Q", title="test sentences (support)")],
         )
         .properties(width=420, height=380)
     )
 
 
 def threshold_chart(metrics: Mapping[str, Any] | None, technique: str = "micro", marker: float | None = None,
-                    title: str | None = None) -> alt.LayerChart:
-    """Precision, recall and F1 against the decision threshold (pooled by default), with a rule at ``marker``."""
+                    title: str | None = None, catalog: Catalog | None = None) -> alt.LayerChart:
+    """Precision, recall and F1 against the decision threshold (pooled by default), with a rule at ``marker``; the
+    title names the technique by ID and name (``catalog``, default the configured one)."""
     curves = curve_frame(metrics)
     data = curves[curves["technique"] == technique].melt(
         id_vars=["threshold"], value_vars=list(SCORE_NAMES), var_name="score", value_name="value")
@@ -224,9 +244,22 @@ def threshold_chart(metrics: Mapping[str, Any] | None, technique: str = "micro",
         rule = alt.Chart(pd.DataFrame({"threshold": [float(marker)]})).mark_rule(strokeDash=[4, 4]).encode(
             x="threshold:Q")
         layers.append(rule)
-    label = "all techniques (micro)" if technique == "micro" else technique
+    label = "all techniques (micro)" if technique == "micro" else technique_label(technique, catalog=catalog)
     return alt.layer(*layers).properties(
         title=title or f"Precision, recall and F1 by threshold: {label}", width=420, height=300)
+
+
+def _epoch_axis(epochs: pd.Series) -> alt.X:
+    """Whole epochs on the x axis: a tick per epoch ("1", "2"), never "1.000000" or half epochs; a single epoch
+    sits in the middle of the chart."""
+    whole = sorted({int(e) for e in epochs.dropna()})
+    if not whole:
+        return alt.X("epoch:Q", title="epoch", axis=alt.Axis(format="d", tickMinStep=1))
+    lo, hi = whole[0], whole[-1]
+    domain = [lo - 0.5, hi + 0.5] if lo == hi else [lo, hi]
+    values = whole if len(whole) <= 25 else None  # past that, let Vega thin them (still whole numbers)
+    return alt.X("epoch:Q", title="epoch", scale=alt.Scale(domain=domain, nice=False, zero=False),
+                 axis=alt.Axis(values=values, format="d", tickMinStep=1))
 
 
 def loss_chart(history: Sequence[Mapping[str, Any]] | None, title: str = "Training by epoch") -> alt.Chart:
@@ -236,24 +269,25 @@ def loss_chart(history: Sequence[Mapping[str, Any]] | None, title: str = "Traini
         alt.Chart(data, title=title)
         .mark_line(point=True)
         .encode(
-            x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
+            x=_epoch_axis(data["epoch"]),
             y=alt.Y("value:Q", title="value"),
             color=alt.Color("series:N", title=""),
-            tooltip=["epoch:Q", "series:N", alt.Tooltip("value:Q", format=".4f")],
+            tooltip=[alt.Tooltip("epoch:Q", format="d"), "series:N", alt.Tooltip("value:Q", format=".4f")],
         )
         .properties(width=420, height=260)
     )
 
 
 def document_chart(table: pd.DataFrame, title: str = "Document-level F1 per test report") -> alt.Chart:
-    """Bars of each test report's document-level F1 (techniques of the report as a set)."""
+    """Bars of each test report's document-level F1 (techniques of the report as a set). The report names need
+    the room left of the bars, so the y axis has no title of its own (the chart's title says what the rows are)."""
     data = table.copy()
     data["label"] = data["title"].astype(str).str.slice(0, 60)
     return (
         alt.Chart(data, title=title)
         .mark_bar()
         .encode(
-            y=alt.Y("label:N", sort="-x", title="report", axis=_ALL_LABELS),
+            y=alt.Y("label:N", sort="-x", title=None, axis=_ALL_LABELS),
             x=alt.X("f1:Q", scale=_SCORE_SCALE, title="F1"),
             tooltip=[alt.Tooltip("title:N"), alt.Tooltip("precision:Q", format=".3f"),
                      alt.Tooltip("recall:Q", format=".3f"), alt.Tooltip("f1:Q", format=".3f")],
@@ -300,20 +334,31 @@ def technique_counts_chart(counts: Mapping[str, int], min_count: int = 0,
     )
 
 
+COMPARED_TECHNIQUE = "Technique"  # the comparison table's technique column: "T1055 Process Injection"
+
+
+def compared_f1_column(run: str) -> str:
+    """The comparison table's column of one run's F1 (``F1 #3``)."""
+    return f"F1 {run}"
+
+
 def comparison_chart(table: pd.DataFrame, runs: Sequence[str], title: str = "F1 per technique by run") -> alt.Chart:
-    """Grouped bars of per-technique F1, one colour per run (``table`` from run_comparison.compare_runs)."""
-    data = table.melt(id_vars=["technique"], value_vars=list(runs), var_name="run", value_name="f1").dropna(
-        subset=["f1"])
-    order = list(table["technique"])
+    """Grouped bars of per-technique F1, one colour per run (``table`` from run_comparison.compare_runs, its
+    techniques named by ID and name)."""
+    columns = {compared_f1_column(run): run for run in runs}
+    data = (table.melt(id_vars=[COMPARED_TECHNIQUE], value_vars=list(columns), var_name="run", value_name="f1")
+            .dropna(subset=["f1"]).rename(columns={COMPARED_TECHNIQUE: "technique"}))
+    data["run"] = data["run"].map(columns)
+    order = list(table[COMPARED_TECHNIQUE])
     return (
         alt.Chart(data, title=title)
         .mark_bar()
         .encode(
-            y=alt.Y("technique:N", sort=order, title="technique", axis=_ALL_LABELS),
+            y=alt.Y("technique:N", sort=order, title=None, axis=_ALL_LABELS),
             yOffset=alt.YOffset("run:N", sort=list(runs)),
             x=alt.X("f1:Q", scale=_SCORE_SCALE, title="F1"),
             color=alt.Color("run:N", sort=list(runs), title="run"),
-            tooltip=["technique:N", "run:N", alt.Tooltip("f1:Q", format=".3f")],
+            tooltip=["technique:N", "run:N", alt.Tooltip("f1:Q", title="F1", format=".3f")],
         )
         .properties(width=420, height=max(60, (8 * len(runs) + 8) * len(order)))
     )

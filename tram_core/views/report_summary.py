@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
 from tram_core.attack import load_catalog
+from tram_core.ml.predict import SUGGESTION_MIN_SCORE
 from tram_core.ml.technique_scores import score_matrix
 from tram_core.ml.thresholds import REPORT_TOP_K, model_thresholds, report_evidence, report_rule_text
-from tram_core.store import UNLABELLED, Store, TrainedModel
+from tram_core.store import JOB_DONE, UNLABELLED, Store, TrainedModel
 from tram_core.views.model_choice import model_or_promoted
 
 LABELLED_AND_FOUND = "labelled, and the model finds it"
@@ -18,6 +20,30 @@ LABELLED_ONLY = "labelled; the model does not find it"
 FOUND_ONLY = "found by the model; not labelled yet"
 SUGGESTED_ONLY = "suggested on a sentence; too little evidence for the report"
 LABELLED = "labelled"
+PREDICTION_JOBS_READ = 1000  # finished prediction jobs read back (newest first) for a model's last run over a report
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """When a model last finished a prediction run that covered a report: over the report itself, or over every
+    unlabelled sentence (all reports)."""
+
+    finished_at: datetime
+    whole_report: bool
+
+
+def last_model_run(store: Store, model_id: int, report_id: int) -> ModelRun | None:
+    """The newest finished prediction job of ``model_id`` over ``report_id`` (or over every unlabelled sentence),
+    from the jobs table; None when the model never ran over it (or not within the last PREDICTION_JOBS_READ)."""
+    for job in store.list_jobs(limit=PREDICTION_JOBS_READ, status=JOB_DONE, kind="predict"):
+        params = job.params or {}
+        if params.get("model_id") != model_id or job.finished_at is None:
+            continue
+        if params.get("report_id") == report_id:
+            return ModelRun(job.finished_at, True)
+        if params.get("report_id") is None:
+            return ModelRun(job.finished_at, False)
+    return None
 
 
 @dataclass(frozen=True)
@@ -49,6 +75,7 @@ class ReportSummary:
     sentences_scored: int  # sentences with at least one stored suggestion of the model
     sentences: int
     techniques: list[ReportTechnique]
+    last_run: ModelRun | None = None  # read only when the model has no suggestion here: ran, or never ran?
 
     def identity(self) -> str:
         """Report, model and listed techniques in one short string: changes whenever the table's rows do."""
@@ -66,13 +93,24 @@ class ReportSummary:
         if self.model is None:
             return "No model: only the analysts' labels are listed. Promote or choose a model to see its findings."
         if not self.sentences_scored:
-            return (f"Model #{self.model.id} has no suggestions for this report yet: run it over the report to see "
-                    "which techniques it finds.")
+            return self._nothing_found()
         found = sum(t.model_finds for t in self.techniques)
         review = sum(t.needs_review for t in self.techniques)
         return (f"Model #{self.model.id} has suggestions for {self.sentences_scored:,} of {self.sentences:,} "
                 f"sentences and finds {found} technique(s); {review} of them are not labelled on any sentence yet. "
                 f"Rule: {self.rule}.")
+
+    def _nothing_found(self) -> str:
+        """No suggestion of the model in this report: it ran and found nothing, or it never ran over it."""
+        run, floor = self.last_run, f"{SUGGESTION_MIN_SCORE:.2f}"
+        if run is None:
+            return (f"Model #{self.model.id} has no suggestions for this report yet and no record of a run over it: "
+                    "run it over the report to see which techniques it finds.")
+        if run.whole_report:
+            return (f"Model #{self.model.id} ran over this report on {run.finished_at:%Y-%m-%d} and found nothing "
+                    f"above {floor}: no sentence scored {floor} or more for any technique.")
+        return (f"Model #{self.model.id} ran over the unlabelled sentences on {run.finished_at:%Y-%m-%d} and found "
+                f"nothing above {floor} in this report. Run it over the report to score its labelled sentences too.")
 
 
 def _agreement(is_labelled: bool, found: bool, model_scored: bool) -> str:
@@ -131,4 +169,5 @@ def report_summary(store: Store, report_id: int, model_id: int | None = None) ->
     rows.sort(key=lambda r: (not r.model_finds and not r.labelled_sentences, -(r.evidence or 0.0),
                              -r.labelled_sentences, r.technique))
     rule = report_rule_text(tuned.report) if model else ""
-    return ReportSummary(report_id, model, rule, len(scored), len(sentences), rows)
+    ran = last_model_run(store, model.id, report_id) if model is not None and not scored else None
+    return ReportSummary(report_id, model, rule, len(scored), len(sentences), rows, ran)

@@ -8,7 +8,19 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from tram_core.views.charts import headline
+from tram_core.attack import Catalog
+from tram_core.views.charts import COMPARED_TECHNIQUE, compared_f1_column, headline, technique_label
+
+RUN = "Run"
+SUPPORT = "Support"
+IN_RUNS = "Scored in runs"
+HEADLINE_NAMES = {"micro_precision": "Micro precision", "micro_recall": "Micro recall", "micro_f1": "Micro F1",
+                  "macro_precision": "Macro precision", "macro_recall": "Macro recall", "macro_f1": "Macro F1"}
+
+
+def difference_name(figure: str, reference: str) -> str:
+    """``Δ micro F1 vs #3``, ``Δ F1 #5 vs #3``: a column of differences against the reference run."""
+    return f"Δ {figure} vs {reference}"
 
 
 @dataclass(frozen=True)
@@ -29,11 +41,13 @@ class RunMetrics:
 
 @dataclass(frozen=True)
 class RunComparison:
-    """Runs side by side; differences are each run minus the first (the reference run).
+    """Runs side by side; differences are each run minus the first (the reference run), in the columns a user reads.
 
-    ``per_technique``: technique, ``<label>`` F1 per run, ``Δ <label>`` for each later run, support (largest
-    over the runs), ``in_runs`` (how many runs scored the technique). A technique a run did not score is NaN
-    there, and so is its difference. ``summary``: one row per run with the headline figures.
+    ``per_technique``: Technique (``T1055 Process Injection``), ``F1 <label>`` per run, ``Δ F1 <label> vs
+    <reference>`` for each later run, Support (largest over the runs), Scored in runs (how many runs scored the
+    technique). A technique a run did not score is NaN there (shown blank), and so is its difference.
+    ``summary``: one row per run (Run) with the headline figures (Micro precision ... Macro F1) and their
+    differences (``Δ micro F1 vs <reference>``).
     """
 
     runs: tuple[str, ...]
@@ -47,12 +61,17 @@ class RunComparison:
     def reference(self) -> str:
         return self.runs[0]
 
+    def f1_column(self, label: str) -> str:
+        return compared_f1_column(label)
+
     def difference_column(self, label: str) -> str:
-        return f"Δ {label}"
+        return difference_name(compared_f1_column(label), self.reference)
 
 
-def compare_runs(runs: Sequence[RunMetrics], which: str = "at_tuned") -> RunComparison:
-    """Per-technique F1 of each run (``which`` = 'at_tuned' or 'at_0_5') side by side, and differences."""
+def compare_runs(runs: Sequence[RunMetrics], which: str = "at_tuned", catalog: Catalog | None = None
+                 ) -> RunComparison:
+    """Per-technique F1 of each run (``which`` = 'at_tuned' or 'at_0_5') side by side, and differences; techniques
+    are named from ``catalog`` (default: the configured one)."""
     if len(runs) < 2:
         raise ValueError("Pick at least two runs to compare")
     labels = [r.label for r in runs]
@@ -69,28 +88,40 @@ def compare_runs(runs: Sequence[RunMetrics], which: str = "at_tuned") -> RunComp
             f1.setdefault(technique, {})[run.label] = math.nan if value is None else float(value)
             support[technique] = max(support.get(technique, 0), int(item.get("support") or 0))
 
+    reference = labels[0]
     rows = []
     for technique in sorted(f1, key=lambda t: (-support.get(t, 0), t)):
-        row: dict[str, Any] = {"technique": technique}
+        row: dict[str, Any] = {COMPARED_TECHNIQUE: technique_label(technique, catalog=catalog)}
         for label in labels:
-            row[label] = f1[technique].get(label, math.nan)
+            row[compared_f1_column(label)] = f1[technique].get(label, math.nan)
         for label in labels[1:]:
-            row[f"Δ {label}"] = row[label] - row[labels[0]]
-        row["support"] = support.get(technique, 0)
-        row["in_runs"] = sum(1 for label in labels if label in f1[technique])
+            row[difference_name(compared_f1_column(label), reference)] = (
+                row[compared_f1_column(label)] - row[compared_f1_column(reference)])
+        row[SUPPORT] = support.get(technique, 0)
+        row[IN_RUNS] = sum(1 for label in labels if label in f1[technique])
         rows.append(row)
-    columns = ["technique", *labels, *(f"Δ {label}" for label in labels[1:]), "support", "in_runs"]
+    columns = [COMPARED_TECHNIQUE, *map(compared_f1_column, labels),
+               *(difference_name(compared_f1_column(label), reference) for label in labels[1:]), SUPPORT, IN_RUNS]
     per_technique = pd.DataFrame(rows, columns=columns)
+    return _finish(runs, which, per_technique)
 
-    summary_rows = []
+
+def _summary(runs: Sequence[RunMetrics], which: str) -> pd.DataFrame:
+    """One row per run: its headline figures, then each figure minus the reference run's."""
+    rows = []
     for run in runs:
         figures = headline((run.metrics or {}).get(which)).to_dict()
-        summary_rows.append({"run": run.label, **figures})
-    summary = pd.DataFrame(summary_rows)
-    for col in [c for c in summary.columns if c != "run"]:
-        summary[f"Δ {col}"] = summary[col] - summary[col].iloc[0]
+        rows.append({RUN: run.label, **{name: figures[key] for key, name in HEADLINE_NAMES.items()}})
+    summary = pd.DataFrame(rows, columns=[RUN, *HEADLINE_NAMES.values()])
+    for name in HEADLINE_NAMES.values():  # "Micro F1" -> "Δ micro F1 vs #3"
+        summary[difference_name(name[:1].lower() + name[1:], runs[0].label)] = summary[name] - summary[name].iloc[0]
+    return summary
+
+
+def _finish(runs: Sequence[RunMetrics], which: str, per_technique: pd.DataFrame) -> RunComparison:
+    summary = _summary(runs, which)
     same, note = _test_set_note(runs)
-    return RunComparison(tuple(labels), which, per_technique, summary, note, same)
+    return RunComparison(tuple(r.label for r in runs), which, per_technique, summary, note, same)
 
 
 def _test_set_note(runs: Sequence[RunMetrics]) -> tuple[bool | None, str]:

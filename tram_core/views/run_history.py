@@ -105,9 +105,16 @@ def _base_of(job: Job) -> str:
     return str((job.params.get("options") or {}).get("base", ""))
 
 
-def run_history(store, limit: int = 100) -> pd.DataFrame:
-    """One row per training run, newest first: status, base model, data size, duration, key scores, model id."""
+# The history may refit a TF-IDF recipe (like_for_like) for the verdicts of this many newest runs; older runs keep
+# to stored scores and refits made before, so a long history draws in seconds.
+REFITTED_RUNS = 3
+
+
+def run_history(store, limit: int = 100, settings=None) -> pd.DataFrame:
+    """One row per training run, newest first: status, base model, data size, duration, key scores, model id, and
+    (with ``settings``) each finished run's verdict against the quick and the promoted model (run_verdict)."""
     models = {m.job_id: m for m in store.list_models() if m.job_id is not None}
+    verdicts = _verdicts(store, settings, models) if settings is not None else {}
     rows = []
     for job in store.list_jobs(limit=limit, kind="train"):
         model = models.get(job.id) or (_safe_model(store, job.model_id) if job.model_id else None)
@@ -125,17 +132,28 @@ def run_history(store, limit: int = 100) -> pd.DataFrame:
             "micro-F1 (tuned)": scores.get("micro_f1"),
             "macro-F1 (tuned)": scores.get("macro_f1"),
             "report-F1": scores.get("report_f1"),
+            "verdict": verdicts.get(model.id, "") if model else "",
             "model": model.id if model else None,
             "promoted": bool(model.promoted) if model else False,
             "by": job.created_by,
             "message": job.message,
         })
     return pd.DataFrame(rows, columns=["run", "status", "base model", "data", "started", "duration",
-                                       "micro-F1 (tuned)", "macro-F1 (tuned)", "report-F1", "model", "promoted",
-                                       "by", "message"])
+                                       "micro-F1 (tuned)", "macro-F1 (tuned)", "report-F1", "verdict", "model",
+                                       "promoted", "by", "message"])
 
 
-HISTORY_TEXT_COLUMNS = ("base model", "data", "duration", "by", "message")
+def _verdicts(store, settings, models: dict[int, TrainedModel]) -> dict[int, str]:
+    """model id -> its verdict line, for the runs' models that have scores (newest first; see REFITTED_RUNS)."""
+    from tram_core.views.run_verdict import reference_models, run_verdict
+
+    references = reference_models(store)
+    scored = sorted((m for m in models.values() if m.metrics), key=lambda m: -m.id)
+    return {m.id: run_verdict(store, settings, m, refit=i < REFITTED_RUNS, references=references).text
+            for i, m in enumerate(scored)}
+
+
+HISTORY_TEXT_COLUMNS = ("base model", "data", "duration", "verdict", "by", "message")
 HISTORY_SCORE_COLUMNS = ("micro-F1 (tuned)", "macro-F1 (tuned)", "report-F1")
 
 
