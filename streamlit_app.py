@@ -81,12 +81,12 @@ if not signed_out and navigation in (pages.get("pages/reports.py"), reports_alia
         st.switch_page(pages[f"pages/{target}.py"], query_params=st.query_params.to_dict())
 
 
-@st.cache_data(ttl=3, show_spinner=False)
+@st.cache_data(ttl=1, show_spinner=False)
 def _worker_line(database_url: str) -> str:
     return common.worker_status_line(get_context())
 
 
-@st.fragment(run_every=10)
+@st.fragment(run_every=2)  # as often as the Train panel, so the two never disagree for long
 def _worker_status() -> None:
     st.caption(literal(_worker_line(get_context().settings.database_url)))
 

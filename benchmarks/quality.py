@@ -122,6 +122,9 @@ def _check_same_corpus(examples, model_dir: Path, card) -> list[int]:
     return test_ids
 
 
+_SCORED: dict[str, tuple] = {}  # a kept model's test predictions, by its folder
+
+
 def compare(examples, model_dir: Path, baseline_dir: Path, resamples: int, names=("model", "baseline")) -> None:
     """Score the test split of two kept models at their tuned thresholds and print the paired bootstrap, on the
     techniques both have, then on TRAM's 50 and on the others among them, apart."""
@@ -139,7 +142,12 @@ def compare(examples, model_dir: Path, baseline_dir: Path, resamples: int, names
     shared = [c for c in models[0].classes if c in set(models[1].classes)]
     report_ids = [by_id[i].report_id for i in test_ids]
     truth = label_matrix([by_id[i].labels for i in test_ids], shared)
-    predictions = [_test_predictions(examples, m, test_ids) for m in models]
+    predictions = []
+    for folder, predictor in zip((model_dir, baseline_dir), models):
+        key = str(Path(folder).resolve())  # a model compared twice is scored once
+        if key not in _SCORED:
+            _SCORED[key] = _test_predictions(examples, predictor, test_ids)
+        predictions.append(_SCORED[key])
     for name, predictor in zip(names, models):
         print(f"report rule of {name}: {report_rule_text(predictor.report_threshold)}")
     for space, title in LABEL_SPACES:

@@ -2,6 +2,12 @@
 
 Usage: python benchmarks/splitter_quality.py [MJSON_DIR] [--show N]
 (MJSON_DIR defaults to ../shared/data/tram2/mjson; --show N prints N cut spans for reading.)
+
+Besides the project's splitter and regex baselines it measures the maintained library splitters that are installed:
+nupunkt, pysbd, blingfire and spaCy's rule-based sentencizer, each on the whole text and per paragraph (blank lines
+and line breaks ending a sentence first, as reports lay out headings, lists and tables). None is a TRAM dependency;
+install them beside the project (pysbd ships a top-level ``benchmarks`` package that shadows this folder, so give it
+its own folder: ``pip install --target /tmp/sbd pysbd`` and ``PYTHONPATH=/tmp/sbd``).
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from tram_core.io.sentences import SentenceSpan, split_sentences  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from splitter_libraries import library_splitters  # noqa: E402
 
 DEFAULT_DIR = REPO_ROOT.parent / "shared" / "data" / "tram2" / "mjson"
 _WORDY = re.compile(r"\w")
@@ -81,7 +90,7 @@ def measure(docs: list[dict], splitter: Callable[[str], list[SentenceSpan]], sho
     started = time.perf_counter()
     splits = [splitter(doc["signal"]) for doc in docs]
     seconds = time.perf_counter() - started
-    lengths, within, cut, over_600, shown = [], 0, 0, 0, 0
+    lengths, within, cut, over_600, shown, whole_short = [], 0, 0, 0, 0, 0
     for doc, sentences in zip(docs, splits):
         text = doc["signal"]
         for s in sentences:
@@ -91,14 +100,16 @@ def measure(docs: list[dict], splitter: Callable[[str], list[SentenceSpan]], sho
         starts = [s.start for s in sentences]
         for start, end, tech in technique_spans(doc):
             first = max(bisect.bisect_right(starts, start) - 1, 0)
-            hits = 0
+            hits, longest = 0, 0
             for s in sentences[first:]:
                 if s.start >= end:
                     break
                 if s.end > start and _WORDY.search(text, max(s.start, start), min(s.end, end)):
                     hits += 1  # overlaps that hold only punctuation (a span that starts at ". The") do not count
+                    longest = max(longest, len(s.text))
             if hits <= 1:
                 within += 1
+                whole_short += longest <= 600
             else:
                 cut += 1
                 if shown < show:
@@ -115,17 +126,40 @@ def measure(docs: list[dict], splitter: Callable[[str], list[SentenceSpan]], sho
         "cut_pct": 100.0 * cut / spans if spans else 0.0,
         "cut": cut,
         "over_600": over_600,
+        "whole_short_pct": 100.0 * whole_short / spans if spans else 0.0,
         "seconds": seconds,
     }
 
 
 def _print(name: str, r: dict) -> None:
     print(
-        f"{name:<12} reports={r['reports']} sentences={r['sentences']} mean={r['mean_chars']:.1f} "
+        f"{name:<20} reports={r['reports']} sentences={r['sentences']} mean={r['mean_chars']:.1f} "
         f"median={r['median_chars']:.0f} chars | spans={r['spans']} within one sentence={r['within_pct']:.2f}% "
         f"cut across 2+={r['cut_pct']:.2f}% ({r['cut']}) | sentences>600 chars={r['over_600']} | "
-        f"{r['seconds']:.2f} s"
+        f"whole in a sentence of <=600 chars={r['whole_short_pct']:.2f}% | {r['seconds']:.2f} s"
     )
+
+
+def _compare_libraries(docs: list[dict], ours: dict) -> None:
+    """Each installed library splitter against tram_core's: cut spans, over-long sentences, whole short spans."""
+    found, missing = library_splitters()
+    for name, why in missing:
+        print(f"{name:<20} not measured: {why}")
+    results = {name: measure(docs, splitter) for name, splitter in found}
+    for name, result in results.items():
+        _print(name, result)
+    for name, result in results.items():
+        print(f"tram_core vs {name}: cut spans {ours['cut_pct']:.2f}% vs {result['cut_pct']:.2f}%; "
+              f"sentences>600 chars {ours['over_600']} vs {result['over_600']}; spans whole in a sentence of "
+              f"<=600 chars {ours['whole_short_pct']:.2f}% vs {result['whole_short_pct']:.2f}% "
+              f"({ours['whole_short_pct'] - result['whole_short_pct']:+.2f} points); time "
+              f"{ours['seconds']:.2f} s vs {result['seconds']:.2f} s")
+    if results:
+        best = max(results, key=lambda n: results[n]["whole_short_pct"])
+        gap = ours["whole_short_pct"] - results[best]["whole_short_pct"]
+        verdict = "wins" if gap > 0 else "loses"
+        print(f"verdict: tram_core {verdict} against the best library splitter ({best}) by {abs(gap):.2f} points of "
+              f"annotated spans kept whole in a sentence of at most 600 characters")
 
 
 def main(argv: list[str]) -> None:
@@ -147,6 +181,7 @@ def main(argv: list[str]) -> None:
     _print("naive '. '", naive)
     _print("first cut", first)
     _print("'. '+lines", lines)
+    _compare_libraries(docs, ours)
     for name, base in (("naive", naive), ("first cut", first), ("'. '+lines", lines)):
         print(
             f"tram_core / {name}: cut spans {ours['cut_pct']:.2f}% / {base['cut_pct']:.2f}% "

@@ -81,6 +81,10 @@ def on_open_sentence(sentence) -> None:
     S[W.mode] = svc.MODE_SENTENCES
 
 
+def on_open_block(sentence_id: int) -> None:
+    svc.open_block(cursor, sentence_id)
+
+
 def on_report_changed() -> None:
     svc.open_report(cursor, S[W.report])
 
@@ -117,7 +121,7 @@ state.apply_pending()
 for key, default in ((W.mode, svc.MODE_SENTENCES), (W.status, svc.STATUS_ALL), (W.order, svc.ORDER_REPORT)):
     S.setdefault(key, default)
 
-top = st.columns([5, 4, 3])
+top = st.columns([4, 5, 3])
 S[W.report], S[W.model] = cursor.report_id, cursor.model_id
 top[0].selectbox("Report", list(titles), key=W.report, format_func=lambda rid: svc.report_label(titles, rid),
                  on_change=on_report_changed)
@@ -241,17 +245,34 @@ def sentence_mode() -> None:
     answer_buttons()
 
 
+def context_line(text: str, block: svc.BlockView | None) -> None:
+    """A sentence around the current one; a marked block folded under its name, with a way to open it."""
+    if block is None:
+        st.caption(literal(text))
+        return
+    with st.expander(literal(block.title), icon=":material/code:"):
+        st.code(block.body, language=None)
+        st.caption(literal(block.note))
+        st.button("Open it to label it", key=f"{AnnotateState.PREFIX}block_{block.sentence_id}", on_click=on_open_block,
+                  args=(block.sentence_id,))
+
+
 def sentence_box(view: svc.SentencePanel) -> None:
     """Where the sentence sits, the sentences around it, the sentence itself and its stored answer."""
     st.caption(view.position)
     with st.container():
-        for text in view.before:
-            st.caption(literal(text))
+        for text, block in zip(view.before, view.before_blocks or (None,) * len(view.before)):
+            context_line(text, block)
     with st.container(border=True, key=W.current):
-        st.markdown(f"**{literal(view.sentence.text)}**")
+        if view.block is not None:  # a marked block opened to label it: its lines as in the report
+            with st.expander(literal(view.block.title), expanded=True, icon=":material/code:"):
+                st.code(view.block.body, language=None)
+            st.caption(literal(view.block.note))
+        else:
+            st.markdown(f"**{literal(view.sentence.text)}**")
     with st.container():
-        for text in view.after:
-            st.caption(literal(text))
+        for text, block in zip(view.after, view.after_blocks or (None,) * len(view.after)):
+            context_line(text, block)
     st.caption(literal(view.answer))
 
 

@@ -31,6 +31,8 @@ if st.query_params.get("model") != str(model_id):
 
 run = svc.evaluation(ctx, model_id)
 st.caption(literal(run.caption))
+if run.verdict:
+    (st.warning if run.verdict_worse else st.info)(literal(f"Verdict: {run.verdict}"))
 
 
 def score_formats(frame) -> dict:

@@ -180,6 +180,10 @@ class TrainWidgets:
     def delete_sure(self, model_id: int) -> str:
         return f"train_delete_sure_{model_id}"
 
+    def promote_anyway(self, model_id: int) -> str:
+        """The 'Promote anyway' tick: one per model, so it never carries over to another model."""
+        return f"train_promote_anyway_{model_id}"
+
     def option(self, kind: str, spec: str, name: str) -> str:
         """One option field, per base model (another base model brings its own defaults)."""
         return f"train_opt_{kind}_{spec}_{name}"

@@ -68,6 +68,30 @@ if caps.import_reports:  # viewers see the reports, not the import forms
                 with st.spinner(f"Fetching {literal(url.strip())}…"):
                     imported(imports.import_url(ctx, user, url, progress_bar(1)))
 
+def decide_duplicates(pending: imports.PendingImport) -> None:
+    """Files that are the same document as a stored report (or as another file of this import) in another format:
+    merge, keep both or skip, one answer per file; nothing is stored until the import finishes."""
+    st.warning("Some files look like the same document as a report already here, in another format. Nothing is "
+               "imported until you decide for each.")
+    with st.form(ReportsState.PREFIX + "dup_form"):
+        choices = {}
+        for i, question in enumerate(pending.questions):
+            choices[question.key] = st.radio(literal(question.question), imports.DECISIONS,
+                                             index=imports.DECISIONS.index(question.default),
+                                             format_func=imports.DECISION_NAMES.get,
+                                             key=f"{ReportsState.PREFIX}dup_{i}")
+        finish, cancel = st.columns(2)
+        if finish.form_submit_button("Finish the import", type="primary"):
+            state.imports = imports.finish_import(ctx, user, pending, choices)
+            st.rerun()
+        if cancel.form_submit_button("Cancel the import"):
+            state.imports = None
+            st.rerun()
+
+
+if state.imports is not None and state.imports.pending is not None:
+    decide_duplicates(state.imports.pending)
+
 if state.imports is not None and state.imports.rows:
     for line in state.imports.failures:
         st.error(literal(line))

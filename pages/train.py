@@ -46,6 +46,7 @@ def running_run(panel: svc.LivePanel) -> None:
 def live_panel() -> None:
     """The running (or next queued) run, the queue behind it: read from the database on every tick."""
     panel = svc.live_panel(ctx)
+    st.caption(literal(panel.worker_line))
     watched, state.watched_job = state.watched_job, panel.job_id
     if watched is not None and panel.job_id != watched:
         st.rerun()  # the watched run ended: redraw the whole page so the history and promote list show it
@@ -217,8 +218,31 @@ def delete_control() -> None:
 
 
 delete_control()
+def promote_control() -> None:
+    """Promote a model: its verdict first; one worse than the quick or the promoted model asks 'Promote anyway'."""
+    promotion = svc.promotion(ctx)
+    if not promotion.choices.ids or not caps.can("promote a model"):
+        return
+    st.caption(literal(promotion.caption))
+    pick = st.selectbox("Model to promote", promotion.choices.ids, format_func=promotion.choices.label,
+                        key=W.promote_pick)
+    try:
+        check = svc.promotion_check(ctx, pick)
+    except Exception as exc:  # noqa: BLE001 - e.g. the model was deleted meanwhile
+        show_error(exc, "Cannot judge this model")
+        return
+    (st.warning if check.needs_confirmation else st.caption)(literal(check.sentence))
+    anyway = check.needs_confirmation and st.checkbox(svc.PROMOTE_ANYWAY, key=W.promote_anyway(pick))
+    if st.button("Promote and refresh suggestions", key=W.promote):
+        try:
+            st.success(svc.promote(ctx, current_user(), pick, anyway=anyway))
+        except Exception as exc:  # noqa: BLE001
+            show_error(exc, "Cannot promote")
+
+
 with runs:
     history = svc.history_table(ctx)
+    st.caption(literal(svc.quick_model_line(ctx)))
     if history is None:
         st.info("No run yet. Start one above; its scores appear here and on the Evaluate page.")
     else:
@@ -227,15 +251,7 @@ with runs:
             column_config={
                 "evaluate": st.column_config.LinkColumn("evaluate", display_text="open"),
                 "promoted": st.column_config.CheckboxColumn("promoted"),
+                "verdict": st.column_config.TextColumn("verdict", width="large"),
             },
         )
-        promotion = svc.promotion(ctx)
-        if promotion.choices.ids and caps.can("promote a model"):
-            st.caption(literal(promotion.caption))
-            pick = st.selectbox("Model to promote", promotion.choices.ids, format_func=promotion.choices.label,
-                                key=W.promote_pick)
-            if st.button("Promote and refresh suggestions", key=W.promote):
-                try:
-                    st.success(svc.promote(ctx, current_user(), pick))
-                except Exception as exc:  # noqa: BLE001
-                    show_error(exc, "Cannot promote")
+        promote_control()

@@ -150,3 +150,23 @@ def test_suggest_queues_a_prediction_job_for_a_report(filled, baseline_model, ca
     assert audited.target == f"model {baseline_model} on report {report_id}"
     code, _, err = run(capsys, "models", "delete", str(baseline_model), "--yes")
     assert code == 2 and f"is used by queued predict job {job.id}" in err
+
+
+def test_promote_refuses_a_model_worse_than_the_quick_model_without_anyway(filled, settings, capsys):
+    from tests.views.verdict_helpers import zero_signal_run
+    from tram_core.jobs import quick_model
+
+    quick = filled.get_model(quick_model.retrain_quick_model(filled, settings))
+    zero = zero_signal_run(filled, quick)
+    code, out, err = run(capsys, "promote", str(zero))
+    tested = len(quick.options["split"]["test"])
+    assert code == 2 and out == "" and err.splitlines()[-1] == (
+        f"error: Not promoted: model #{zero} is worse than the promoted quick model on the same {tested} test "
+        f"sentences (micro-F1 0.000 vs {quick.metrics['at_tuned']['micro_f1']:.3f}); add --anyway to promote it "
+        "anyway.")
+    assert filled.promoted_model().id == quick.id and filled.audit_events(kinds=("promote",)) == []
+    code, out, _ = run(capsys, "promote", str(zero), "--anyway")
+    assert code == 0 and filled.promoted_model().id == zero
+    assert out.splitlines()[-1].startswith("verdict: Scores 0.000 at 0.5: the model has not learned yet; ")
+    [audited] = filled.audit_events(kinds=("promote",))
+    assert audited.after["promoted"] == zero and audited.after["anyway"]

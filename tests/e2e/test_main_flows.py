@@ -127,7 +127,7 @@ def test_import_annotate_train_evaluate(browser_ready, shared_data, tmp_path, ti
             page.goto(f"{url}/train")
             wait_for_app(page)
             _pick_option(page, "Base model", "A model folder on this server…")
-            page.get_by_label("Model folder on the server").fill(str(tiny_bert_dir))
+            page.get_by_role("textbox", name="Model folder on the server").fill(str(tiny_bert_dir))
             page.keyboard.press("Enter")
             wait_for_app(page)
             page.get_by_label("Minimum labelled sentences per technique").fill("2")

@@ -65,3 +65,16 @@ def test_a_layer_carries_the_attack_version_the_setting_names(store, tmp_path, m
     entries = {t["techniqueID"]: t for t in layer["techniques"]}
     assert entries["T1574.001"]["score"] == 1 and "T1574.002" not in entries
     assert entries["T1059.001"]["score"] == 1 and "revoked in favour of T1059.001" in entries["T1059.001"]["comment"]
+
+
+def test_the_legend_names_only_the_sentence_counts_the_layer_holds(store):
+    load(store, [{"sentence": "Injected into lsass.", "labels": ["T1055.001"], "doc_title": "R"},
+                 {"sentence": "Dumped credentials.", "labels": ["T1003.001"], "doc_title": "R"}], "nav.json")
+    single = json.loads(export_data(store, "navigator")[0])
+    labels = [item["label"] for item in single["legendItems"]]
+    assert labels == ["labelled in 1 sentence"]  # never "1 sentences", nor a "2 sentences" no technique has
+    assert single["gradient"]["minValue"] < single["gradient"]["maxValue"]  # Navigator still gets a range
+    load(store, [{"sentence": "Injected again.", "labels": ["T1055.001"], "doc_title": "S"},
+                 {"sentence": "And again.", "labels": ["T1055.001"], "doc_title": "S"}], "nav2.json")
+    labels = [item["label"] for item in json.loads(export_data(store, "navigator")[0])["legendItems"]]
+    assert labels == ["labelled in 1 sentence", "labelled in 3 sentences"]

@@ -245,7 +245,8 @@ def test_a_worker_killed_mid_training_leaves_no_partial_folder_after_the_next_st
                                                                                   tiny_bert_dir):
     fill_store(store)
     job_id = queue.submit_training(store, dict(base=str(tiny_bert_dir), **{**TINY_OPTIONS, "epochs": 400}), "ana")
-    worker = cli(["worker"], tram_home, wait=False)
+    # The run's folder alone: no short lane retraining the quick model into a folder of its own beside the run.
+    worker = cli(["worker"], tram_home, env={"TRAM_SHORT_LANE": "0"}, wait=False)
     try:
         wait_for(lambda: store.get_job(job_id).step > 0, what="training steps")
         partials = [p for p in settings.models_dir.iterdir() if p.name.endswith(".partial")]

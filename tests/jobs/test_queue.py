@@ -180,8 +180,8 @@ def test_worker_state_counts_the_jobs_other_machines_run(store):
     second = store.create_job("predict", {"model_id": 1}, "ana")
     store.register_worker("box-a:1", 1, "box-a", "cpu")
     store.register_worker("box-b:2", 2, "box-b", "cpu")
-    assert store.claim_next_job("box-a:1", "cpu").id == first
-    assert store.claim_next_job("box-b:2", "cpu").id == second  # same device name, another machine: runs too
+    assert store.claim_next_job("box-a:1", "cpu").id == second  # the prediction first: it takes seconds
+    assert store.claim_next_job("box-b:2", "cpu").id == first  # same device name, another machine: runs too
     state = queue.worker_state(store)
     assert state.alive and {w.host for w in state.workers} == {"box-a", "box-b"}
-    assert state.text == "predicting with model 1 at 0% (starting) · 1 more running"
+    assert state.text == f"training run {first}: starting · 1 more running"  # the run heads the line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,56 @@ def test_of_two_idle_workers_one_retrains_the_quick_model(filled, settings, monk
     worker._when_idle(filled, settings, "box-b:20", said.append)
     assert quick_model.quick_model(filled) is not None and said[0].startswith("quick model retrained")
     assert filled.take_lease(worker.QUICK_MODEL_LEASE, "box-a:10", stale_after_s=30)  # box-b gave it back
+
+
+# --------------------------------------------------------------------------------------------------- promoted only when best
+
+
+def _confused_quick(store, settings):
+    from tests.views.verdict_helpers import confuse_labels
+
+    confuse_labels(store)  # TF-IDF gets some test sentences wrong: a better model can exist
+    return store.get_model(quick_model.retrain_quick_model(store, settings))
+
+
+def test_the_quick_model_does_not_displace_a_better_promoted_model(filled, settings):
+    from tests.views.verdict_helpers import scored_run
+
+    first = _confused_quick(filled, settings)
+    better = scored_run(filled, first, "run 4 · embedded")  # every test sentence right, on the same split
+    filled.promote_model(better)
+    newer = quick_model.retrain_quick_model(filled, settings)
+    assert filled.promoted_model().id == better and not filled.get_model(newer).promoted
+    assert [m.id for m in filled.list_models() if m.options.get("quick")] == [newer]  # the old one is gone
+    promotion = json.loads(filled.get_setting(quick_model.PROMOTION_NOTE))
+    assert promotion == {"model": newer, "promoted": False,
+                         "why": f"model #{better} was promoted by hand and stays the source of suggestions"}
+
+
+def test_the_quick_model_is_not_promoted_while_a_better_model_exists(filled, settings):
+    from tests.views.verdict_helpers import scored_run
+    from tram_core.jobs.options import split_dict
+    from tram_core.ml.splits import grouped_split
+
+    first = _confused_quick(filled, settings)
+    assert first.promoted
+    other_split = split_dict(grouped_split(filled.examples(), seed=5))
+    assert other_split["test"] != first.options["split"]["test"]
+    better = scored_run(filled, first, "run 4 · embedded", split=other_split)  # unpromoted, other test reports
+    newer = filled.get_model(quick_model.retrain_quick_model(filled, settings))
+    assert not newer.promoted and filled.promoted_model().id == first.id  # no person asked: suggestions stay
+    why = json.loads(filled.get_setting(quick_model.PROMOTION_NOTE))["why"]
+    assert why.startswith(f"model #{better} 'run 4 · embedded' scores better on its test sentences than the quick "
+                          "recipe refitted there (micro-F1 1.000 vs ")
+    assert why.endswith("): promote it to use its suggestions")
+
+
+def test_the_quick_model_is_promoted_over_a_worse_model(filled, settings):
+    from tests.views.verdict_helpers import zero_signal_run
+
+    first = _confused_quick(filled, settings)
+    zero_signal_run(filled, first)
+    newer = quick_model.retrain_quick_model(filled, settings)
+    assert filled.promoted_model().id == newer
+    assert json.loads(filled.get_setting(quick_model.PROMOTION_NOTE)) == {"model": newer, "promoted": True,
+                                                                          "why": ""}

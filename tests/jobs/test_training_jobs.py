@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -54,3 +54,49 @@ def test_the_model_row_keeps_the_queued_options_and_what_was_trained_on(store):
     assert record == {"base": "baseline", "min_count": 2, "examples": 64, "reports": 4, "label_event_id": 17,
                       "history": [{"epoch": 1}], "split": {"test": [3]}}
     assert "label_event_id" not in training_jobs.training_record_options(job, 1, 1, None, [], None)
+
+
+def _phases_while_it_runs(store, settings, job_id: int) -> list[str]:
+    """Run the queued job in a worker (this process, another thread) and note each phase its row shows."""
+    import threading
+
+    from tram_core.jobs.progress import phase_rank
+
+    worker = threading.Thread(target=run_worker, args=(settings,), kwargs={"once": True, "log": lambda _: None})
+    worker.start()
+    seen: list[str] = []
+    while True:
+        alive = worker.is_alive()
+        phase = store.get_job(job_id).phase
+        if phase and (not seen or seen[-1] != phase):
+            seen.append(phase)
+        if not alive:
+            break
+        worker.join(timeout=0.02)
+    assert store.get_job(job_id).status == "done", store.get_job(job_id).message
+    ranks = [phase_rank(p) for p in seen]
+    assert ranks == sorted(ranks), f"a phase came back: {seen}"
+    return seen
+
+
+def test_a_real_training_run_records_its_phases_in_order_and_never_goes_back(store, settings, tiny_bert_dir):
+    from tests.engine_helpers import TINY_OPTIONS
+
+    fill_store(store)
+    job_id = queue.submit_training(store, dict(base=str(tiny_bert_dir), **{**TINY_OPTIONS, "epochs": 3}), "ana")
+    seen = _phases_while_it_runs(store, settings, job_id)
+    assert "training" in seen and seen[-1] == "done"
+    job = store.get_job(job_id)
+    recorded = [name for name, _ in job.metrics["phases"]]
+    assert recorded == ["preparing", "tokenizing", "training", "evaluating", "saving"]
+    starts = [datetime.fromisoformat(when) for _, when in job.metrics["phases"]]
+    assert starts == sorted(starts) and job.started_at <= starts[0] + timedelta(seconds=1)
+    assert job.finished_at >= starts[-1]
+
+
+def test_the_baseline_fits_without_tokenizing(store, settings):
+    fill_store(store)
+    job_id = queue.submit_training(store, {"base": "baseline", "min_count": 2}, "ana")
+    _phases_while_it_runs(store, settings, job_id)
+    recorded = [name for name, _ in store.get_job(job_id).metrics["phases"]]
+    assert recorded == ["preparing", "training", "evaluating", "saving"]

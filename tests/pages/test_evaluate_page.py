@@ -116,13 +116,15 @@ def test_compare_two_runs_shows_the_difference_table(store, two_runs):
     at = _page().run()
     at = at.multiselect(key="evaluate_compare").set_value([first.id, second.id]).run()
     assert not at.exception and not at.error
-    table = _frame_with(at, "in_runs").set_index("technique")
+    table = _frame_with(at, "Scored in runs")
+    table = table.set_index(table["Technique"].str.split(" ").str[0])
     f1_a = {t["technique"]: t["f1"] for t in first.metrics["at_tuned"]["per_technique"]}
     f1_b = {t["technique"]: t["f1"] for t in second.metrics["at_tuned"]["per_technique"]}
     for technique in set(f1_a) & set(f1_b):
-        assert table.loc[technique, f"Δ #{second.id}"] == pytest.approx(f1_b[technique] - f1_a[technique])
-    summary = _frame_with(at, "Δ micro_f1").set_index("run")
-    assert summary.loc[f"#{second.id}", "Δ micro_f1"] == pytest.approx(
+        assert table.loc[technique, f"Δ F1 #{second.id} vs #{first.id}"] == pytest.approx(
+            f1_b[technique] - f1_a[technique])
+    summary = _frame_with(at, f"Δ micro F1 vs #{first.id}").set_index("Run")
+    assert summary.loc[f"#{second.id}", f"Δ micro F1 vs #{first.id}"] == pytest.approx(
         second.metrics["at_tuned"]["micro_f1"] - first.metrics["at_tuned"]["micro_f1"])
     # split seeds 13 and 5 hold out different reports: the page warns that the test sentences differ
     assert first.options["split"]["test"] != second.options["split"]["test"]
@@ -154,3 +156,27 @@ def test_the_page_offers_the_models_coverage_as_navigator_layers(store, two_runs
     assert "Test F1 per technique (Navigator layer)" in labels
     assert "Training sentences per technique (Navigator layer)" in labels
     assert any("v18.1" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_the_verdict_says_a_run_that_learned_nothing_is_worse_than_the_quick_model(store, settings, monkeypatch):
+    from tests.views.verdict_helpers import confuse_labels, zero_signal_run
+    from tram_core.jobs import quick_model
+
+    monkeypatch.setenv("TRAM_WORKER_AUTOSTART", "0")
+    fill_store(store)
+    confuse_labels(store)
+    quick = store.get_model(quick_model.retrain_quick_model(store, settings))
+    zero = zero_signal_run(store, quick)
+    at = _page()
+    at.query_params["model"] = str(zero)
+    at.run()
+    assert not at.exception and not at.error
+    [warning] = [w.value.replace("\\", "") for w in at.warning]
+    assert warning == (
+        "Verdict: Scores 0.000 at 0.5: the model has not learned yet; the tuned threshold sits at the grid's edge "
+        "(0.05): train longer or with more data; worse than the promoted quick model on the same "
+        f"{len(quick.options['split']['test'])} test sentences (micro-F1 0.000 vs "
+        f"{quick.metrics['at_tuned']['micro_f1']:.3f}): do not promote.")
+    at = at.selectbox(key="evaluate_model").set_value(quick.id).run()
+    assert not at.warning and [i.value for i in at.info] == [
+        "Verdict: No other quick or promoted model to compare it with yet."]

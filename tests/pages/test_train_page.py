@@ -133,8 +133,10 @@ def test_live_panel_shows_a_running_job_from_the_database(store):
     assert _metric(at, "Device") == "cuda:0"
     assert _metric(at, "Running loss") == "0.3125"
     bars = at.get("progress")
-    # 15 steps an epoch: step 21 is 35 % of the run and 6 of epoch 2's 15 steps (40 %)
-    assert [round(b.proto.value) for b in bars] == [35, 40]
+    # 15 steps an epoch: step 21 is 35 % of the run and 6 of epoch 2's 15 steps (40 %); then a bar per phase
+    assert [round(b.proto.value) for b in bars] == [35, 40, 100, 100, 35, 0, 0]
+    assert [b.proto.text.split(":")[0] for b in bars[2:]] == ["Preparing", "Tokenizing", "Training", "Evaluating",
+                                                             "Saving"]
     assert "Run: 35%" in bars[0].proto.text and "epoch 2/4" in bars[0].proto.text
     assert any("about 1 min 35 s left" in c.value for c in at.caption)
     validation = next(d.value for d in at.dataframe if "val_micro_f1" in d.value.columns)
@@ -146,7 +148,7 @@ def test_live_panel_shows_a_running_job_from_the_database(store):
     at = _page().run()
     assert _metric(at, "Step") == "42/60"
     bars = at.get("progress")
-    assert [round(b.proto.value) for b in bars] == [70, 80]
+    assert [round(b.proto.value) for b in bars] == [70, 80, 100, 100, 70, 0, 0]
 
     at = at.button(key=f"train_cancel_{job_id}").click().run()
     assert store.get_job(job_id).cancel_requested
@@ -166,10 +168,45 @@ def test_history_lists_finished_runs_with_scores_and_promotes(store, settings):
     assert row["model"] == f"#{model.id}"
     assert row["evaluate"] == f"./?model={model.id}"
     assert row["data"].startswith(f"{model.options['examples']} sentences")
+    assert row["verdict"] == "no other quick or promoted model to compare it with yet"
     at = at.button(key="train_promote").click().run()
     assert not at.error
     assert store.promoted_model().id == model.id
     assert any(j.kind == "predict" for j in store.list_jobs())
+
+
+def test_a_run_worse_than_the_quick_model_says_so_and_is_promoted_only_anyway(store, settings):
+    from tests.views.verdict_helpers import confuse_labels, zero_signal_run
+    from tram_core.jobs import quick_model
+
+    fill_store(store, reports=6, per_technique=4)
+    confuse_labels(store)
+    quick = store.get_model(quick_model.retrain_quick_model(store, settings))
+    zero_job = queue.submit_training(store, {"base": "embedded", "epochs": 1}, "tester")
+    store.claim_job(zero_job, "w", "cpu")
+    zero = zero_signal_run(store, quick)
+    store.finish_job(zero_job, JOB_DONE, model_id=zero)
+    at = _page().run()
+    assert not at.exception
+    captions = [c.value.replace("\\", "") for c in at.caption]
+    assert any(c.startswith(f"Quick model #{quick.id} (TF-IDF, retrained by the worker on its own): last retrained ")
+               and c.endswith("It is promoted: it makes the suggestions.") for c in captions), captions
+    history = next(d.value for d in at.dataframe if "verdict" in d.value.columns).set_index("run")
+    verdict = history.loc[zero_job, "verdict"]
+    assert verdict.startswith("scores 0.000 at 0.5: the model has not learned yet; the tuned threshold sits at the "
+                              "grid's edge (0.05): train longer or with more data; worse than the promoted quick "
+                              "model on the same ")
+    at = at.selectbox(key="train_promote_pick").set_value(zero).run()
+    assert any(w.value.endswith("do not promote.") for w in at.warning)
+    at = at.button(key="train_promote").click().run()  # not ticked: refused, with the reason
+    assert [e.value.replace("\\", "") for e in at.error] == [
+        f"Cannot promote: Not promoted: model #{zero} is worse than the promoted quick model on the same "
+        f"{len(quick.options['split']['test'])} test sentences (micro-F1 0.000 vs "
+        f"{quick.metrics['at_tuned']['micro_f1']:.3f}); tick \"Promote anyway\" to promote it anyway."]
+    assert store.promoted_model().id == quick.id
+    at = at.checkbox(key=f"train_promote_anyway_{zero}").check().run()
+    at = at.button(key="train_promote").click().run()
+    assert not at.error and store.promoted_model().id == zero
 
 
 # --------------------------------------------------------------------------------------------------- delete, folders

@@ -3,6 +3,8 @@ per-technique table, charts, the HTML report and the comparison of runs."""
 
 from __future__ import annotations
 
+import html
+
 import pytest
 
 from tests.engine_helpers import fill_store
@@ -81,10 +83,23 @@ def test_compare_runs_side_by_side(ctx, two_runs):
     result = svc.compare(ctx, [first, second])
     assert not result.error and result.chart is not None
     assert not result.same_test_set and "different test sentences" in result.note
-    table = result.per_technique.set_index("technique")
+    table = result.per_technique.set_index(result.per_technique["Technique"].str.split(" ").str[0])
     a = {t["technique"]: t["f1"] for t in ctx.store.get_model(first).metrics["at_tuned"]["per_technique"]}
     b = {t["technique"]: t["f1"] for t in ctx.store.get_model(second).metrics["at_tuned"]["per_technique"]}
     for technique in set(a) & set(b):
-        assert table.loc[technique, f"Δ #{second}"] == pytest.approx(b[technique] - a[technique])
-    assert "Δ micro_f1" in result.score_columns and f"#{first}" in result.f1_columns
+        assert table.loc[technique, f"Δ F1 #{second} vs #{first}"] == pytest.approx(b[technique] - a[technique])
+    assert f"Δ micro F1 vs #{first}" in result.score_columns and f"F1 #{first}" in result.f1_columns
     assert svc.compare(ctx, [first, 9999]).error.startswith("Cannot compare: ")
+
+
+def test_the_verdict_compares_with_the_promoted_model_like_for_like(ctx, two_runs):
+    first, second = two_runs
+    assert svc.evaluation(ctx, second).verdict == "No other quick or promoted model to compare it with yet."
+    ctx.store.promote_model(first)
+    run = svc.evaluation(ctx, second)
+    tested = len(ctx.store.get_model(second).options["split"]["test"])
+    # seeds 13 and 5 hold out different reports: the promoted TF-IDF recipe is refitted on this run's split
+    assert f"the promoted model #{first}" in run.verdict and f"on this run's {tested} test sentences" in run.verdict
+    assert "its TF-IDF recipe refitted here" in run.verdict and run.verdict.endswith(".")
+    assert run.verdict_worse == ("worse than" in run.verdict)
+    assert f"<strong>Verdict:</strong> {html.escape(run.verdict)}".encode() in run.report_html(ctx)

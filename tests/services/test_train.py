@@ -3,6 +3,7 @@ history of runs and promotion, deleting a model, and the server folders a run ma
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -36,8 +37,12 @@ def test_a_running_job_is_drawn_from_its_rows_and_can_be_cancelled(ctx):
                              + [(15, 1, "val_loss", 0.41), (15, 1, "val_micro_f1", 0.37)])
     panel = svc.live_panel(ctx)
     assert (panel.job_id, panel.running, panel.title) == (job_id, True, f"Run {job_id}")
-    assert [round(b.fraction * 100) for b in panel.bars] == [35, 40]
+    # the run's steps, the epoch, then a bar per phase: preparing and tokenizing done, training at 35%, the rest
+    assert [round(b.fraction * 100) for b in panel.bars] == [35, 40, 100, 100, 35, 0, 0]
     assert panel.bars[0].text.startswith("Run: 35% · ") and panel.bars[1].text == "Epoch 2/4: 40%"
+    assert [b.text for b in panel.bars[2:]] == [
+        "Preparing: done", "Tokenizing: done", "Training: 35% · epoch 2/4 · step 21/60 · about 1 min 35 s left",
+        "Evaluating: waiting", "Saving: waiting"]
     assert dict(panel.figures) == {"Phase": "training", "Step": "21/60", "Running loss": "0.3125",
                                    "Device": "cuda:0"}
     assert panel.notes == ("about 1 min 35 s left",)
@@ -52,6 +57,92 @@ def test_a_queued_run_says_it_waits(ctx):
     job_id = queue.submit_training(ctx.store, {"base": "baseline"}, "alice")
     panel = svc.live_panel(ctx)
     assert not panel.running and panel.info.startswith(f"Run {job_id} is queued (waiting for the worker)")
+
+
+def test_the_queue_says_each_job_s_lane_and_when_it_starts(ctx):
+    store = ctx.store
+    store.register_worker("box-a:10", 10, "box-a", "cuda:0")
+    store.register_worker("box-a:10 (short lane)", 10, "box-a", "cpu (short jobs)")
+    run = queue.submit_training(store, {"base": "embedded"}, "alice")
+    assert store.claim_next_job("box-a:10", "cuda:0").id == run
+    store.update_job_progress(run, phase="training", step=10, total=100, eta_s=600)
+    second = queue.submit_training(store, {"base": "baseline"}, "bob")
+    third = queue.submit_training(store, {"base": "embedded"}, "bob")
+    prediction = store.create_job("predict", {"model_id": 4, "report_id": None}, "cleo")
+    table = svc.live_panel(ctx).queue
+    assert list(table.columns) == ["run", "what", "lane", "starts", "queued by", "queued at"]
+    assert table[["run", "lane", "starts"]].values.tolist() == [  # the order they start in: the prediction first
+        [prediction, "short", "within seconds"],
+        [second, "training", f"when run {run} ends (about 10 min 00 s)"],
+        [third, "training", f"after run {second}"]]
+    assert table["what"].tolist()[:2] == ["suggestions by model 4 for every unlabelled sentence",
+                                          "training on baseline"]
+    store.unregister_worker("box-a:10 (short lane)")  # no short lane: the prediction waits for a free worker
+    assert svc.live_panel(ctx).queue["starts"].tolist()[0] == "when a worker is free"
+    store.unregister_worker("box-a:10")
+    assert set(svc.live_panel(ctx).queue["starts"]) == {"when a worker starts"}
+
+
+def test_the_sidebar_and_the_panel_agree_after_a_cancel(ctx):
+    from tram_core.services import common
+
+    ctx.store.register_worker(queue.worker_name(), os.getpid(), queue.worker_host(), "cpu")
+    job_id = queue.submit_training(ctx.store, {"base": "embedded", "epochs": 4}, "alice")
+    ctx.store.claim_next_job(queue.worker_name(), "cpu")
+    ctx.store.update_job_progress(job_id, phase="training", step=8, total=240, epoch=1, eta_s=1380,
+                                  metrics={"epochs": 4})
+    panel = svc.live_panel(ctx)
+    assert common.worker_status_line(ctx) == panel.worker_line == \
+        f"Worker: training run {job_id} at 3% (epoch 1/4, about 23 min 00 s left)"
+    assert panel.running and "about 23 min 00 s left" in panel.notes
+
+    svc.cancel_run(ctx, "alice", job_id)  # the worker has not seen it yet: the run is cancelling, not running on
+    panel = svc.live_panel(ctx)
+    assert common.worker_status_line(ctx) == panel.worker_line == \
+        f"Worker: training run {job_id}: cancelling (it stops at its next step)"
+    assert panel.cancel_requested and not panel.can_cancel and not any("left" in n for n in panel.notes)
+    training = next(b for b in panel.bars if b.text.startswith("Training:"))
+    assert training.text.endswith("· cancelling") and "left" not in training.text
+
+    ctx.store.finish_job(job_id, "cancelled", "cancelled at step 9/240; nothing was saved")  # the worker stops it
+    panel = svc.live_panel(ctx)
+    assert panel.job_id is None and panel.info == "No run in progress. Worker: idle."
+    assert common.worker_status_line(ctx) == panel.worker_line == "Worker: idle"
+    assert panel.bars[0].text.startswith(f"Run {job_id}: cancelled")
+
+
+@pytest.mark.slow
+def test_with_a_real_worker_neither_the_sidebar_nor_the_panel_shows_a_cancelled_run_running(ctx, tram_home,
+                                                                                           tiny_bert_dir):
+    import signal
+    import time
+
+    from tests.conftest import wait_for
+    from tests.engine_helpers import TINY_OPTIONS, cli
+    from tram_core.services import common
+
+    fill_store(ctx.store)
+    job_id = queue.submit_training(ctx.store, dict(base=str(tiny_bert_dir), **{**TINY_OPTIONS, "epochs": 400}), "al")
+    worker = cli(["worker"], tram_home, wait=False)
+    try:
+        wait_for(lambda: svc.live_panel(ctx).running and ctx.store.get_job(job_id).step > 0, timeout=180,
+                 what="the run's training steps")
+        svc.cancel_run(ctx, "alice", job_id)
+        readings = []
+        while not ctx.store.get_job(job_id).finished:
+            readings.append((common.worker_status_line(ctx), svc.live_panel(ctx)))
+            time.sleep(0.05)
+        after = (common.worker_status_line(ctx), svc.live_panel(ctx))
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=60)
+    assert ctx.store.get_job(job_id).status == "cancelled"
+    for line, panel in readings:  # while the worker stops it: 'cancelling', or already gone, never running on
+        assert f"training run {job_id} at" not in line and "left" not in line, line
+        assert panel.job_id is None or panel.cancel_requested
+        assert not any("left" in note for note in panel.notes)
+    line, panel = after
+    assert panel.job_id is None and f"training run {job_id}" not in line and line == panel.worker_line
 
 
 def test_label_spaces(ctx):
@@ -122,12 +213,38 @@ def test_the_history_lists_runs_and_a_model_can_be_promoted(ctx):
     model_id = ctx.store.get_job(job_id).model_id
     row = svc.history_table(ctx).set_index("run").loc[job_id]
     assert row["status"] == "done" and row["evaluate"] == f"./?model={model_id}" and row["model"] == f"#{model_id}"
+    assert row["verdict"] == "no other quick or promoted model to compare it with yet"
+    assert svc.HISTORY_COLUMNS.index("verdict") == svc.HISTORY_COLUMNS.index("report-F1") + 1
     promotion = svc.promotion(ctx)
     assert promotion.choices.ids == (model_id,) and promotion.caption.endswith("None is promoted yet.")
     line = svc.promote(ctx, "alice", model_id)
     assert line.startswith(f"Model #{model_id} is promoted") and ctx.store.promoted_model().id == model_id
     assert any(j.kind == "predict" and j.created_by == "alice" for j in ctx.store.list_jobs())
     assert "★ promoted" in svc.promotion(ctx).caption
+
+
+def test_a_run_worse_than_the_quick_model_is_promoted_only_when_confirmed(ctx):
+    from tests.views.verdict_helpers import confuse_labels, zero_signal_run
+    from tram_core.jobs import quick_model
+
+    fill_store(ctx.store)
+    confuse_labels(ctx.store)
+    quick = ctx.store.get_model(quick_model.retrain_quick_model(ctx.store, ctx.settings))
+    assert svc.quick_model_line(ctx).startswith(f"Quick model #{quick.id} (TF-IDF, retrained by the worker on its "
+                                                "own): last retrained ")
+    zero = zero_signal_run(ctx.store, quick)
+    check = svc.promotion_check(ctx, zero)
+    assert check.needs_confirmation and check.sentence.startswith("Scores 0.000 at 0.5: the model has not learned")
+    assert "worse than the promoted quick model on the same" in check.sentence
+    with pytest.raises(UserError) as refused:
+        svc.promote(ctx, "alice", zero)
+    assert str(refused.value).endswith('; tick "Promote anyway" to promote it anyway.')
+    assert ctx.store.promoted_model().id == quick.id and ctx.store.audit_events(kinds=("promote",)) == []
+    assert svc.promote(ctx, "alice", zero, anyway=True).startswith(f"Model #{zero} is promoted")
+    [audited] = ctx.store.audit_events(kinds=("promote",))
+    assert audited.after["promoted"] == zero and audited.after["anyway"][0].startswith("worse than the promoted "
+                                                                                        "quick model")
+    assert not svc.promotion_check(ctx, zero).needs_confirmation  # it is the promoted one now
 
 
 # --------------------------------------------------------------------------------------------------- delete a model

@@ -11,18 +11,40 @@ from sqlalchemy import update
 from tram_core.store import JobRow, NotFoundError, Store, StoreError, utcnow
 
 
-def test_jobs_are_claimed_oldest_first_and_one_at_a_time_per_device(store):
+def test_short_jobs_are_claimed_first_then_the_oldest_one_at_a_time_per_device(store):
     first = store.create_job("train", {"options": {"base": "baseline"}}, "ana")
     second = store.create_job("predict", {"model_id": 1}, "ben")
     assert store.get_job(first).status == "queued"
 
     claimed = store.claim_next_job("w1", "cpu")
-    assert claimed.id == first and claimed.status == "running" and claimed.worker == "w1"
+    assert claimed.id == second  # a prediction never waits behind an older training run
+    assert claimed.status == "running" and claimed.worker == "w1"
     assert claimed.heartbeat_at is not None and claimed.started_at is not None
-    assert store.claim_next_job("w2", "cpu") is None  # the CPU is busy with the first job
+    assert store.claim_next_job("w2", "cpu") is None  # the CPU is busy with the prediction
     other = store.claim_next_job("w3", "cuda:0")
-    assert other.id == second and other.device == "cuda:0"
+    assert other.id == first and other.device == "cuda:0"
     assert store.claim_next_job("w3", "cuda:1") is None
+
+
+def test_a_short_lane_runs_predictions_beside_a_run_on_the_same_machine(store):
+    from tram_core.store.jobs import SHORT_LANE_SUFFIX
+
+    run, later_run = (store.create_job("train", {"options": {"base": "embedded"}}, "ana") for _ in range(2))
+    assert store.claim_next_job("box-a:10", "cuda:0").id == run
+    predictions = [store.create_job("predict", {"model_id": 1}, "ben") for _ in range(3)]
+    lane = "box-a:10" + SHORT_LANE_SUFFIX
+    beside = store.claim_next_job(lane, "cpu")
+    assert (beside.id, beside.host, beside.device, beside.worker) == (predictions[0], "box-a", "cpu", lane)
+    assert store.claim_next_job("box-a:11" + SHORT_LANE_SUFFIX, "cpu") is None  # one short-lane job per machine
+    assert store.claim_next_job("box-b:10" + SHORT_LANE_SUFFIX, "cpu").id == predictions[1]  # another machine's
+    assert store.claim_next_job("box-a:12", "cpu").id == predictions[2]  # box-a's cpu main lane takes one too
+    for job_id in predictions:
+        store.finish_job(job_id, "done", "ok")
+    assert store.claim_next_job(lane, "cpu") is None  # a short lane never takes a training run
+    assert store.get_job(later_run).status == "queued"
+    assert store.claim_next_job("box-a:12", "cpu").id == later_run  # a run on box-a's cpu ...
+    extra = store.create_job("predict", {"model_id": 1}, "ben")
+    assert store.claim_next_job(lane, "cpu").id == extra  # ... and a prediction beside it on the same cpu
 
 
 def test_one_job_at_a_time_per_host_and_device_and_hosts_run_side_by_side(store):

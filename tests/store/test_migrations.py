@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.orm import Session
 
 from tests.store import pre_migrations_schema
+from tests.store.revision5_columns import revision_5_columns
 from tram_core.cli import main
 from tram_core.io.importer import import_path
 from tram_core.store import JOB_DONE, Base, Store, StoreError, migrations, utcnow
@@ -51,6 +52,11 @@ def fill_like_before(url: str, shared_data: Path) -> None:
     engine = create_engine(url)
     pre_migrations_schema.Base.metadata.create_all(engine)
     engine.dispose()
+    with revision_5_columns(url):  # today's store code writes them; the database made before migrations lacks them
+        _fill_with_todays_store(url, shared_data)
+
+
+def _fill_with_todays_store(url: str, shared_data: Path) -> None:
     store = Store(url, create=False)
     for path in sorted((shared_data / "tram2" / "mjson").glob("*.mjson"))[:3]:
         import_path(store, path, "ana")

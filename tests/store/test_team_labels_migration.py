@@ -6,6 +6,7 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import create_engine, inspect
 
+from tests.store.revision5_columns import revision_5_columns
 from tests.store.samples import TEXT, three_sentences
 from tram_core.store import LABELLED, Store, migrations
 
@@ -31,12 +32,13 @@ def _tables(url: str) -> set[str]:
 def test_a_revision_3_database_upgrades_keeps_its_labels_and_takes_double_annotation(store_url):
     _migrate(store_url, "0003")
     assert not NEW_TABLES & _tables(store_url)
-    old = Store(store_url, create=False)
-    report_id = old.add_report("A", TEXT, three_sentences(labels=(("T1059.003",), (), ())), user="ana").report_id
-    sid = old.sentences(report_id)[0].id
-    old.set_labels(old.sentences(report_id)[1].id, ["T1003"], "ana")
-    before = [(s.id, s.labels, s.status) for s in old.sentences(report_id)]
-    old.engine.dispose()
+    with revision_5_columns(store_url):  # today's store code reads and writes them; revision 3 lacks them
+        old = Store(store_url, create=False)
+        report_id = old.add_report("A", TEXT, three_sentences(labels=(("T1059.003",), (), ())), user="ana").report_id
+        sid = old.sentences(report_id)[0].id
+        old.set_labels(old.sentences(report_id)[1].id, ["T1003"], "ana")
+        before = [(s.id, s.labels, s.status) for s in old.sentences(report_id)]
+        old.engine.dispose()
     store = Store(store_url)  # opening upgrades to the newest revision
     assert store.schema_revision() == (migrations.head(), migrations.head()) and migrations.head() >= "0004"
     assert NEW_TABLES <= _tables(store_url)

@@ -55,14 +55,28 @@ def test_scores_at_threshold_come_from_the_curve():
     assert charts.scores_at_threshold({"curves": []}, 0.5) is None
 
 
-def test_f1_chart_encodes_f1_and_support_per_technique():
-    table = charts.technique_table(sample_metrics()["at_tuned"])
+def test_f1_chart_names_each_technique_and_says_what_the_bar_end_numbers_are(catalog):
+    table = charts.technique_table(sample_metrics()["at_tuned"], catalog)
     chart = charts.f1_by_technique_chart(table)
+    spec = chart.to_dict()
     rows = _datasets(chart)[0]
     assert {r["technique"]: r["support"] for r in rows} == dict(zip(table["technique"], table["support"]))
-    encodings = _encodings(chart.to_dict())
-    assert any(e["x"]["field"] == "f1" and e["y"]["field"] == "technique" for e in encodings)
-    assert any(e.get("text", {}).get("field") == "support" for e in encodings)
+    assert [r["label"] for r in rows] == ["T1059.001 PowerShell", "T1566.001 Spearphishing Attachment",
+                                          "T1071.001 Web Protocols", "T1105 Ingress Tool Transfer"]
+    assert [r["n"] for r in rows] == [f"n={n}" for n in table["support"]]
+    encodings = _encodings(spec)
+    assert any(e["x"]["field"] == "f1" and e["y"]["field"] == "label" for e in encodings)
+    assert any(e.get("text", {}).get("field") == "n" for e in encodings)
+    assert spec["title"]["subtitle"] == "n = test sentences with the technique (support)"
+    assert all(e["y"]["title"] is None for e in encodings)  # the names need the room; the title says "per technique"
+
+
+def test_technique_labels_fall_back_to_the_catalog_then_to_the_bare_id(catalog):
+    assert charts.technique_label("T1055", "Process Injection") == "T1055 Process Injection"
+    assert charts.technique_label("T1055", catalog=catalog) == "T1055 Process Injection"
+    assert charts.technique_label("T9999.999", catalog=catalog) == "T9999.999"
+    unnamed = charts.technique_table(sample_metrics()["at_tuned"])  # no catalog given: names from the default one
+    assert _datasets(charts.f1_by_technique_chart(unnamed))[0][0]["label"] == "T1059.001 PowerShell"
 
 
 def test_precision_recall_scatter_is_sized_by_support_with_tooltips():
@@ -70,7 +84,8 @@ def test_precision_recall_scatter_is_sized_by_support_with_tooltips():
     spec = charts.precision_recall_chart(table).to_dict()
     enc = spec["encoding"]
     assert (enc["x"]["field"], enc["y"]["field"], enc["size"]["field"]) == ("recall", "precision", "support")
-    assert {t["field"] for t in enc["tooltip"]} >= {"technique", "precision", "recall", "support"}
+    assert {t["field"] for t in enc["tooltip"]} >= {"label", "precision", "recall", "support"}
+    assert _datasets(charts.precision_recall_chart(table))[0][0]["label"] == "T1059.001 PowerShell"
     assert spec["mark"]["type"] == "circle"
 
 
@@ -83,6 +98,9 @@ def test_threshold_chart_has_three_lines_and_the_marker():
     f1_at_07 = next(r["value"] for r in lines if r["score"] == "f1" and r["threshold"] == 0.7)
     assert f1_at_07 == pytest.approx(CURVE[0.7][2])
     assert [{"threshold": 0.3}] in data
+    assert chart.to_dict()["title"] == "Precision, recall and F1 by threshold: all techniques (micro)"
+    one = charts.threshold_chart(sample_metrics(), technique="T1059.001")
+    assert one.to_dict()["title"] == "Precision, recall and F1 by threshold: T1059.001 PowerShell"
 
 
 def test_loss_chart_has_train_and_validation_series_per_epoch():
@@ -90,14 +108,38 @@ def test_loss_chart_has_train_and_validation_series_per_epoch():
     rows = _datasets(chart)[0]
     assert {r["series"] for r in rows} == {"train loss", "validation loss", "validation micro-F1"}
     assert next(r["value"] for r in rows if r["series"] == "validation loss" and r["epoch"] == 2) == 0.29
-    assert chart.to_dict()["encoding"]["x"]["field"] == "epoch"
+    x = chart.to_dict()["encoding"]["x"]
+    assert x["field"] == "epoch"
+    assert (x["axis"]["values"], x["axis"]["format"], x["scale"]["domain"]) == ([1, 2, 3], "d", [1, 3])
 
 
-def test_document_chart_names_each_report():
+def test_a_one_epoch_run_has_one_whole_tick_in_the_middle():
+    x = charts.loss_chart(sample_history()[:1]).to_dict()["encoding"]["x"]
+    assert x["axis"]["values"] == [1] and x["axis"]["format"] == "d"  # "1", never "1.000000"
+    assert x["scale"]["domain"] == [0.5, 1.5]
+
+
+def test_document_chart_names_each_report_without_an_axis_title_over_the_names():
     table = charts.document_table(sample_metrics(), titles={1: "APT report"})
     assert list(table["title"]) == ["APT report", "report 2"]
-    rows = _datasets(charts.document_chart(table))[0]
+    chart = charts.document_chart(table)
+    rows = _datasets(chart)[0]
     assert [r["f1"] for r in rows] == [0.686, 0.667]
+    y = chart.to_dict()["encoding"]["y"]
+    assert y["title"] is None and y["axis"]["labelLimit"] >= 260
+    assert chart.to_dict()["title"] == "Document-level F1 per test report"
+
+
+def test_the_comparison_chart_names_techniques_and_colours_runs(catalog):
+    from tram_core.views.run_comparison import RunMetrics, compare_runs
+
+    result = compare_runs([RunMetrics("#3", sample_metrics(0)), RunMetrics("#5", sample_metrics(1))], catalog=catalog)
+    chart = charts.comparison_chart(result.per_technique, result.runs)
+    rows = _datasets(chart)[0]
+    assert {(r["technique"], r["run"]) for r in rows if r["technique"].startswith("T1105")} == {
+        ("T1105 Ingress Tool Transfer", "#3")}  # not scored by #5: no bar, not a zero
+    assert len(rows) == 2 * 5 - 2
+    assert chart.to_dict()["encoding"]["y"]["title"] is None
 
 
 def test_live_loss_chart_keeps_loss_points_only():

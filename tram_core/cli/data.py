@@ -48,6 +48,11 @@ def _register_import(sub: argparse._SubParsersAction) -> None:
                         "(T1027.002 -> T1027), as TRAM's own exports did")
     p.add_argument("--roll-up-to", metavar="IDS", default=None,
                    help="roll sub-techniques up to a parent in this comma-separated class list")
+    p.add_argument("--on-duplicate", choices=("merge", "keep", "skip"), default=None,
+                   help="a report document that is the same document as a stored report (or as another file of "
+                        "this import) in another format: merge (keep the stored report, record this file as "
+                        "another source of it), keep (import it as a report of its own) or skip it; without it, "
+                        "ask on a terminal, else keep it with a warning")
     p.set_defaults(handler=cmd_import)
 
 
@@ -165,7 +170,8 @@ def _sources(items: list[Path | str], options, settings) -> list[tuple[str, obje
 def cmd_import(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from tram_core.io.importer import import_batch
+    from tram_core.cli.near_duplicates import decider
+    from tram_core.io.import_duplicates import import_checked
 
     store = _store(args)
     acting(args, "import reports", store)
@@ -182,8 +188,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         if error is not None:
             tqdm.write(f"error: {error}", file=sys.stderr)
 
-    batch = import_batch(store, _sources(files, options, args.settings), args.user,
-                         skip_bad_files=args.skip_bad_files, on_prepared=read)
+    batch = import_checked(store, _sources(files, options, args.settings), args.user,
+                           decider(getattr(args, "on_duplicate", None)), skip_bad_files=args.skip_bad_files,
+                           on_prepared=read)
     bar.close()
     if batch.failures and not batch.stored:
         if len(files) > 1:  # one file: its error line says it all

@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     promote = sub.add_parser("promote", help="make a model the source of suggestions (and queue fresh suggestions)")
     promote.add_argument("model_id", type=int)
+    promote.add_argument("--anyway", action="store_true",
+                         help="promote even a model that scores worse than the quick or the promoted model on the "
+                              "same test sentences (refused without it)")
     promote.set_defaults(handler=cmd_promote)
 
     suggest = sub.add_parser("suggest", help="queue a job that runs a model over stored reports (its suggestions "
@@ -122,15 +125,19 @@ def cmd_suggest(args) -> int:
 
 def cmd_promote(args) -> int:
     from tram_core.jobs import queue
+    from tram_core.views.run_verdict import check_promotion
 
     store = open_store(args)
     acting(args, "promote a model", store)
+    verdict = check_promotion(store, args.settings, args.model_id, getattr(args, "anyway", False), "add --anyway")
     was = store.promoted_model()
     job_id = queue.promote_and_predict(store, args.model_id, args.user)
     audit(store, args, "promote", f"model {args.model_id}", {"promoted": was.id if was else None},
-          {"promoted": args.model_id})
+          {"promoted": args.model_id, **({"anyway": list(verdict.worse)} if verdict.worse else {})})
     model = store.get_model(args.model_id)
     print(f"model {model.id} '{model.name}' promoted; job {job_id} queued to refresh suggestions")
+    if verdict.sentence:
+        print(f"verdict: {verdict.sentence}")
     return 0
 
 

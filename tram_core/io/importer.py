@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -10,7 +10,7 @@ from tram_core.errors import UserError, is_user_error
 from tram_core.io.dataset_checks import KIND_CSV, KIND_MJSON, DatasetError, ImportOptions, ImportResult, load_json
 from tram_core.io.dataset_parsers import detect_json_kind, parse_dataset, parse_json_object
 from tram_core.io.limits import DEFAULT_LIMITS, InputLimits
-from tram_core.io.sentences import split_sentences
+from tram_core.io.report_split import sentence_kinds, split_marked
 from tram_core.store import NewReport, NewSentence, Store
 
 DATASET_EXTENSIONS = (".json", ".mjson", ".csv")
@@ -92,7 +92,8 @@ def _document(title: str, text: str, source: str, limits: InputLimits) -> NewRep
     if not text.strip():
         raise UserError(f"{where}: no text found to import")
     limits.check_text(len(text), where)
-    sentences = [NewSentence(text=s.text, start=s.start, end=s.end) for s in split_sentences(text)]
+    # Code, rules and indicator lists stay in the report as one marked sentence each (report_split)
+    sentences = [NewSentence(text=s.text, start=s.start, end=s.end, kind=s.kind) for s in split_marked(text)]
     if not sentences:
         raise UserError(f"{where}: no sentences found in the text")
     limits.check_sentences(len(sentences), where)
@@ -143,7 +144,16 @@ def _prepare(data: bytes, name: str, options: ImportOptions, max_bytes: int | No
         limits.check_text(len(report.text), where)
         limits.check_sentences(len(report.sentences), where)
         report.source = report.source or name
+        mark_noise(report)
     return PreparedFile(name, parsed.kind, parsed.reports, list(parsed.warnings), parsed.skipped_rows)
+
+
+def mark_noise(report: NewReport) -> None:
+    """Mark a dataset report's sentences that lie inside a noise block (code, a rule, an indicator list) with the
+    block's kind: the dataset split them already, so they stay separate sentences, but they leave the training
+    negatives unless an analyst answers them in TRAM."""
+    kinds = sentence_kinds(report.text, [(s.start, s.end) for s in report.sentences])
+    report.sentences = [replace(s, kind=kind) if kind != s.kind else s for s, kind in zip(report.sentences, kinds)]
 
 
 def prepare_path(path: str | Path, options: ImportOptions | None = None, max_bytes: int | None = None,

@@ -149,7 +149,7 @@ def _coverage_document(model: TrainedModel, by: str, entries: dict[str, dict], r
         top = max((row.training_sentences for row in rows), default=0) or 1
         name = f"TRAM model #{model.id} training support"
         legend = [{"label": "no training sentence", "color": COVERAGE_COLORS[0]},
-                  {"label": f"{top} training sentences", "color": COVERAGE_COLORS[2]}]
+                  {"label": f"{top} training sentence{'' if top == 1 else 's'}", "color": COVERAGE_COLORS[2]}]
         description = (f"Each technique model #{model.id} '{model.name}' predicts, scored by its training sentences "
                        f"({counted}); comments give the test F1.")
     gradient = {"colors": list(COVERAGE_COLORS), "minValue": 0, "maxValue": top}

@@ -83,7 +83,7 @@ def matchup(store: Store, settings, model: TrainedModel, other: TrainedModel, re
             continue
         try:
             found = refitted_score(store, settings, recipe, on, fit=refit)
-        except UserError as exc:
+        except (UserError, ValueError) as exc:  # e.g. its test reports are gone: say so, never fail the page
             failed = f"the TF-IDF refit failed: {exc}"
             continue
         if found is None:
@@ -116,7 +116,11 @@ def refitted_score(store: Store, settings, recipe: TrainedModel, on: TrainedMode
     if micro is None:
         raise UserError(f"the refit on model {on.id}'s split scored no test sentence")
     sentences = len(result.split.test)
-    store.set_setting(key, json.dumps({"micro_f1": micro, "sentences": sentences, "on": on.created_at.isoformat()}))
+    try:
+        store.set_setting(key, json.dumps({"micro_f1": micro, "sentences": sentences,
+                                           "on": on.created_at.isoformat()}))
+    except Exception:  # noqa: BLE001 - another page or worker stored the same refit first; the score stands
+        pass
     return float(micro), sentences
 
 

@@ -166,7 +166,10 @@ class JobReporter:
                 self.flush()
 
     def _add_points(self, step: int, epoch: float, loss: Any, metrics: Any) -> None:
+        """Queue the event's points: validation scores all, the running loss one per write (the latest), so a loop
+        that reports every step adds a point every ``min_interval_s``, not thousands."""
         if loss is not None:
+            self._points = [p for p in self._points if p[2] != "loss"]
             self._points.append((step, epoch, "loss", float(loss)))
         for name, value in _flat_numbers(metrics or {}).items():
             self._points.append((step, epoch, name, value))

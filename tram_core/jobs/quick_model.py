@@ -89,8 +89,8 @@ def retrain_quick_model(store: Store, settings, user: str = "worker") -> int:
     serves both (the TF-IDF fit takes minutes there, and 70% of a large corpus suggests as well). The model is
     promoted only as ``quick_promotion`` decides (never over a model a person promoted, never when a scored model
     beats it on the same test sentences), and then suggestions for every unlabelled sentence are refreshed; the
-    decision is kept in the ``PROMOTION_NOTE`` setting for the Train page. The previous quick model is deleted
-    (record and folder) unless it is still promoted.
+    decision is kept in the ``PROMOTION_NOTE`` setting for the Train page. Older quick models are deleted (record
+    and folder) unless promoted: one the new one did not replace keeps making the suggestions.
     """
     from tram_core.ml.predict import run_prediction
 
@@ -101,7 +101,6 @@ def retrain_quick_model(store: Store, settings, user: str = "worker") -> int:
     stamp = utcnow()
     reports = len({e.report_id for e in examples})
     options, result, metrics, thresholds, split = _fit_quick_model(store, settings, examples, reports, stamp)
-    previous = quick_model(store)
     record_options = {
         **options_dict(options), "quick": True, "examples": len(examples), "reports": reports,
         "label_event_id": watermark, "split": split_dict(split), "history": [],
@@ -114,8 +113,9 @@ def retrain_quick_model(store: Store, settings, user: str = "worker") -> int:
     if promote:
         store.promote_model(model_id)
         run_prediction(store, settings, model_id, None)
-    if previous is not None and not store.get_model(previous.id).promoted:
-        delete_model(store, settings, previous.id)
+    for older in store.list_models(include_imported=False):
+        if older.id != model_id and (older.options or {}).get("quick") and not older.promoted:
+            delete_model(store, settings, older.id)
     return model_id
 
 
@@ -129,8 +129,10 @@ def quick_promotion(store: Store, settings, quick: TrainedModel) -> tuple[bool, 
     found = better_rival(store, settings, quick)
     if found is not None:
         rival, score = found
-        return False, (f"model #{rival.id} '{rival.name}' scores better on the same test sentences (micro-F1 "
-                       f"{score.other:.3f} vs {score.own:.3f}): promote it to use its suggestions")
+        where = ("on its test sentences than the quick recipe refitted there" if score.basis == "refitted own"
+                 else "on the same test sentences")
+        return False, (f"model #{rival.id} '{rival.name}' scores better {where} (micro-F1 {score.other:.3f} vs "
+                       f"{score.own:.3f}): promote it to use its suggestions")
     return True, ""
 
 

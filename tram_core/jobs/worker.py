@@ -32,8 +32,21 @@ from tram_core.text_format import error_line
 QUICK_MODEL_LEASE = "quick-model"
 
 
+# Set by SIGTERM: the loop stops at its next turn even when the SystemExit the handler raises is swallowed (Python
+# ignores an exception raised while a weakref callback or a __del__ runs, where a signal may land).
+_STOP_SIGNAL: list[int] = []
+
+
 def _raise_system_exit(signum, _frame) -> None:  # pragma: no cover - exercised by a real SIGTERM
+    if _STOP_SIGNAL:
+        return  # already stopping: a second SIGTERM must not cut the clean-up short
+    _STOP_SIGNAL.append(signum)
     raise SystemExit(128 + signum)
+
+
+def _stop_if_signalled() -> None:
+    if _STOP_SIGNAL:
+        raise SystemExit(128 + _STOP_SIGNAL[0])
 
 
 def run_worker(settings, once: bool = False, poll_s: float = 1.0, device: str | None = None,
@@ -54,6 +67,7 @@ def run_worker(settings, once: bool = False, poll_s: float = 1.0, device: str | 
     ran = 0
     try:
         while True:
+            _stop_if_signalled()
             job = _claim_next_job(store, name, host, device, poll_s, say)
             if job is None:
                 if once:
@@ -81,6 +95,7 @@ def _start(store: Store, settings, host: str, device: str, say: Callable[[str], 
     name = queue.worker_name(host)
     store.register_worker(name, os.getpid(), host, device)
     if threading.current_thread() is threading.main_thread():
+        _STOP_SIGNAL.clear()
         signal.signal(signal.SIGTERM, _raise_system_exit)
     try:
         reconcile_model_folders(store, settings.models_dir, log=say, worker=name)

@@ -11,14 +11,15 @@ from typing import Iterable, Sequence
 
 from tram_core.services.annotate_actions import (
     DEFAULT_FILTERS, SAVE_LABELS, SAVE_NONE, SAVE_REVIEWED, Conflict, Cursor, Filters, Note, choose_model, decide,
-    follow_link, open_at, open_report, open_sentence, previous, resolve_conflict, restart, save, settle, skip, undo,
-    with_technique,
+    follow_link, go_to, open_at, open_report, open_sentence, previous, resolve_conflict, restart, save, settle, skip,
+    undo, with_technique,
 )
 from tram_core.services.common import Context, ModelChoices, clean_user, model_choices
 from tram_core.store import LABELLED, REVIEWED, UNLABELLED, Sentence
 from tram_core.views import annotation as ann
 from tram_core.views import annotation_panel as panel
 from tram_core.views import double_annotation as dbl
+from tram_core.views.annotation_blocks import BlockView
 from tram_core.views.annotation import (
     MODE_SENTENCES,
     MODE_TECHNIQUE,
@@ -32,11 +33,13 @@ from tram_core.views.annotation import (
 # The page's whole vocabulary: what this module works out, and the actions and records it takes from
 # annotate_actions.
 __all__ = [
-    "DEFAULT_FILTERS", "LONG", "MODES", "MODE_SENTENCES", "MODE_TECHNIQUE", "ORDER_NAMES", "ORDER_REPORT",
+    "BlockView", "DEFAULT_FILTERS", "LONG", "MODES", "MODE_SENTENCES", "MODE_TECHNIQUE", "ORDER_NAMES",
+    "ORDER_REPORT",
     "ORDER_UNCERTAIN", "SAVE_LABELS", "SAVE_NONE", "SAVE_REVIEWED", "SHORT", "STATUS_ALL", "STATUS_NAMES",
     "TECHNIQUE_VIEW_LIMIT", "Conflict", "Cursor", "Filters", "Note", "SentencePanel", "SuggestionRow",
     "TechniqueChoices", "TechniqueRow", "TechniqueView", "choose_model", "decide", "description", "filter_techniques",
-    "follow_link", "open_at", "open_report", "open_sentence", "picker_choices", "previous", "read", "report_label",
+    "follow_link", "open_at", "open_block", "open_report", "open_sentence", "picker_choices", "previous", "read",
+    "report_label",
     "report_titles", "resolve_conflict", "restart", "save", "sentence_panel", "settle", "skip", "suggestion_models",
     "technique_choices", "technique_view", "techniques_to_add", "undo", "with_technique",
 ]
@@ -115,6 +118,9 @@ class SentencePanel:
     extra: tuple[str, ...] = ()  # the techniques chosen beyond the suggestions when it opens
     conflict: Conflict | None = None
     double_note: str = ""  # double annotation: whose answers are hidden, or both answers once both answered
+    block: BlockView | None = None  # the sentence is a marked block (code, a rule, an indicator list): drawn folded
+    before_blocks: tuple[BlockView | None, ...] = ()  # per sentence of ``before``: its block view, if it is one
+    after_blocks: tuple[BlockView | None, ...] = ()
 
     @property
     def ticks_for(self) -> tuple:
@@ -170,7 +176,13 @@ def sentence_panel(ctx: Context, cursor: Cursor, filters: Filters) -> SentencePa
         panel.position_line(queue, opened, queue.matching(flt, filters.order)),
         tuple(s.text for s in before), tuple(s.text for s in after), panel.answer_line(opened), rows,
         "" if rows else no_suggestions, tuple(sorted(t for t in choice if t not in {r.technique for r in rows})),
-        cursor.conflict, dbl.note(double, queue.viewer))
+        cursor.conflict, dbl.note(double, queue.viewer), queue.blocks.get(opened.id),
+        tuple(queue.blocks.get(s.id) for s in before), tuple(queue.blocks.get(s.id) for s in after))
+
+
+def open_block(cursor: Cursor, sentence_id: int) -> None:
+    """Open a marked block shown folded beside the sentence (the steps pass it by), to label it."""
+    go_to(cursor, sentence_id)
 
 
 # --------------------------------------------------------------------------------------------------- pickers

@@ -13,7 +13,7 @@ from tram_core.io.csv_cells import frame_csv_bytes
 from tram_core.ml.thresholds import report_rule_text
 from tram_core.services.common import Context, ModelChoices, error_line, model_choices
 from tram_core.store import TrainedModel
-from tram_core.views import charts, run_history
+from tram_core.views import charts, run_history, run_verdict
 from tram_core.views.evaluation_report import build_evaluation_report
 from tram_core.views.run_comparison import RunMetrics, compare_runs
 
@@ -73,6 +73,8 @@ class Evaluation:
     history: list
     details: dict
     titles: dict = field(default_factory=dict)  # report titles for the per-report chart
+    verdict: str = ""  # run_verdict's sentence: learned or not, against the quick and the promoted model
+    verdict_worse: bool = False  # worse than one of them on the same test sentences
 
     @property
     def metrics(self) -> dict:
@@ -147,7 +149,7 @@ class Evaluation:
 
     @staticmethod
     def curve_label(technique: str) -> str:
-        return "all techniques (micro)" if technique == MICRO else technique
+        return "all techniques (micro)" if technique == MICRO else charts.technique_label(technique)
 
     def threshold_chart(self, technique: str, threshold: float | None) -> alt.TopLevelMixin:
         return charts.threshold_chart(self.metrics, technique=technique, marker=threshold)
@@ -160,13 +162,15 @@ class Evaluation:
         """The evaluation as one self-contained HTML file."""
         title = f"Evaluation of model #{self.model.id}: {self.model.name}"
         return build_evaluation_report(title, self.metrics, self.history, self.details, ctx.catalog,
-                                       self.titles).encode("utf-8")
+                                       self.titles, verdict=self.verdict).encode("utf-8")
 
 
 def evaluation(ctx: Context, model_id: int) -> Evaluation:
+    """The model's evaluation, with its verdict against the quick and the promoted model (run_verdict)."""
     model = ctx.store.get_model(model_id)
+    verdict = run_verdict.run_verdict(ctx.store, ctx.settings, model)
     return Evaluation(model, run_history.model_history(model), run_history.model_details(model),
-                      ctx.store.annotation_report_titles())
+                      ctx.store.annotation_report_titles(), verdict.sentence, bool(verdict.worse))
 
 
 # --------------------------------------------------------------------------------------------------- compare
@@ -186,13 +190,11 @@ class Comparison:
 
     @property
     def score_columns(self) -> list[str]:
-        return [c for c in self.summary.columns if c != "run"] if self.summary is not None else []
+        return _float_columns(self.summary)
 
     @property
     def f1_columns(self) -> list[str]:
-        if self.per_technique is None:
-            return []
-        return [c for c in self.per_technique.columns if c not in ("technique", "support", "in_runs")]
+        return _float_columns(self.per_technique)
 
 
 def compare(ctx: Context, model_ids: Sequence[int], which: str = TUNED) -> Comparison:
@@ -209,3 +211,7 @@ def compare(ctx: Context, model_ids: Sequence[int], which: str = TUNED) -> Compa
     return Comparison(note=result.test_set_note, same_test_set=result.same_test_set, summary=result.summary,
                       per_technique=result.per_technique, chart=chart)
 
+
+def _float_columns(frame) -> list[str]:
+    """The score columns of a comparison table (its float columns), to format with three decimals."""
+    return [] if frame is None else [c for c in frame.columns if frame[c].dtype.kind == "f"]

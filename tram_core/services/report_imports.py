@@ -11,6 +11,7 @@ from typing import Callable, Mapping, Sequence
 import pandas as pd
 
 from tram_core.errors import is_user_error
+from tram_core.io import import_duplicates as dups
 from tram_core.io import importer
 from tram_core.io.dataset_checks import ImportOptions
 from tram_core.services import activity
@@ -53,13 +54,43 @@ def batch_rows(batch) -> list[ImportRow]:
 
 
 @dataclass(frozen=True)
+class DuplicateQuestion:
+    """One near-duplicate to decide on the page: its key, the question, and the answer offered first."""
+
+    key: tuple[str, int]
+    question: str
+    default: str = dups.MERGE
+
+
+@dataclass(frozen=True)
+class PendingImport:
+    """Files read and checked but not stored yet: some are the same document as a stored report (or as another file
+    of this import) in another format, and the user decides merge, keep or skip for each (``finish_import``)."""
+
+    files: tuple
+    failures: tuple[tuple[str, str], ...]
+    duplicates: tuple
+    names: str  # what the import was of, for the activity log
+
+    @property
+    def questions(self) -> list[DuplicateQuestion]:
+        return [DuplicateQuestion(d.key, d.question) for d in self.duplicates]
+
+
+DECISIONS = dups.DECISIONS
+DECISION_NAMES = dups.DECISION_NAMES
+
+
+@dataclass(frozen=True)
 class ImportOutcome:
-    """What one import action did: a row per file, or why nothing was tried (``warning``, ``error``)."""
+    """What one import action did: a row per file, or why nothing was tried (``warning``, ``error``); ``pending``
+    when near-duplicates wait for the user's decision before anything is stored."""
 
     rows: tuple[ImportRow, ...] = ()
     warning: str = ""
     error: str = ""
     notes: tuple[str, ...] = ()  # each imported file's warnings (e.g. far fewer sentences than its size suggests)
+    pending: PendingImport | None = None
 
     @property
     def failures(self) -> list[str]:
@@ -91,17 +122,48 @@ def _run_imports(ctx: Context, user: str, sources: list[tuple[str, Callable]],
         if on_progress is not None and len(sources) > 1:
             on_progress(i / len(sources), f"Read {i} of {len(sources)}: {name}")
 
+    prepared, failures = dups.prepare_sources(sources, on_prepared=read)
+    names = ", ".join(name for name, _ in sources)
     try:
-        batch = importer.import_batch(ctx.store, sources, user, skip_bad_files=True, on_prepared=read)
-    except Exception as exc:  # noqa: BLE001 - storing failed: nothing was stored, every item says why
+        duplicates = dups.find_near_duplicates(ctx.store, prepared) if prepared else []
+    except Exception as exc:  # noqa: BLE001 - nothing was stored, every item says why
         if not is_user_error(exc):
             raise
         return ImportOutcome(tuple(import_row(name, error=exc) for name, _ in sources))
+    if duplicates:  # nothing stored until the user says merge, keep or skip for each
+        pending = PendingImport(tuple(prepared), tuple(failures), tuple(duplicates), names)
+        return ImportOutcome(tuple(ImportRow(name, "failed", message=message) for name, message in failures),
+                             pending=pending)
+    return _store(ctx, user, PendingImport(tuple(prepared), tuple(failures), (), names), {})
+
+
+def _store(ctx: Context, user: str, pending: PendingImport, decisions: Mapping[tuple[str, int], str]) -> ImportOutcome:
+    """Store the prepared files in one transaction, near-duplicates as decided; a row per file."""
+    try:
+        results = dups.store_decided(ctx.store, pending.files, user, pending.duplicates, decisions) \
+            if pending.files else []
+    except Exception as exc:  # noqa: BLE001 - storing failed: nothing was stored, every item says why
+        if not is_user_error(exc):
+            raise
+        names = [f.name for f in pending.files] + [name for name, _ in pending.failures]
+        return ImportOutcome(tuple(import_row(name, error=exc) for name in names))
+    batch = importer.BatchResult(results=results, failures=list(pending.failures))
     outcome = ImportOutcome(tuple(batch_rows(batch)),
                             notes=tuple(f"{r.source}: {w}" for r in batch.results for w in r.warnings))
-    activity.record(ctx, user, "import", ", ".join(name for name, _ in sources),
-                    after={"items": len(sources), "failed": len(outcome.failures)})
+    activity.record(ctx, user, "import", pending.names,
+                    after={"items": len(pending.files) + len(pending.failures), "failed": len(outcome.failures),
+                           **({"near_duplicates": {f"{k[0]}#{k[1]}": v for k, v in decisions.items()}}
+                              if decisions else {})})
     return outcome
+
+
+def finish_import(ctx: Context, user: str, pending: PendingImport,
+                  decisions: Mapping[tuple[str, int], str]) -> ImportOutcome:
+    """Store an import that waited on near-duplicates: each merged (the stored report stays and records the file as
+    another source), kept as a report of its own, or skipped, as ``decisions`` say (merge where they say nothing)."""
+    user = check_user(user, "import reports")
+    chosen = {d.key: dups.check_decision(decisions.get(d.key, dups.MERGE), d.file) for d in pending.duplicates}
+    return _store(ctx, user, pending, chosen)
 
 
 def import_files(ctx: Context, user: str, files: Sequence[tuple[str, bytes]],

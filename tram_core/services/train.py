@@ -13,12 +13,12 @@ from tram_core import server_paths
 from tram_core.errors import UserError
 from tram_core.services import activity
 from tram_core.services.common import Context, ModelChoices, check_user, ensure_worker, model_choices
-from tram_core.store import JOB_DONE, JOB_RUNNING
-from tram_core.views import charts, run_history, train_form
+from tram_core.store import JOB_DONE, JOB_RUNNING, utcnow
+from tram_core.views import charts, live_run, run_history, run_verdict, train_form
 from tram_core.views.train_form import LABEL_SPACES, BaseChoice, DataOverview, OptionField
 
 HISTORY_COLUMNS = ["run", "status", "base model", "data", "duration", "micro-F1 (tuned)", "macro-F1 (tuned)",
-                   "report-F1", "evaluate", "promoted", "model", "started", "by", "message"]
+                   "report-F1", "verdict", "evaluate", "promoted", "model", "started", "by", "message"]
 DEFAULT_MIN_COUNT = 10
 CORPUS, TRAM50, PASTED = LABEL_SPACES  # the label spaces: by count, TRAM's 50, a pasted list
 
@@ -35,7 +35,10 @@ class Bar:
 
 @dataclass(frozen=True)
 class LivePanel:
-    """The running (or next queued) run, read from the database; ``job_id`` None: no run in progress."""
+    """The running (or next queued) run, read from the database; ``job_id`` None: no run in progress.
+
+    ``bars``: the run's training steps, the epoch (while training), then one bar per phase (preparing, tokenizing,
+    training, evaluating, saving). ``worker_line`` is the sidebar's line, from the same read of the queue."""
 
     job_id: int | None = None
     running: bool = False
@@ -47,53 +50,60 @@ class LivePanel:
     cancel_requested: bool = False
     loss_chart: alt.Chart | None = None
     validation: pd.DataFrame | None = None
-    queue: pd.DataFrame | None = None
+    queue: pd.DataFrame | None = None  # what waits, in the order it starts: lane and start for each
+    worker_line: str = ""
 
     @property
     def can_cancel(self) -> bool:
         return self.job_id is not None and not self.cancel_requested
 
 
-def _idle_panel(ctx: Context, worker: str) -> LivePanel:
+def _idle_panel(ctx: Context, state) -> LivePanel:
     finished = run_history.last_finished_run(ctx.store)
     bars = ()
     if finished is not None:
         last, line = finished
         bars = (Bar(1.0 if last.status == JOB_DONE else 0.0, line),)
-    return LivePanel(bars=bars, info=f"No run in progress. Worker: {worker}.")
+    return LivePanel(bars=bars, info=f"No run in progress. Worker: {state.text}.", worker_line=state.line)
 
 
 def _running_parts(job, progress) -> dict[str, Any]:
-    epoch = (f"Epoch {progress.epoch}/{progress.epochs}: {progress.epoch_fraction:.0%}" if progress.epochs
-             else f"Phase {progress.phase or 'starting'}: {progress.epoch_fraction:.0%}")
+    run = live_run.run_fraction(job)
+    bars = [Bar(run, f"Run: {run:.0%} · {progress.headline}")]
+    if progress.epochs and live_run.current_phase(job) == "training":
+        bars.append(Bar(progress.epoch_fraction,
+                        f"Epoch {progress.epoch}/{progress.epochs}: {progress.epoch_fraction:.0%}"))
+    bars += [Bar(p.fraction, p.text) for p in live_run.phase_bars(job, utcnow())]
     figures = (("Phase", progress.phase or "starting"),
                ("Step", f"{progress.step}/{progress.total}" if progress.total else "–"),
                ("Running loss", f"{progress.loss:.4f}" if progress.loss is not None else "–"),
                ("Device", progress.device or "–"))
-    notes = [progress.eta_text] if progress.eta_text else []
+    notes = [progress.eta_text] if progress.eta_text and not job.cancel_requested else []
     if job.message and not job.message.startswith("epoch "):
         notes.append(job.message)
-    return {"bars": (Bar(progress.run_fraction, f"Run: {progress.run_fraction:.0%} · {progress.headline}"),
-                     Bar(progress.epoch_fraction, epoch)),
-            "figures": figures, "notes": tuple(notes)}
+    return {"bars": tuple(bars), "figures": figures, "notes": tuple(notes)}
 
 
-def _queue_frame(ctx: Context, job_id: int) -> pd.DataFrame | None:
-    waiting = [q for q in run_history.queued_runs(ctx.store) if q.id != job_id]
-    if not waiting:
-        return None
-    return pd.DataFrame([{"run": q.id, "base model": (q.params.get("options") or {}).get("base", ""),
-                          "queued by": q.created_by, "queued at": q.created_at} for q in waiting])
+def _queue_frame(state, job_id: int) -> pd.DataFrame | None:
+    rows = live_run.queue_rows(state.waiting, state.running, state.workers, leave_out=job_id)
+    return pd.DataFrame(rows, columns=live_run.QUEUE_COLUMNS) if rows else None
+
+
+def _shown_run(state):
+    """The run the panel shows: the newest running one, else the next queued one."""
+    runs = [j for j in state.running if j.kind == "train"] or [j for j in state.waiting if j.kind == "train"]
+    return runs[0] if runs else None
 
 
 def live_panel(ctx: Context) -> LivePanel:
-    """The live panel's figures, bars, chart and queue."""
+    """The live panel's figures, bars, chart and queue, from one read of the queue (``queue.worker_state``, which
+    the sidebar line reads too)."""
     from tram_core.jobs import queue
 
-    job = run_history.active_run(ctx.store)
-    worker = queue.worker_state(ctx.store).text
+    state = queue.worker_state(ctx.store)
+    job = _shown_run(state)
     if job is None:
-        return _idle_panel(ctx, worker)
+        return _idle_panel(ctx, state)
     progress = run_history.run_progress(ctx.store, job)
     running = job.status == JOB_RUNNING
     parts = _running_parts(job, progress) if running else {}
@@ -101,10 +111,11 @@ def live_panel(ctx: Context) -> LivePanel:
     has_validation = not progress.validation.empty and len(progress.validation.columns) > 1
     return LivePanel(
         job.id, running, f"Run {job.id}", **parts,
-        info="" if running else f"Run {job.id} is queued ({progress.eta_text}). Worker: {worker}.",
+        info="" if running else f"Run {job.id} is queued ({progress.eta_text}). Worker: {state.text}.",
         cancel_requested=bool(job.cancel_requested),
         loss_chart=charts.live_loss_chart(progress.points) if has_loss else None,
-        validation=progress.validation if has_validation else None, queue=_queue_frame(ctx, job.id))
+        validation=progress.validation if has_validation else None, queue=_queue_frame(state, job.id),
+        worker_line=state.line)
 
 
 def cancel_run(ctx: Context, user: str, job_id: int) -> None:
@@ -281,9 +292,15 @@ def start_training(ctx: Context, user: str, request: TrainRequest) -> str:
 
 
 def history_table(ctx: Context) -> pd.DataFrame | None:
-    """Every training run with its key scores and an 'evaluate' link; None when there is none yet."""
-    history = run_history.run_history(ctx.store)
+    """Every training run with its key scores, its verdict (against the quick and the promoted model on the same
+    test sentences) and an 'evaluate' link; None when there is none yet."""
+    history = run_history.run_history(ctx.store, settings=ctx.settings)
     return None if history.empty else run_history.history_display(history)
+
+
+def quick_model_line(ctx: Context) -> str:
+    """The quick model the worker retrains on its own: when, on how many labelled sentences, promoted or why not."""
+    return run_verdict.quick_model_line(ctx.store)
 
 
 @dataclass(frozen=True)
@@ -305,15 +322,35 @@ def promotion(ctx: Context) -> Promotion:
     return Promotion(ModelChoices(choices.ids, choices.labels, choices.ids[0] if choices.ids else None), caption)
 
 
-def promote(ctx: Context, user: str, model_id: int) -> str:
-    """Promote a model and queue the refresh of every report's suggestions by it."""
+PROMOTE_ANYWAY = "Promote anyway"
+
+
+@dataclass(frozen=True)
+class PromotionCheck:
+    """The verdict of the model picked for promotion; ``needs_confirmation`` when it is worse than the quick or
+    the promoted model on the same test sentences (promote then asks for 'Promote anyway')."""
+
+    sentence: str
+    needs_confirmation: bool
+
+
+def promotion_check(ctx: Context, model_id: int) -> PromotionCheck:
+    model = ctx.store.get_model(model_id)
+    verdict = run_verdict.run_verdict(ctx.store, ctx.settings, model)
+    return PromotionCheck(verdict.sentence, bool(verdict.worse) and not model.promoted)
+
+
+def promote(ctx: Context, user: str, model_id: int, anyway: bool = False) -> str:
+    """Promote a model and queue the refresh of every report's suggestions by it; a model worse than the quick or
+    the promoted model on the same test sentences is refused unless ``anyway`` (the page's 'Promote anyway')."""
     from tram_core.jobs import queue
 
     user = check_user(user, "promote a model")
+    verdict = run_verdict.check_promotion(ctx.store, ctx.settings, model_id, anyway, f'tick "{PROMOTE_ANYWAY}"')
     was = ctx.store.promoted_model()
     job_id = queue.promote_and_predict(ctx.store, model_id, user)
     activity.record(ctx, user, "promote", f"model {model_id}", {"promoted": was.id if was else None},
-                    {"promoted": model_id})
+                    {"promoted": model_id, **({"anyway": list(verdict.worse)} if verdict.worse else {})})
     ensure_worker(ctx)
     return f"Model #{model_id} is promoted; suggestions are being refreshed (job {job_id})."
 

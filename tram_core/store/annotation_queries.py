@@ -9,7 +9,15 @@ from sqlalchemy import func, select
 
 from tram_core.store.base import StoreBase
 from tram_core.store.records import Sentence
-from tram_core.store.schema import LabelEventRow, LabelRow, ReportRow, SentenceRow, SuggestionRow
+from tram_core.store.schema import (
+    KIND_TEXT,
+    UNLABELLED,
+    LabelEventRow,
+    LabelRow,
+    ReportRow,
+    SentenceRow,
+    SuggestionRow,
+)
 from tram_core.store.sentences import labels_for, sentence_record
 
 
@@ -27,11 +35,19 @@ class AnnotationQueriesMixin(StoreBase):
                 query = query.where(SentenceRow.report_id == report_id)
             return {status: int(n) for status, n in s.execute(query)}
 
+    def annotation_marked_unlabelled(self, report_id: int | None = None) -> int:
+        """Marked noise blocks (code, rules, indicator lists) nobody answered, over the corpus or one report."""
+        with self.session() as s:
+            query = select(func.count()).where(SentenceRow.kind != KIND_TEXT, SentenceRow.status == UNLABELLED)
+            if report_id is not None:
+                query = query.where(SentenceRow.report_id == report_id)
+            return int(s.scalar(query) or 0)
+
     def annotation_report_sentences(self, report_id: int) -> list[Sentence]:
         """One report's sentences with their labels, in report order: two column queries, no ORM objects."""
         cols = (SentenceRow.id, SentenceRow.report_id, SentenceRow.position, SentenceRow.text, SentenceRow.start,
                 SentenceRow.end, SentenceRow.status, SentenceRow.version, SentenceRow.updated_by,
-                SentenceRow.updated_at)
+                SentenceRow.updated_at, SentenceRow.kind)
         with self.session() as s:
             rows = s.execute(select(*cols).where(SentenceRow.report_id == report_id)
                              .order_by(SentenceRow.position)).all()
@@ -42,7 +58,7 @@ class AnnotationQueriesMixin(StoreBase):
                 .where(SentenceRow.report_id == report_id)
             ):
                 labels.setdefault(sid, []).append(tech)
-        return [Sentence(*row, labels=tuple(sorted(labels.get(row[0], ())))) for row in rows]
+        return [Sentence(*row[:-1], labels=tuple(sorted(labels.get(row[0], ()))), kind=row[-1]) for row in rows]
 
     def annotation_change_marker(self) -> tuple[int, int, int]:
         """(newest label event, newest suggestion, newest report) ids: when unchanged, nothing was labelled,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from tram_core.errors import UserError
-from tram_core.store.schema import JOB_DONE, JOB_FINISHED_STATUSES, UNLABELLED
+from tram_core.store.schema import JOB_DONE, JOB_FINISHED_STATUSES, KIND_TEXT, UNLABELLED
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class NewSentence:
     end: int
     labels: tuple[str, ...] = ()
     status: str = UNLABELLED
+    kind: str = KIND_TEXT  # prose, or a whole noise block: code, rule, indicators (schema.SENTENCE_KINDS)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class NewReport:
     source: str = ""
     suggestions: list[NewSuggestion] = field(default_factory=list)
     suggestion_model: str | None = None
+    other_sources: list[str] = field(default_factory=list)  # files of the same document merged into this one
+    fingerprint: dict | None = None  # its near-duplicate fingerprint, when already computed
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Report:
     content_hash: str
     created_by: str
     created_at: datetime
+    other_sources: tuple[str, ...] = ()  # files merged into this report as the same document in another format
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,12 @@ class Sentence:
     updated_by: str
     updated_at: datetime | None
     labels: tuple[str, ...] = ()
+    kind: str = KIND_TEXT  # prose, or a whole noise block: code, rule, indicators
+
+    @property
+    def marked(self) -> bool:
+        """A noise block (code, a rule, an indicator list): kept in the report, left out of the way of labelling."""
+        return self.kind != KIND_TEXT
 
 
 @dataclass(frozen=True)

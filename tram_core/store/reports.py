@@ -25,6 +25,7 @@ from tram_core.store.records import (
 from tram_core.store.schema import (
     LABELLED,
     REVIEWED,
+    SENTENCE_KINDS,
     SENTENCE_STATUSES,
     UNLABELLED,
     LabelEventRow,
@@ -51,6 +52,9 @@ def check_new_report(report: NewReport) -> None:
             raise StoreError(f"Sentence {i} of '{title}' has offsets {sent.start}-{sent.end} outside the text")
         if sent.status not in SENTENCE_STATUSES:
             raise StoreError(f"Sentence {i} of '{title}' has unknown status '{sent.status}'")
+        if sent.kind not in SENTENCE_KINDS:
+            raise StoreError(f"Sentence {i} of '{title}' has unknown kind '{sent.kind}'; use one of "
+                             f"{', '.join(SENTENCE_KINDS)}")
     for sug in report.suggestions:
         if not 0 <= sug.sentence_position < len(report.sentences):
             raise StoreError(f"A suggestion of '{title}' points at sentence {sug.sentence_position}, which it lacks")
@@ -67,6 +71,10 @@ def insert_report(s: Session, new: NewReport, user: str, now: datetime) -> Impor
         return existing
     report = ReportRow(title=new.title[:500], source=new.source[:2000], text=new.text, content_hash=digest,
                        created_by=user, created_at=now)
+    if new.other_sources:
+        report.other_sources = list(new.other_sources)
+    if new.fingerprint is not None:
+        report.fingerprint = new.fingerprint
     s.add(report)
     s.flush()
     conn = s.connection()  # Core executemany: many times faster than ORM bulk inserts for 30k rows
@@ -101,7 +109,7 @@ def _insert_sentences(conn: Connection, report_id: int, sentences: Sequence[NewS
             "report_id": report_id, "position": i, "text": sent.text, "start": sent.start, "end": sent.end,
             "status": sent.status, "version": 1 if sent.status != UNLABELLED else 0,
             "updated_by": user if sent.status != UNLABELLED else "",
-            "updated_at": now if sent.status != UNLABELLED else None,
+            "updated_at": now if sent.status != UNLABELLED else None, "kind": sent.kind,
         }
         for i, sent in enumerate(sentences)
     ]
@@ -141,6 +149,17 @@ def _insert_suggestions(conn: Connection, ids: Sequence[int], suggestions: Seque
         rows[(sid, sug.technique_id)] = {"sentence_id": sid, "model_id": model_id,
                                          "technique_id": sug.technique_id, "score": float(sug.score)}
     conn.execute(SuggestionRow.__table__.insert(), list(rows.values()))
+
+
+def _add_other_source(s: Session, report_id: int, name: str) -> tuple[str, ...]:
+    row = s.get(ReportRow, report_id)
+    if row is None:
+        raise NotFoundError(f"No report with id {report_id}")
+    name = " ".join((name or "").split())[:2000]
+    sources = list(row.other_sources or ())
+    if name and name not in sources and name != row.source:
+        row.other_sources = sources + [name]  # a new list: SQLAlchemy sees the JSON change
+    return tuple(row.other_sources or ())
 
 
 # --- reading reports ------------------------------------------------------------------------------------------------
@@ -191,24 +210,51 @@ class ReportsMixin(StoreBase):
         report = NewReport(title, text, list(sentences), source, list(suggestions), suggestion_model)
         return self.add_reports([report], user)[0]
 
-    def add_reports(self, reports: Sequence[NewReport], user: str = "") -> list[ImportOutcome]:
+    def add_reports(self, reports: Sequence[NewReport], user: str = "",
+                    merges: Sequence[tuple[int, str]] = ()) -> list[ImportOutcome]:
         """Store many reports in ONE transaction: all of them or, on any error or a killed process, none.
 
         Every report is checked before anything is written; a report whose text is already stored (or appears
-        earlier in ``reports``) is not stored again, and its outcome says which report it is.
+        earlier in ``reports``) is not stored again, and its outcome says which report it is. ``merges`` are
+        (stored report id, file name) pairs: files of a stored report's document in another format, recorded as
+        its other sources in the same transaction (see ``add_other_source``).
         """
         for report in reports:
             check_new_report(report)
         now = utcnow()
         with self.session() as s:
+            for report_id, name in merges:
+                _add_other_source(s, report_id, name)
             return [insert_report(s, report, user, now) for report in reports]
+
+    def add_other_source(self, report_id: int, name: str) -> tuple[str, ...]:
+        """Record ``name`` (a file or address) as another source of a stored report: the same document in another
+        format, merged into it rather than stored twice. Its sources afterwards; a name already there is not added
+        again."""
+        with self.session() as s:
+            return _add_other_source(s, report_id, name)
 
     def get_report(self, report_id: int) -> Report:
         with self.session() as s:
             row = s.get(ReportRow, report_id)
             if row is None:
                 raise NotFoundError(f"No report with id {report_id}")
-            return Report(row.id, row.title, row.source, row.text, row.content_hash, row.created_by, row.created_at)
+            return Report(row.id, row.title, row.source, row.text, row.content_hash, row.created_by, row.created_at,
+                          tuple(row.other_sources or ()))
+
+    def report_fingerprints(self) -> list[tuple[int, str, str, dict | None]]:
+        """(id, title, content hash, near-duplicate fingerprint or None) of every report, without their texts."""
+        with self.session() as s:
+            return [tuple(row) for row in s.execute(select(ReportRow.id, ReportRow.title, ReportRow.content_hash,
+                                                           ReportRow.fingerprint).order_by(ReportRow.id))]
+
+    def set_report_fingerprints(self, fingerprints: dict[int, dict]) -> None:
+        """Store the near-duplicate fingerprints of reports (``{report_id: fingerprint}``); unknown ids are skipped."""
+        with self.session() as s:
+            for report_id, fingerprint in fingerprints.items():
+                row = s.get(ReportRow, report_id)
+                if row is not None:
+                    row.fingerprint = fingerprint
 
     def list_reports(self) -> list[ReportSummary]:
         """Every report with sentence counts, progress and the techniques labelled in it."""

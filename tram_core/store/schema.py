@@ -28,6 +28,10 @@ UNLABELLED = "unlabelled"
 LABELLED = "labelled"
 REVIEWED = "reviewed"
 SENTENCE_STATUSES = (UNLABELLED, LABELLED, REVIEWED)
+# What a sentence is (revision 0005): prose, or a whole layout-noise block kept in the report but marked (see
+# tram_core.io.noise_blocks): code, a detection rule (YARA, Sigma, Snort) or an indicator list.
+KIND_TEXT = "text"
+SENTENCE_KINDS = (KIND_TEXT, "code", "rule", "indicators")
 
 JOB_QUEUED = "queued"
 JOB_RUNNING = "running"
@@ -106,6 +110,10 @@ class ReportRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # revision 0005: the files merged into this report as the same document in another format (file names), and
+    # the MinHash of its word shingles that finds such near-duplicates (tram_core.io.near_duplicates; None: not yet)
+    other_sources: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    fingerprint: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class SentenceRow(Base):
@@ -120,6 +128,7 @@ class SentenceRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     updated_by: Mapped[str] = mapped_column(String(200), default="")
     updated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    kind: Mapped[str] = mapped_column(String(20), default=KIND_TEXT, server_default=KIND_TEXT)  # revision 0005
     __table_args__ = (UniqueConstraint("report_id", "position"),)
 
 

@@ -9,7 +9,17 @@ from sqlalchemy.orm import Session
 
 from tram_core.store.base import StoreBase
 from tram_core.store.records import Example, NotFoundError, Sentence
-from tram_core.store.schema import LABELLED, REVIEWED, SENTENCE_STATUSES, UNLABELLED, LabelRow, ReportRow, SentenceRow
+from tram_core.store.schema import (
+    KIND_TEXT,
+    LABELLED,
+    REVIEWED,
+    SENTENCE_STATUSES,
+    UNLABELLED,
+    LabelEventRow,
+    LabelRow,
+    ReportRow,
+    SentenceRow,
+)
 
 
 def sentence_record(row: SentenceRow, labels: Iterable[str] = ()) -> Sentence:
@@ -25,6 +35,7 @@ def sentence_record(row: SentenceRow, labels: Iterable[str] = ()) -> Sentence:
         updated_by=row.updated_by,
         updated_at=row.updated_at,
         labels=tuple(sorted(labels)),
+        kind=row.kind,
     )
 
 
@@ -39,6 +50,16 @@ def labels_for(s: Session, sentence_ids: Sequence[int]) -> dict[int, list[str]]:
         ):
             out.setdefault(sid, []).append(tech)
     return out
+
+
+def _answered_by_analysts(s: Session, sentence_ids: Sequence[int]) -> set[int]:
+    """Those of ``sentence_ids`` an analyst answered in TRAM: a label event (not undone) names them."""
+    found: set[int] = set()
+    ids = list(sentence_ids)
+    for i in range(0, len(ids), 900):
+        found.update(s.scalars(select(LabelEventRow.sentence_id).where(
+            LabelEventRow.sentence_id.in_(ids[i : i + 900]), LabelEventRow.undone.is_(False)).distinct()))
+    return found
 
 
 class SentencesMixin(StoreBase):
@@ -76,11 +97,17 @@ class SentencesMixin(StoreBase):
             return [sentence_record(r, labels.get(r.id, ())) for r in rows]
 
     def examples(self, include_unlabelled: bool = False, report_id: int | None = None) -> list[Example]:
-        """Sentences with their labels and report title, labelled and reviewed ones by default."""
+        """Sentences with their labels and report title, labelled and reviewed ones by default.
+
+        A marked noise block (code, a rule, an indicator list) answered "no technique" is left out unless an analyst
+        answered it in TRAM (a label event names it): an imported negative on a YARA rule or a hash list is not one
+        worth training on, an analyst's is. Unlabelled ones (``include_unlabelled``, for exports) stay.
+        """
         statuses = list(SENTENCE_STATUSES) if include_unlabelled else [LABELLED, REVIEWED]
         with self.session() as s:
             query = (
-                select(SentenceRow.id, SentenceRow.report_id, ReportRow.title, SentenceRow.text, SentenceRow.status)
+                select(SentenceRow.id, SentenceRow.report_id, ReportRow.title, SentenceRow.text, SentenceRow.status,
+                       SentenceRow.kind)
                 .join(ReportRow, ReportRow.id == SentenceRow.report_id)
                 .where(SentenceRow.status.in_(statuses))
                 .order_by(SentenceRow.report_id, SentenceRow.position)
@@ -95,8 +122,11 @@ class SentencesMixin(StoreBase):
                     SentenceRow.report_id == report_id)
             for sid, tech in s.execute(label_query):
                 labels.setdefault(sid, []).append(tech)
+            doubtful = {r.id for r in rows
+                        if r.kind != KIND_TEXT and r.status != UNLABELLED and not labels.get(r.id)}
+            answered = _answered_by_analysts(s, doubtful) if doubtful else set()
             return [Example(r.id, r.report_id, r.title, r.text, tuple(sorted(labels.get(r.id, ()))), r.status)
-                    for r in rows]
+                    for r in rows if r.id not in doubtful or r.id in answered]
 
     def technique_counts(self) -> dict[str, int]:
         """How many answered sentences carry each technique."""

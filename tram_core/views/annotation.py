@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import Iterable, Sequence
 
 from tram_core.errors import UserError
+from tram_core.views import annotation_blocks as marked_blocks
 from tram_core.views import double_annotation as dbl
 from tram_core.views.model_choice import model_or_promoted
 
@@ -49,7 +50,8 @@ class SentenceFilter:
     """Which sentences of a report the analyst steps through.
 
     ``status`` is one of STATUS_FILTERS; ``technique`` keeps sentences labelled with it or suggested with it;
-    ``search`` keeps sentences containing every word (case-insensitive).
+    ``search`` keeps sentences containing every word (case-insensitive). A marked block (code, a rule, an indicator
+    list) nobody answered matches no filter: the steps pass it by (it is opened on purpose to label it).
     """
 
     status: str = STATUS_ALL
@@ -62,6 +64,8 @@ class SentenceFilter:
             raise AnnotationError(f"Unknown status filter '{self.status}'; use one of {', '.join(STATUS_FILTERS)}")
 
     def matches(self, sentence: Sentence, suggested: Sequence[tuple[str, float]] = ()) -> bool:
+        if marked_blocks.waiting(sentence):
+            return False
         if self.status != STATUS_ALL and sentence.status != self.status:
             return False
         if self.has_suggestions and not suggested:
@@ -114,12 +118,20 @@ class Progress:
                 f"{self.reviewed:,} reviewed")
 
 
-def progress_after(progress: Progress, before: str, after: str) -> Progress:
-    """``progress`` once one sentence moved from status ``before`` to ``after`` (no query needed)."""
+def progress_after(progress: Progress, before: str, after: str, marked: bool = False) -> Progress:
+    """``progress`` once one sentence moved from status ``before`` to ``after`` (no query needed). A ``marked``
+    block counts only once answered: answering it adds it to the total, taking its answer back removes it."""
     counts = {UNLABELLED: progress.unlabelled, LABELLED: progress.labelled, REVIEWED: progress.reviewed}
-    counts[before] -= 1
-    counts[after] += 1
-    return Progress(progress.total, counts[UNLABELLED], counts[LABELLED], counts[REVIEWED])
+    total = progress.total
+    if marked and before == UNLABELLED:
+        total += 1
+    else:
+        counts[before] -= 1
+    if marked and after == UNLABELLED:
+        total -= 1
+    else:
+        counts[after] += 1
+    return Progress(total, counts[UNLABELLED], counts[LABELLED], counts[REVIEWED])
 
 
 def model_threshold(model: TrainedModel | None, technique: str) -> float:
@@ -168,6 +180,7 @@ class ReportQueue:
     model: TrainedModel | None = None
     double: dict[int, dbl.DoubleState] = field(default_factory=dict)  # the double-annotated sentences' states
     viewer: str = ""
+    blocks: dict[int, marked_blocks.BlockView] = field(default_factory=dict)  # the marked sentences, as drawn folded
     _index: dict[int, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -193,7 +206,14 @@ class ReportQueue:
             return self
         sentences = list(self.sentences)
         sentences[self._index[sentence.id]] = sentence
-        return ReportQueue(self.report_id, sentences, self.scores, self.model, self.double, self.viewer)
+        return ReportQueue(self.report_id, sentences, self.scores, self.model, self.double, self.viewer,
+                           self._blocks_with(sentence))
+
+    def _blocks_with(self, sentence: Sentence) -> dict:
+        """The block views once ``sentence`` was answered or taken back (a block's note says whether it counts)."""
+        if sentence.id not in self.blocks:
+            return self.blocks
+        return {**self.blocks, sentence.id: marked_blocks.block_view(sentence, self.blocks[sentence.id].body)}
 
     def techniques(self, keep: str | None = None) -> list[str]:
         """Techniques labelled on, or suggested for, this report's sentences (plus ``keep``), sorted."""
@@ -249,10 +269,12 @@ class ReportQueue:
         return self.sentences[max(0, i - before) : i], self.sentences[i + 1 : i + 1 + after]
 
     def progress(self) -> Progress:
+        """How far the report is; marked blocks nobody answered are not counted (nobody has to answer them)."""
         counts = {UNLABELLED: 0, LABELLED: 0, REVIEWED: 0}
         for s in self.sentences:
-            counts[s.status] = counts.get(s.status, 0) + 1
-        return Progress(len(self.sentences), counts[UNLABELLED], counts[LABELLED], counts[REVIEWED])
+            if not marked_blocks.waiting(s):
+                counts[s.status] = counts.get(s.status, 0) + 1
+        return Progress(sum(counts.values()), counts[UNLABELLED], counts[LABELLED], counts[REVIEWED])
 
 
 def load_queue(store: Store, report_id: int, model_id: int | None = None, viewer: str = "") -> ReportQueue:
@@ -264,7 +286,8 @@ def load_queue(store: Store, report_id: int, model_id: int | None = None, viewer
     sentences, double = dbl.mask_for_viewer(store, sentences, viewer)
     model = model_or_promoted(store, model_id)
     scores = store.suggestions_for([s.id for s in sentences], model.id) if model is not None and sentences else {}
-    return ReportQueue(report_id, sentences, scores, model, double, viewer)
+    return ReportQueue(report_id, sentences, scores, model, double, viewer,
+                       marked_blocks.block_views(store, report_id, sentences))
 
 
 @dataclass(frozen=True)
@@ -300,7 +323,8 @@ def after_own_save(store: Store, drawn: DrawnState, saved: Sentence) -> DrawnSta
     before = drawn.queue.get(saved.id).status
     # A double-annotated sentence's state moved on with the save: the next run reads afresh (an empty marker).
     marker = () if saved.id in drawn.queue.double else change_marker(store, drawn.queue.viewer)
-    return DrawnState(marker, drawn.queue.with_sentence(saved), progress_after(drawn.corpus, before, saved.status))
+    return DrawnState(marker, drawn.queue.with_sentence(saved),
+                      progress_after(drawn.corpus, before, saved.status, saved.marked))
 
 
 @dataclass(frozen=True)
@@ -364,6 +388,8 @@ def resolve_start(queue: ReportQueue, requested: int | None, flt: SentenceFilter
 
 
 def corpus_progress(store: Store) -> Progress:
+    """How far the whole corpus is; marked blocks nobody answered are not counted (see ReportQueue.progress)."""
     counts = store.annotation_status_counts()
-    return Progress(sum(counts.values()), counts.get(UNLABELLED, 0), counts.get(LABELLED, 0),
+    waiting = store.annotation_marked_unlabelled()
+    return Progress(sum(counts.values()) - waiting, counts.get(UNLABELLED, 0) - waiting, counts.get(LABELLED, 0),
                     counts.get(REVIEWED, 0))

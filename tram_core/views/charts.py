@@ -197,14 +197,15 @@ def f1_by_technique_chart(table: pd.DataFrame, title: str = "F1 per technique") 
     data["f1"] = data["f1"].fillna(0.0)
     data["n"] = [f"n={int(n)}" for n in data["support"]]
     y = alt.Y("label:N", sort=list(data["label"]), title=None, axis=_ALL_LABELS)
-    base = alt.Chart(data, title=alt.TitleParams(title, subtitle=SUPPORT_NOTE)).encode(y=y)
+    base = alt.Chart(data).encode(y=y)
     tooltip = [alt.Tooltip("label:N", title="technique"), alt.Tooltip("f1:Q", title="F1", format=".3f"),
                alt.Tooltip("precision:Q", format=".3f"), alt.Tooltip("recall:Q", format=".3f"),
                alt.Tooltip("support:Q", title="test sentences (support)")]
     bars = base.mark_bar().encode(x=alt.X("f1:Q", scale=_SCORE_SCALE, title="F1"), tooltip=tooltip)
     labels = base.mark_text(align="left", dx=3, fontSize=10).encode(x=alt.X("f1:Q"), text=alt.Text("n:N"),
                                                                      tooltip=tooltip)
-    return alt.layer(bars, labels).properties(width=420, height=max(60, 20 * len(data)))
+    return alt.layer(bars, labels).properties(title=alt.TitleParams(title, subtitle=SUPPORT_NOTE), width=420,
+                                              height=max(60, 20 * len(data)))
 
 
 def precision_recall_chart(table: pd.DataFrame, title: str = "Precision and recall per technique") -> alt.Chart:

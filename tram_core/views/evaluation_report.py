@@ -86,10 +86,12 @@ def build_evaluation_report(
     details: Mapping[str, Any] | None = None,
     catalog: Any = None,
     report_titles: Mapping[int, str] | None = None,
+    verdict: str = "",
 ) -> str:
     """The HTML page: run details, headline scores, charts (vega-embed, JavaScript inlined) and the tables.
 
-    ``details`` is a mapping of labels to values shown at the top (base model, data size, created...).
+    ``details`` is a mapping of labels to values shown at the top (base model, data size, created...);
+    ``verdict`` (run_verdict's sentence) is shown under them.
     Every text value is HTML-escaped; chart specs are embedded as script-safe JSON.
     """
     metrics = metrics or {}
@@ -99,7 +101,8 @@ def build_evaluation_report(
     evaluated_at = evaluated_thresholds(metrics)
     global_threshold = evaluated_at.global_ if evaluated_at is not None else None
     figures = _figures(metrics, tuned, documents, history, global_threshold)
-    parts = [*_page_head(title, details), *_scores(metrics, global_threshold), *_chart_places(figures),
+    head = _page_head(title, details) + ([f"<p><strong>Verdict:</strong> {_text(verdict)}</p>"] if verdict else [])
+    parts = [*head, *_scores(metrics, global_threshold), *_chart_places(figures),
              *_tables(metrics, tuned, at_half, documents), *_chart_scripts(figures), "</body></html>"]
     return "\n".join(parts)
 

@@ -114,10 +114,11 @@ def run_history(store, limit: int = 100, settings=None) -> pd.DataFrame:
     """One row per training run, newest first: status, base model, data size, duration, key scores, model id, and
     (with ``settings``) each finished run's verdict against the quick and the promoted model (run_verdict)."""
     models = {m.job_id: m for m in store.list_models() if m.job_id is not None}
-    verdicts = _verdicts(store, settings, models) if settings is not None else {}
+    runs = [(job, models.get(job.id) or (_safe_model(store, job.model_id) if job.model_id else None))
+            for job in store.list_jobs(limit=limit, kind="train")]
+    verdicts = _verdicts(store, settings, [m for _, m in runs if m]) if settings is not None else {}
     rows = []
-    for job in store.list_jobs(limit=limit, kind="train"):
-        model = models.get(job.id) or (_safe_model(store, job.model_id) if job.model_id else None)
+    for job, model in runs:
         scores = key_scores(model.metrics) if model else {}
         options = model.options if model else {}
         sentences = options.get("examples")
@@ -143,12 +144,12 @@ def run_history(store, limit: int = 100, settings=None) -> pd.DataFrame:
                                        "promoted", "by", "message"])
 
 
-def _verdicts(store, settings, models: dict[int, TrainedModel]) -> dict[int, str]:
+def _verdicts(store, settings, models: list[TrainedModel]) -> dict[int, str]:
     """model id -> its verdict line, for the runs' models that have scores (newest first; see REFITTED_RUNS)."""
     from tram_core.views.run_verdict import reference_models, run_verdict
 
     references = reference_models(store)
-    scored = sorted((m for m in models.values() if m.metrics), key=lambda m: -m.id)
+    scored = sorted({m.id: m for m in models if m.metrics}.values(), key=lambda m: -m.id)
     return {m.id: run_verdict(store, settings, m, refit=i < REFITTED_RUNS, references=references).text
             for i, m in enumerate(scored)}
 

@@ -40,7 +40,7 @@ def run_verdict(store: Store, settings, model: TrainedModel, refit: bool = True,
                 references: Iterable[tuple[str, TrainedModel]] | None = None) -> Verdict:
     """``model``'s verdict: whether it learned (its score at 0.5, its tuned threshold against the grid's ends), and
     how it compares with the quick model and the promoted model on the same test sentences (like_for_like.matchup;
-    ``refit`` False keeps to stored scores, for long lists). ``references``: (name, model) pairs, default
+    ``refit`` False keeps to stored scores and refits made before). ``references``: (name, model) pairs, default
     ``reference_models``."""
     if tuned_micro_f1(model) is None:
         return Verdict(model.id, ("no test scores (no test reports): nothing to judge it by",))
@@ -55,7 +55,7 @@ def run_verdict(store: Store, settings, model: TrainedModel, refit: bool = True,
         if lost:
             worse.append(lost)
     if not lines:
-        lines.append("it learned; there is no quick or promoted model to compare it with yet")
+        lines.append("no other quick or promoted model to compare it with yet")
     return Verdict(model.id, tuple(lines), tuple(worse))
 
 
@@ -64,9 +64,9 @@ def reference_models(store: Store, model: TrainedModel | None = None) -> list[tu
     quick, promoted = quick_model(store), store.promoted_model()
     found = []
     if quick is not None:
-        found.append((QUICK + (" (promoted)" if quick.promoted else ""), quick))
+        found.append(("the promoted quick model" if quick.promoted else QUICK, quick))
     if promoted is not None and (quick is None or promoted.id != quick.id):
-        found.append((f"the promoted model (#{promoted.id})", promoted))
+        found.append((f"the promoted model #{promoted.id}", promoted))
     return [(name, m) for name, m in found if model is None or m.id != model.id]
 
 
@@ -104,23 +104,25 @@ def comparison_line(name: str, score: Matchup, model: TrainedModel, other: Train
         else:
             hint = "open it on Evaluate to compare them like-for-like"
         return f"not comparable with {name}: {score.note} ({figures}); {hint}", ""
-    where = _where(score)
+    where, detail = _where(score)
     if score.worse:
-        lost = f"worse than {name} {where} ({figures})"
+        lost = f"worse than {name} {where} ({figures}{detail})"
         return lost + (": do not promote" if not model.promoted else ": promote a better model"), lost
     if score.better:
-        return f"better than {name} by {score.difference:+.3f} micro-F1 ({figures}, {where})", ""
-    return f"on a par with {name} ({figures}, {where})", ""
+        return f"better than {name} by {score.difference:+.3f} micro-F1 {where} ({figures}{detail})", ""
+    return f"on a par with {name} {where} ({figures}{detail})", ""
 
 
-def _where(score: Matchup) -> str:
+def _where(score: Matchup) -> tuple[str, str]:
+    """Which test sentences the scores are on, and how they were made comparable ('; ...', or '')."""
     if score.basis == "refitted other":
-        where = f"on these {score.sentences:,} test sentences (its TF-IDF recipe refitted on this run's split)"
+        where, detail = f"on this run's {score.sentences:,} test sentences", "its TF-IDF recipe refitted here"
     elif score.basis == "refitted own":
-        where = f"on its {score.sentences:,} test sentences (this TF-IDF recipe refitted on its split)"
+        where, detail = f"on its {score.sentences:,} test sentences", "this TF-IDF recipe refitted there"
     else:
-        where = f"on the same {score.sentences:,} test sentences"
-    return where + (f", {score.note}" if score.note else "")
+        where, detail = f"on the same {score.sentences:,} test sentences", ""
+    details = [d for d in (detail, score.note) if d]
+    return where, "".join(f"; {d}" for d in details)
 
 
 def _f1(value: float | None) -> str:
