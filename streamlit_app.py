@@ -12,7 +12,8 @@ from tram_core.services import accounts, common
 
 HERE = Path(__file__).resolve().parent
 
-st.set_page_config(page_title="TRAM", page_icon=":material/shield:", layout="wide")
+# The favicon is a file served by the app itself: a :material/...: icon would be fetched from a font CDN (offline: none).
+st.set_page_config(page_title="TRAM", page_icon=str(HERE / "assets" / "tram-icon.png"), layout="wide")
 try:  # single-user mode (everyone is admin) is served on loopback only, unless stated otherwise
     common.check_listen_address(st.get_option("server.address"))
 except common.UserError as exc:

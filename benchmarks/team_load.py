@@ -228,7 +228,8 @@ def report(result: LoadResult) -> None:
     print(f"  sentence view (session, read, panel) p50 {percentile(views, 0.5):.0f} ms, p95 "
           f"{percentile(views, 0.95):.0f} ms; undos {len(undos)} (p95 {percentile(undos, 0.95):.0f} ms)")
     print(f"  conflicts shown {r.total('conflicts'):,} (then kept mine {r.total('kept_mine'):,}, took theirs "
-          f"{r.total('took_theirs'):,}); 'changed since you opened it' notes {r.total('changed_notes'):,}")
+          f"{r.total('took_theirs'):,}); undos refused because someone answered later {r.total('undos_refused'):,}; "
+          f"'changed since you opened it' notes {r.total('changed_notes'):,}")
     kinds = ", ".join(f"{kind} {check.lost[kind]}" for kind in LOSS_KINDS)
     print(f"  lost writes {check.lost_total} of {check.acknowledged:,} acknowledged ({kinds}); "
           f"unacknowledged writes {check.unacknowledged}")

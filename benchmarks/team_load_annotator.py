@@ -52,7 +52,7 @@ class Annotator:
             event.listen(ctx.store.engine, "before_cursor_execute", self._count_statement)
             event.listen(ctx.store.engine, "commit", self._count_statement)
         self.record: dict = {"acks": [], "save_ms": [], "save_cpu_ms": [], "undo_ms": [], "view_ms": [],
-                             "conflicts": 0, "kept_mine": 0, "took_theirs": 0, "unchanged": 0, "changed_notes": 0,
+                             "conflicts": 0, "undos_refused": 0, "kept_mine": 0, "took_theirs": 0, "unchanged": 0, "changed_notes": 0,
                              "errors": [], "warnings": [], "steps": 0}
 
     def _count_statement(self, *_args, **_kwargs) -> None:
@@ -84,10 +84,15 @@ class Annotator:
         """What the page would show after a save, undo or resolution: saved, conflict, unchanged or error."""
         notes = self.cursor.take_notes()
         errors = [n.text for n in notes if n.kind == "error"]
+        refused = [e for e in errors if e.startswith("Not undone:") and "after your change: nothing undone" in e]
+        self.record["undos_refused"] += len(refused)  # another's later answer kept: the page's conflict for an undo
+        errors = [e for e in errors if e not in refused]
         self.record["warnings"] += [n.text for n in notes if n.kind == "warning"]
         if errors:
             self.record["errors"] += errors
             return "error"
+        if refused:
+            return "conflict"
         if action == "label" and self.cursor.conflict is not None:
             self.record["conflicts"] += 1
             return "conflict"

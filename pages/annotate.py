@@ -253,7 +253,7 @@ def context_line(text: str, block: svc.BlockView | None) -> None:
     with st.expander(literal(block.title), icon=":material/code:"):
         st.code(block.body, language=None)
         st.caption(literal(block.note))
-        st.button("Open it to label it", key=f"{AnnotateState.PREFIX}block_{block.sentence_id}", on_click=on_open_block,
+        st.button("Open it to label it", key=W.open_block(block.sentence_id), on_click=on_open_block,
                   args=(block.sentence_id,))
 
 

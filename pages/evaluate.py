@@ -73,7 +73,9 @@ which = st.radio("Scores", list(svc.SCORE_SETS), format_func=svc.SCORE_SETS.get,
                  key=W.which)
 table = run.technique_table(ctx, which)
 st.dataframe(table, hide_index=True, key=W.table,
-             column_config={name: SCORE_FORMAT for name in ("precision", "recall", "f1")})
+             column_config={name: st.column_config.NumberColumn(title, format="%.3f")
+                            if name in ("precision", "recall", "f1") else title
+                            for name, title in svc.TECHNIQUE_HEADERS.items()})
 st.download_button("Scores as CSV", data=run.table_csv(table), file_name=run.file_name(f"{which}-scores", "csv"),
                    mime="text/csv", on_click="ignore", key=W.csv)
 

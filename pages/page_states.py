@@ -74,6 +74,10 @@ class ReportsWidgets:
         """The techniques table: a new key whenever its rows change, so a selection never carries over."""
         return f"rep_techniques_{identity}"
 
+    def duplicate_choice(self, index: int) -> str:
+        """Merge, keep or skip for the index-th file that is the same document as a stored report."""
+        return f"rep_dup_{index}"
+
 
 @dataclass
 class ReportsState:
@@ -86,6 +90,7 @@ class ReportsState:
     imports: ImportOutcome | None = None
     deleted: str = ""
     export: PreparedExport | None = None
+    model_id: int | None = None  # the model picked to run over a report, kept across visits to other pages
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,10 @@ class AnnotateWidgets:
 
     def open(self, technique: str, sentence_id: int) -> str:
         return f"ann_open_{technique}_{sentence_id}"
+
+    def open_block(self, sentence_id: int) -> str:
+        """The "Open it to label it" button of a folded block (code, a rule, an indicator list)."""
+        return f"ann_block_{sentence_id}"
 
 
 @dataclass

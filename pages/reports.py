@@ -79,7 +79,7 @@ def decide_duplicates(pending: imports.PendingImport) -> None:
             choices[question.key] = st.radio(literal(question.question), imports.DECISIONS,
                                              index=imports.DECISIONS.index(question.default),
                                              format_func=imports.DECISION_NAMES.get,
-                                             key=f"{ReportsState.PREFIX}dup_{i}")
+                                             key=W.duplicate_choice(i))
         finish, cancel = st.columns(2)
         if finish.form_submit_button("Finish the import", type="primary"):
             state.imports = imports.finish_import(ctx, user, pending, choices)
@@ -156,7 +156,10 @@ with predict_col:
     if not models.ids:
         st.caption("No trained model yet: train one on the Train page to pre-annotate reports.")
     else:
-        model_id = st.selectbox("Model", models.ids, index=models.index(None), format_func=models.label, key=W.model)
+        # The pick outlives a visit to another page (Streamlit drops an unseen widget's value): kept in the state.
+        model_id = st.selectbox("Model", models.ids, index=models.index(state.model_id), format_func=models.label,
+                                key=W.model)
+        state.model_id = model_id
         if caps.can("run a model") and st.button("Run the model over this report", key=W.predict):
             try:
                 st.success(svc.queue_prediction(ctx, user, model_id, report.id))

@@ -184,6 +184,9 @@ def test_the_pages_fit_common_screen_widths(browser_ready, team_home):
     problems: list[str] = []
     with streamlit_server(home, extra_env={"TRAM_WORKER_AUTOSTART": "0"}) as url, \
             chromium_page((WIDTHS[0], HEIGHT)) as page:
+        elsewhere: list[str] = []  # the app works offline: the page asks nothing of another host (icons included)
+        page.on("request", lambda request: None if request.url.startswith((url, "data:", "blob:"))
+                else elsewhere.append(request.url))
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": HEIGHT})
             page.goto(f"{url}/annotate")
@@ -197,4 +200,5 @@ def test_the_pages_fit_common_screen_widths(browser_ready, team_home):
             _status_header(page).first.wait_for(state="attached")
             problems += _no_deploy_button(page, width, "Train")
             problems += _check_runs_table(page, width)
+        problems += [f"a request left the server: {address}" for address in sorted(set(elsewhere))]
     assert not problems, "\n".join(problems)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 
 import pytest
@@ -68,7 +69,11 @@ def test_a_prediction_queued_behind_a_long_run_starts_within_seconds(store, sett
     finally:
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=60)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # never leave a worker behind, even when the test fails
+            os.killpg(worker.pid, signal.SIGKILL)
+            raise
     assert not store.list_workers()  # both lanes left the registry on SIGTERM
 
 

@@ -263,3 +263,16 @@ def test_the_navigator_export_can_add_the_models_findings(open_app, store):
     layer = json.loads(at.session_state["reports"].export.content)
     colours = {t["techniqueID"]: t.get("color") for t in layer["techniques"]}
     assert colours["T1566.001"] and not colours["T1003.001"]
+
+
+def test_the_picked_model_is_kept_after_a_visit_to_another_page(open_app, store):
+    report_id, ids = add_report(store)
+    first = add_model(store, ids, {0: {"T1566.001": 0.9}})
+    second = add_model(store, ids, {0: {"T1055": 0.8}})
+    at = open_app()
+    picker = at.selectbox(key="rep_model")
+    other = first if picker.value == second else second
+    picker.set_value(other).run()
+    at.switch_page("pages/train.py").run()
+    at.switch_page("pages/reports.py").run()
+    assert not at.exception and at.selectbox(key="rep_model").value == other

@@ -162,3 +162,11 @@ def test_charts_render_to_png_and_svg(fmt, magic):
     assert data.startswith(magic)
     with pytest.raises(ValueError, match="Unknown chart format"):
         charts.chart_bytes(charts.precision_recall_chart(table), "gif")
+
+
+def test_every_column_of_the_technique_table_has_a_readable_title():
+    from tram_core.views.charts import TECHNIQUE_COLUMNS, TECHNIQUE_HEADERS
+
+    assert list(TECHNIQUE_HEADERS) == TECHNIQUE_COLUMNS
+    assert all(title[0].isupper() and "_" not in title for title in TECHNIQUE_HEADERS.values())
+    assert TECHNIQUE_HEADERS["fn"] == "False negatives" and "test sentences" in TECHNIQUE_HEADERS["support"]

@@ -18,6 +18,7 @@ from tram_core.views.evaluation_report import build_evaluation_report
 from tram_core.views.run_comparison import RunMetrics, compare_runs
 
 TUNED = "at_tuned"
+TECHNIQUE_HEADERS = charts.TECHNIQUE_HEADERS  # the per-technique table's column titles
 AT_HALF = "at_0_5"
 CHART_FORMATS = (("png", "image/png"), ("svg", "image/svg+xml"))
 MICRO = "micro"

@@ -14,6 +14,10 @@ from tram_core.attack import Catalog, load_catalog
 SCORE_NAMES = ("precision", "recall", "f1")
 SCORE_SETS = {"at_0_5": "at 0.5", "at_tuned": "at tuned thresholds"}
 TECHNIQUE_COLUMNS = ["technique", "name", "precision", "recall", "f1", "support", "tp", "fp", "fn"]
+# What a reader sees above each column of the per-technique table (the CSV keeps the short names).
+TECHNIQUE_HEADERS = {"technique": "Technique", "name": "Name", "precision": "Precision", "recall": "Recall",
+                     "f1": "F1", "support": "Support (test sentences)", "tp": "True positives",
+                     "fp": "False positives", "fn": "False negatives"}
 SUPPORT_NOTE = "n = test sentences with the technique (support)"
 
 
