@@ -38,7 +38,8 @@ def on_set_share() -> None:
 
 
 st.title("Agreement")
-show_notes(state.notes)
+with st.container():  # always there, empty or not: the tabs below keep their place, so the open tab stays open
+    show_notes(state.notes)
 state.notes = []
 reports = svc.report_choices(ctx)
 top = st.columns([3, 2])
