@@ -100,3 +100,21 @@ def test_the_baseline_fits_without_tokenizing(store, settings):
     _phases_while_it_runs(store, settings, job_id)
     recorded = [name for name, _ in store.get_job(job_id).metrics["phases"]]
     assert recorded == ["preparing", "training", "evaluating", "saving"]
+
+
+def test_a_cold_start_run_needs_no_label_and_trains_on_attack(store, settings):
+    """procedure_examples 'only' (or on, with nothing labelled) trains on ATT&CK's procedure examples alone."""
+    job = queue.submit_training(store, {"base": "baseline", "procedure_examples": "only",
+                                        "classes": ["T1059.001", "T1105"]}, "ana")
+    run_worker(settings, once=True, log=lambda _: None)
+    done = store.get_job(job)
+    assert done.status == "done", done.message
+    model = store.get_model(done.model_id)
+    assert list(model.classes) == ["T1059.001", "T1105"] and model.options["examples"] == 0
+
+
+def test_a_bad_procedure_option_is_refused_when_queued(store):
+    from tram_core.errors import UserError
+
+    with pytest.raises(UserError, match="Unknown procedure_examples 'always'"):
+        queue.submit_training(store, {"base": "baseline", "procedure_examples": "always"}, "ana")

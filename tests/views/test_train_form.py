@@ -91,3 +91,22 @@ def test_the_form_says_which_reports_a_run_is_tested_on(store):
         f"Continuing from model #{model_id}: the run keeps its 2 test report(s)")
     assert test_reports_note("embedded", [], store).startswith("The test fraction picks")
     assert test_reports_note("trained:999", [], store).startswith("The test fraction picks")  # no such model
+
+
+def test_the_form_offers_attack_procedure_examples_for_models_and_the_baseline(store):
+    fields = {f.name: f for f in train_form.option_fields(RECIPES["embedded"])}
+    assert fields["procedure_examples"].choices == ("off", "mix", "pretrain", "only")
+    assert fields["procedure_examples"].default == "off" and not fields["procedure_examples"].advanced
+    assert fields["procedure_label_space"].choices == ("run", "extend") and fields["procedure_ratio"].kind == "float"
+    baseline = {f.name for f in train_form.option_fields({}, baseline=True)}
+    assert {"procedure_examples", "procedure_ratio"} <= baseline and "procedure_epochs" not in baseline
+    options = train_form.build_options("baseline", {"procedure_examples": "only"}, {})
+    assert options.procedure_examples == "only"
+
+
+def test_a_cold_start_run_has_no_missing_label_problem(store):
+    assert "procedure examples" in train_form.data_overview(store).problem
+    assert train_form.data_overview(store, procedure_examples="only").problem is None
+    assert train_form.data_overview(store, procedure_examples="mix").problem is None  # nothing labelled yet
+    fill_store(store, reports=3, per_technique=4)
+    assert "No technique has 13" in train_form.data_overview(store, min_count=13, procedure_examples="mix").problem

@@ -202,6 +202,12 @@ def cmd_evaluate(args) -> int:
     if doc:
         print(f"{'report level (micro)':22} {doc['micro_precision']:7.3f} {doc['micro_recall']:7.3f} "
               f"{doc['micro_f1']:7.3f}   {doc['reports']} reports; {doc['rule']}")
+    for space, title in (("tram50", "TRAM's 50"), ("other", "other techniques")):
+        part = (result.get("by_label_space") or {}).get(space)
+        if part:
+            s, d = part["at_tuned"], part["document"]
+            print(f"{title + ' (' + str(part['techniques']) + ')':22} micro-F1 {s['micro_f1']:.3f}, macro-F1 "
+                  f"{s['macro_f1']:.3f} at tuned" + (f"; report micro-F1 {d['micro_f1']:.3f}" if d else ""))
     print()
     print(f"{'technique':<12} {'support':>7} {'P':>7} {'R':>7} {'F1':>7}   (tuned thresholds)")
     for row in sorted(result["at_tuned"]["per_technique"], key=lambda r: (-r["support"], r["technique"])):

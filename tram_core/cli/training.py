@@ -19,9 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--base", default=None,
                        help="embedded | tram-scibert | baseline | a hub id | a model folder | a trained model id "
                             "(default: TRAM_BASE_MODEL or 'embedded')")
+    from tram_core.ml.training_options import PROCEDURE_LABEL_SPACES, PROCEDURE_MODES
+
+    choices = {"procedure_examples": PROCEDURE_MODES, "procedure_label_space": PROCEDURE_LABEL_SPACES}
     for name, kind, help_text in _training_option_fields():
         train.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=None,
-                           help=help_text + " (default: the base model's recipe)")
+                           choices=choices.get(name), help=help_text + " (default: the base model's recipe)")
     train.add_argument("--classes", default=None,
                        help="label space: 'tram50' (TRAM's 50), 'corpus' (by --min-count) or a file of IDs")
     train.add_argument("--test-reports", default=None, metavar="IDS",

@@ -36,7 +36,9 @@ def options_dict(options: Any) -> dict:
             values[key] = list(value)
         elif isinstance(value, Path):
             values[key] = str(value)
-    TrainOptions(**values)  # let the dataclass reject bad values now, not in the worker
+    from tram_core.ml.training_options import check_procedure_options
+
+    check_procedure_options(TrainOptions(**values))  # bad values are refused now, not in the worker
     return values
 
 

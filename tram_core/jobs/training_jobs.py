@@ -29,11 +29,17 @@ def model_name(run: int, base: str, when: datetime | None = None) -> str:
     return f"run {run} · {base_short_name(base)} · {when:%Y-%m-%d %H:%M}"
 
 
-def check_trainable(examples: list) -> None:
-    """Fail early, with a reason and a next step, when there is nothing worth training on."""
+def check_trainable(examples: list, options=None) -> None:
+    """Fail early, with a reason and a next step, when there is nothing worth training on. A run on ATT&CK's
+    procedure examples alone (the cold-start model, procedure_training.is_cold_start) needs no label."""
+    from tram_core.ml.procedure_training import is_cold_start
+
+    if options is not None and is_cold_start(options, examples):
+        return
     if not examples:
         raise JobError("Nothing to train on: no labelled sentences yet. Label sentences on the Annotate page "
-                       "or import a labelled dataset, then train again.")
+                       "or import a labelled dataset, then train again (or train on ATT&CK's procedure examples "
+                       "alone: procedure_examples 'only').")
     if not any(e.labels for e in examples):
         raise JobError(f"Nothing to train on: the {len(examples)} labelled sentences carry no technique. "
                        "Label some sentences with techniques, then train again.")
@@ -61,7 +67,7 @@ def run_training_job(store: Store, settings, job: Job) -> int:
 
     options = train_options(job.params)
     examples = store.examples()
-    check_trainable(examples)
+    check_trainable(examples, options)
     watermark = store.label_event_watermark()
     output_dir = Path(settings.models_dir) / f"run-{job.id}"
     if output_dir.exists():

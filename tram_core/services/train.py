@@ -269,7 +269,8 @@ def start_training(ctx: Context, user: str, request: TrainRequest) -> str:
     name = check_user(user, "start training")
     check_user(user, "edit the label space")
     classes = train_form.fixed_classes(request.space, request.pasted, ctx.catalog)
-    overview = train_form.data_overview(ctx.store, request.min_count, classes)
+    overview = train_form.data_overview(ctx.store, request.min_count, classes,
+                                        str(request.values.get("procedure_examples") or "off"))
     if overview.problem:
         raise UserError(overview.problem)
     spec = base_model_spec(ctx, user, request)

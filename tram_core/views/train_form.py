@@ -15,7 +15,9 @@ from tram_core.attack import TRAM_CLASSES, parse_technique_list
 from tram_core.errors import UserError
 from tram_core.ml.base_models import list_base_models
 from tram_core.ml.device import AUTO, DEVICE_CHOICES
-from tram_core.ml.training import CLASS_WEIGHTINGS, LOSSES, POOLINGS, RECIPES, TrainOptions, recipe_for
+from tram_core.ml.training import (
+    CLASS_WEIGHTINGS, LOSSES, POOLINGS, PROCEDURE_LABEL_SPACES, PROCEDURE_MODES, RECIPES, TrainOptions, recipe_for,
+)
 from tram_core.store import NotFoundError
 
 LABEL_SPACES = {
@@ -25,12 +27,13 @@ LABEL_SPACES = {
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "loss": LOSSES, "pooling": POOLINGS, "class_weighting": CLASS_WEIGHTINGS, "bf16": ("auto", "on", "off"),
-    "device": DEVICE_CHOICES,
+    "device": DEVICE_CHOICES, "procedure_examples": PROCEDURE_MODES, "procedure_label_space": PROCEDURE_LABEL_SPACES,
 }
 MAIN_FIELDS = ("epochs", "learning_rate", "head_learning_rate", "batch_size", "max_length", "negatives_ratio",
-               "loss", "pos_weight", "seed")
+               "loss", "pos_weight", "seed", "procedure_examples")
 FORM_SKIPS = ("base", "classes", "min_count", "test_reports")
-BASELINE_FIELDS = ("seed", "validation_fraction", "test_fraction")
+BASELINE_FIELDS = ("seed", "validation_fraction", "test_fraction", "procedure_examples", "procedure_ratio",
+                   "procedure_label_space")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 
 
@@ -268,8 +271,11 @@ def build_options(base: str, values: Mapping[str, Any], recipe: Mapping[str, Any
 # --------------------------------------------------------------------------------------------------- data
 
 
-def data_overview(store, min_count: int = 10, classes: Sequence[str] | None = None) -> DataOverview:
-    """Counts of what a run would train on; ``problem`` says why training cannot start (and what to do)."""
+def data_overview(store, min_count: int = 10, classes: Sequence[str] | None = None,
+                  procedure_examples: str = "off") -> DataOverview:
+    """Counts of what a run would train on; ``problem`` says why training cannot start (and what to do). A run on
+    ATT&CK's procedure examples alone (``procedure_examples`` 'only', or on with no labelled technique: the
+    cold-start model) has no problem with missing labels."""
     counts = store.corpus_counts()
     examples = store.examples()
     technique_counts: dict[str, int] = {}
@@ -289,9 +295,12 @@ def data_overview(store, min_count: int = 10, classes: Sequence[str] | None = No
         missing = ()
 
     problem = None
-    if not examples:
+    if procedure_examples == "only" or (procedure_examples != "off" and not with_technique):
+        problem = None  # the cold-start model: ATT&CK's procedure examples are its labels
+    elif not examples:
         problem = ("Nothing is labelled yet: label sentences on the Annotate page or import a labelled dataset "
-                   "on the Import page, then come back to train.")
+                   "on the Import page, then come back to train (or set 'procedure examples' to 'only' in the "
+                   "options for a cold-start model trained on ATT&CK's procedure examples).")
     elif not with_technique:
         problem = (f"The {len(examples)} labelled sentences carry no technique: label some sentences with "
                    "techniques first.")
