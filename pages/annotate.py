@@ -261,7 +261,7 @@ def sentence_box(view: svc.SentencePanel) -> None:
     """Where the sentence sits, the sentences around it, the sentence itself and its stored answer."""
     st.caption(view.position)
     with st.container():
-        for text, block in zip(view.before, view.before_blocks or (None,) * len(view.before)):
+        for text, block in view.context_before:
             context_line(text, block)
     with st.container(border=True, key=W.current):
         if view.block is not None:  # a marked block opened to label it: its lines as in the report
@@ -271,7 +271,7 @@ def sentence_box(view: svc.SentencePanel) -> None:
         else:
             st.markdown(f"**{literal(view.sentence.text)}**")
     with st.container():
-        for text, block in zip(view.after, view.after_blocks or (None,) * len(view.after)):
+        for text, block in view.context_after:
             context_line(text, block)
     st.caption(literal(view.answer))
 

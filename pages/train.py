@@ -218,6 +218,8 @@ def delete_control() -> None:
 
 
 delete_control()
+
+
 def promote_control() -> None:
     """Promote a model: its verdict first; one worse than the quick or the promoted model asks 'Promote anyway'."""
     promotion = svc.promotion(ctx)

@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
 
 import pytest
 
-import tram_core.cli as cli
 from tests.cli.helpers import run
 from tests.views.test_annotation import SCORES, add_model, add_report
-from tram_core.cli import agreement
 from tram_core.store.label_review import SuggestionDecision
-
-
-@pytest.fixture(autouse=True)
-def agreement_command(monkeypatch):
-    """The parser with the agreement command, whether or not tram_core.cli registers it yet."""
-    original = cli.build_parser
-
-    def build() -> argparse.ArgumentParser:
-        parser = original()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "agreement" not in sub.choices:
-            agreement.register(sub)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", build)
 
 
 @pytest.fixture

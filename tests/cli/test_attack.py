@@ -3,30 +3,11 @@ nothing; --apply --yes relabels through the history), and a model's coverage lay
 
 from __future__ import annotations
 
-import argparse
 import json
 
-import pytest
 
-import tram_core.cli as cli_module
 from tests.attack_bundles import remap_bundle, stored_report
 from tests.cli.helpers import run
-from tram_core.cli import attack
-
-
-@pytest.fixture(autouse=True)
-def attack_commands(monkeypatch):
-    """The parser with the ``attack`` group, whether or not ``build_parser`` registers it already."""
-    real = cli_module.build_parser
-
-    def with_attack() -> argparse.ArgumentParser:
-        parser = real()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "attack" not in sub.choices:
-            attack.register(sub)
-        return parser
-
-    monkeypatch.setattr(cli_module, "build_parser", with_attack)
 
 
 def test_version_names_the_catalog_in_use(capsys, tram_home, tmp_path, monkeypatch):

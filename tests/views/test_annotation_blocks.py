@@ -79,3 +79,10 @@ def test_progress_after_counts_a_block_only_while_answered():
     assert answered == ann.Progress(5, 4, 1, 0)
     assert ann.progress_after(answered, LABELLED, UNLABELLED, marked=True) == start
     assert ann.progress_after(start, UNLABELLED, LABELLED) == ann.Progress(4, 3, 1, 0)
+
+
+def test_the_context_pairs_each_sentence_with_its_block_view():
+    from tram_core.services.annotate import SentencePanel
+
+    panel = SentencePanel(1, None, None, before=("a", "b"), after=("c",))
+    assert panel.context_before == [("a", None), ("b", None)] and panel.context_after == [("c", None)]

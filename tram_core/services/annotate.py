@@ -123,6 +123,15 @@ class SentencePanel:
     after_blocks: tuple[BlockView | None, ...] = ()
 
     @property
+    def context_before(self) -> list[tuple[str, BlockView | None]]:
+        """The sentences before this one, each with its block view when it is a marked block (else None)."""
+        return list(zip(self.before, self.before_blocks or (None,) * len(self.before)))
+
+    @property
+    def context_after(self) -> list[tuple[str, BlockView | None]]:
+        return list(zip(self.after, self.after_blocks or (None,) * len(self.after)))
+
+    @property
     def ticks_for(self) -> tuple:
         """What the suggestion ticks are set up for: this sentence version with these suggestions."""
         s = self.sentence
