@@ -9,8 +9,7 @@ from typing import Any, ClassVar
 
 import streamlit as st
 
-from tram_core.services.agreement import Note
-from tram_core.services.annotate import DEFAULT_FILTERS, MODE_SENTENCES, Cursor, SentencePanel, open_at
+from tram_core.services.annotate import DEFAULT_FILTERS, MODE_SENTENCES, Cursor, Note, SentencePanel, open_at
 from tram_core.services.report_imports import ImportOutcome
 from tram_core.services.reports import PreparedExport
 

@@ -258,6 +258,18 @@ def test_importing_a_package_loads_no_heavy_library():
     assert not loaded, f"importing these packages loads heavy libraries: {loaded}"
 
 
+@pytest.mark.slow
+def test_the_reports_and_annotate_pages_start_without_the_chart_and_model_libraries():
+    """The first page a server shows loads in about a second: what every page imports (pages.ui) and the services
+    of Reports and Annotate do not pull in altair (850 ms to import, most of it jsonschema's URI grammar), torch,
+    transformers or scikit-learn; the pages that draw charts import altair themselves."""
+    script = ("import sys; import pages.ui; from tram_core.services import annotate, exports, report_imports, "
+              "reports; print(' '.join(m for m in ('altair', 'torch', 'transformers', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO_ROOT,
+                         timeout=120).stdout.split()
+    assert out == []
+
+
 # --------------------------------------------------------------------------------------------------- sizes
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -104,3 +106,50 @@ def test_report_findings_apply_the_report_rule_to_predicted_sentences():
     assert report_findings(results, classes, 0.5) == [("T1105", pytest.approx(0.8)), ("T1055", pytest.approx(0.6))]
     assert report_findings(results, classes, None) == [("T1105", pytest.approx(0.7))]  # no rule: sentence labels
     assert report_findings([], classes, 0.5) == []
+
+
+def test_a_worker_loads_a_model_once_and_again_only_when_its_folder_changes(filled, settings, baseline_model,
+                                                                                     monkeypatch):
+    loads = []
+    real_load = predict.load_model
+    monkeypatch.setattr(predict, "load_model", lambda path, device=None: loads.append(path) or real_load(path, device))
+    monkeypatch.setattr(predict, "_loaded", type(predict._loaded)())
+    for report_id in (1, 2, 1):
+        assert predict.run_prediction(filled, settings, baseline_model, report_id=report_id) > 0
+    assert len(loads) == 1
+
+    import os
+    from pathlib import Path
+
+    card = Path(filled.get_model(baseline_model).path) / "tram_model.json"
+    stamp = card.stat().st_mtime_ns + 1_000_000_000
+    os.utime(card, ns=(stamp, stamp))  # the folder written again at the same path
+    predict.run_prediction(filled, settings, baseline_model, report_id=1)
+    assert len(loads) == 2
+    (card.parent / "extra.txt").write_text("a file added to the folder")
+    predict.run_prediction(filled, settings, baseline_model, report_id=1)
+    assert len(loads) == 3
+
+
+def test_only_the_last_models_stay_loaded(filled, settings, monkeypatch):
+    monkeypatch.setattr(predict, "_loaded", type(predict._loaded)())
+    ids = [train(filled, settings, {"base": "baseline", "min_count": 2, "seed": seed}) for seed in (1, 2, 3)]
+    for model_id in ids:
+        predict.loaded_model(filled.get_model(model_id).path)
+    kept = [key[0] for key in predict._loaded]
+    assert len(kept) == predict.MODELS_KEPT_LOADED
+    assert kept == [str(Path(filled.get_model(i).path).resolve()) for i in ids[-predict.MODELS_KEPT_LOADED:]]
+
+
+@pytest.mark.parametrize("value, expected", [("0", False), ("off", False), ("1", True), ("on", True)])
+def test_bf16_scoring_can_be_set_by_the_environment(monkeypatch, value, expected):
+    monkeypatch.setenv("TRAM_PREDICT_BF16", value)
+    assert predict.scoring_bf16("cpu") is expected
+
+
+def test_bf16_scoring_follows_the_cpu_when_not_set(monkeypatch):
+    from tram_core.ml import cpu_features
+
+    monkeypatch.delenv("TRAM_PREDICT_BF16", raising=False)
+    assert predict.scoring_bf16("cpu") is cpu_features.cpu_has_fast_bf16()
+    assert predict.scoring_bf16("cuda") is True

@@ -52,3 +52,35 @@ def test_the_best_epoch_is_kept_and_restored_unless_it_is_the_last():
         model.weight.fill_(5.0)
     best.restore(model, last_epoch=3)  # the last epoch is the best: the model is left as it is
     assert torch.equal(model.weight, torch.full((1, 2), 5.0))
+
+
+def test_adamw_uses_the_fused_kernel_where_it_fits_and_steps_like_the_loop_version():
+    import torch
+
+    from tram_core.ml.training_loop import fused_adamw_fits, make_optimizer
+
+    def model_and_step(force_foreach: bool):
+        torch.manual_seed(0)
+        model = torch.nn.Module()
+        model.encoder = torch.nn.Linear(8, 8)
+        model.classifier = torch.nn.Linear(8, 3)
+        optimizer = make_optimizer(model, 1e-2, 1e-1, 0.01)
+        if force_foreach:
+            for group in optimizer.param_groups:
+                group["fused"], group["foreach"] = None, True
+            optimizer.defaults["fused"] = None
+        x = torch.randn(4, 8)
+        for _ in range(3):
+            loss = model.classifier(model.encoder(x)).pow(2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return optimizer, model
+
+    fused, fused_model = model_and_step(False)
+    assert all(group["fused"] for group in fused.param_groups)
+    _, loop_model = model_and_step(True)
+    for a, b in zip(fused_model.parameters(), loop_model.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+    assert not fused_adamw_fits([torch.zeros(2, dtype=torch.long)])  # integer tensors: the foreach path
+    assert not fused_adamw_fits([])

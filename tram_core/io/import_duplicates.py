@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence
 
-from tram_core.errors import UserError, is_user_error
+from tram_core.errors import UserError
 from tram_core.io import near_duplicates as nd
 from tram_core.io.dataset_checks import ImportResult
-from tram_core.io.importer import KIND_DOCUMENT, KIND_TEXT, KIND_URL, BatchResult, PreparedFile
+from tram_core.io.importer import KIND_DOCUMENT, KIND_TEXT, KIND_URL, BatchResult, PreparedFile, prepare_sources
 from tram_core.store import ImportOutcome, NewReport, Store, content_hash
 
 MERGE, KEEP, SKIP = "merge", "keep", "skip"
@@ -188,25 +188,6 @@ def store_decided(store: Store, files: Sequence[PreparedFile], user: str, duplic
 
 
 # --- the whole import -----------------------------------------------------------------------------------------------
-
-
-def prepare_sources(sources: Sequence[tuple[str, Callable[[], PreparedFile]]],
-                    on_prepared: Callable[[int, str, str | None], None] | None = None
-                    ) -> tuple[list[PreparedFile], list[tuple[str, str]]]:
-    """Prepare every ``(name, prepare)`` source: the prepared files, and (name, one-line reason) per refused one."""
-    prepared, failures = [], []
-    for i, (name, prepare) in enumerate(sources, start=1):
-        error = None
-        try:
-            prepared.append(prepare())
-        except Exception as exc:
-            if not is_user_error(exc):
-                raise
-            error = str(exc)
-            failures.append((name, error))
-        if on_prepared is not None:
-            on_prepared(i, name, error)
-    return prepared, failures
 
 
 Decide = Callable[[list[NearDuplicate]], Mapping[tuple[str, int], str]]

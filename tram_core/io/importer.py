@@ -186,6 +186,25 @@ def store_prepared(store: Store, files: Sequence[PreparedFile], user: str) -> li
     return results
 
 
+def prepare_sources(sources: Sequence[tuple[str, Callable[[], PreparedFile]]],
+                    on_prepared: Callable[[int, str, str | None], None] | None = None
+                    ) -> tuple[list[PreparedFile], list[tuple[str, str]]]:
+    """Prepare every ``(name, prepare)`` source: the prepared files, and (name, one-line reason) per refused one."""
+    prepared, failures = [], []
+    for i, (name, prepare) in enumerate(sources, start=1):
+        error = None
+        try:
+            prepared.append(prepare())
+        except Exception as exc:
+            if not is_user_error(exc):
+                raise
+            error = str(exc)
+            failures.append((name, error))
+        if on_prepared is not None:
+            on_prepared(i, name, error)
+    return prepared, failures
+
+
 def import_batch(store: Store, sources: Sequence[tuple[str, Callable[[], PreparedFile]]], user: str,
                  skip_bad_files: bool = False,
                  on_prepared: Callable[[int, str, str | None], None] | None = None) -> BatchResult:
@@ -195,19 +214,7 @@ def import_batch(store: Store, sources: Sequence[tuple[str, Callable[[], Prepare
     ``skip_bad_files``: then the good files are stored (still in one transaction) and the bad ones listed.
     ``on_prepared(i, name, error or None)`` reports progress after each file is read.
     """
-    prepared: list[PreparedFile] = []
-    failures: list[tuple[str, str]] = []
-    for i, (name, prepare) in enumerate(sources, start=1):
-        try:
-            prepared.append(prepare())
-            error = None
-        except Exception as exc:
-            if not is_user_error(exc):
-                raise
-            error = str(exc)
-            failures.append((name, error))
-        if on_prepared is not None:
-            on_prepared(i, name, error)
+    prepared, failures = prepare_sources(sources, on_prepared)
     if failures and not skip_bad_files:
         return BatchResult(results=[], failures=failures)
     return BatchResult(results=store_prepared(store, prepared, user) if prepared else [], failures=failures)

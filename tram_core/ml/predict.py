@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -41,9 +44,57 @@ def resolve_model_path(store: Store | None, model: str | int) -> Path:
 
 
 def load_model(path: str | Path, device: str | None = None):
+    """A model folder loaded fresh, scoring in bf16 where the device does that fast (see scoring_bf16)."""
     from tram_core.ml.trained import load_trained
 
-    return load_trained(path, device=resolve_device(device))
+    device = resolve_device(device)
+    predictor = load_trained(path, device=device)
+    predictor.bf16 = scoring_bf16(device)
+    return predictor
+
+
+def scoring_bf16(device: str) -> bool:
+    """bf16 autocast for scoring on CUDA and on CPUs with AMX or AVX512-BF16 (TRAM_PREDICT_BF16=0 turns it off).
+
+    benchmarks/predict_speed.py measures what it changes: the share of sentences whose stored suggestions differ.
+    """
+    from tram_core.ml.training_loop import use_bf16
+
+    setting = os.environ.get("TRAM_PREDICT_BF16", "auto").strip().lower()
+    return use_bf16(device, {"0": "off", "off": "off", "1": "on", "on": "on"}.get(setting, "auto"))
+
+
+MODELS_KEPT_LOADED = 2
+_loaded: OrderedDict[tuple, Any] = OrderedDict()
+_loaded_lock = threading.Lock()
+
+
+def loaded_model(path: str | Path, device: str | None = None):
+    """The model at ``path``, loaded once per process and kept for the next job (the last MODELS_KEPT_LOADED).
+
+    The key is the folder, the device and every file's name, size and time in it: a folder changed in any way
+    (written again, or a file swapped) is loaded afresh and checked again, never served from memory.
+    """
+    folder = Path(path).resolve()
+    device = resolve_device(device)
+    key = (str(folder), device, _folder_stamp(folder))
+    with _loaded_lock:
+        if key in _loaded:
+            _loaded.move_to_end(key)
+            return _loaded[key]
+        predictor = load_model(folder, device)
+        _loaded[key] = predictor
+        while len(_loaded) > MODELS_KEPT_LOADED:
+            _loaded.popitem(last=False)
+        return predictor
+
+
+def _folder_stamp(folder: Path) -> tuple:
+    """(name, size, mtime) of each file in ``folder``, sorted; empty when it cannot be read (the load says why)."""
+    try:
+        return tuple(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in os.scandir(folder)))
+    except OSError:
+        return ()
 
 
 def top_scores(row: np.ndarray, classes: Sequence[str], k: int = SUGGESTION_TOP_K,
@@ -76,7 +127,7 @@ def run_prediction(
         sentences = store.sentences(status=UNLABELLED)
     total = len(sentences)
     emit(ProgressEvent("loading", 0, total, message=f"loading model {record.id} ('{record.name}')"))
-    predictor = load_model(resolve_model_path(store, record.id), getattr(settings, "device", None))
+    predictor = loaded_model(resolve_model_path(store, record.id), getattr(settings, "device", None))
     classes = list(predictor.classes)
     done = 0
     for start in range(0, total, BATCH_SENTENCES):

@@ -25,6 +25,7 @@ class Predictor:
     _model: object = field(default=None, repr=False)
     _tokenizer: object = field(default=None, repr=False)
     device: str = "cpu"
+    bf16: bool = False  # bf16 autocast when scoring (see cpu_features.cpu_has_fast_bf16)
     classes: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -58,7 +59,7 @@ class Predictor:
 
         ids = tokenize(self._tokenizer, texts, self.max_length)
         pad_id = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0
-        return score_texts(self._model, ids, pad_id, self.device, batch_size)
+        return score_texts(self._model, ids, pad_id, self.device, batch_size, bf16=self.bf16)
 
     def predict_sets(self, texts: Sequence[str], per_technique: bool = True) -> list[set[str]]:
         """Techniques whose score reaches the stored (per-technique or global) threshold."""

@@ -6,32 +6,16 @@ from __future__ import annotations
 
 import os
 import random
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from tram_core.errors import UserError
+from tram_core.ml.cpu_features import cpu_has_fast_bf16
 from tram_core.ml.training_data import TokenizedParts, collate
 from tram_core.ml.training_run import TrainingCancelled
 
 # ----------------------------------------------------------------------------------------------- device
-
-
-def cpu_has_fast_bf16() -> bool:
-    """True on CPUs with AMX or AVX512-BF16, where bf16 autocast can pay off."""
-    try:
-        import torch
-
-        if "AMX" in str(torch.backends.cpu.get_cpu_capability()).upper():
-            return True
-    except Exception:  # pragma: no cover - very old torch
-        pass
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return any(flag in flags for flag in ("amx_bf16", "avx512_bf16"))
 
 
 def settings_threads(settings) -> int | None:
@@ -116,7 +100,8 @@ def class_pos_weight(y: np.ndarray, pos_weight: float | None, weighting: str):
 def make_optimizer(model, learning_rate: float, head_learning_rate: float, weight_decay: float):
     """AdamW with the encoder at ``learning_rate`` and the classifier head at ``head_learning_rate``.
 
-    No weight decay on biases and LayerNorm weights; frozen parameters are left out.
+    No weight decay on biases and LayerNorm weights; frozen parameters are left out. The fused kernel where it
+    fits (see fused_adamw_fits), else ``foreach``.
     """
     import torch
 
@@ -127,11 +112,25 @@ def make_optimizer(model, learning_rate: float, head_learning_rate: float, weigh
         if id(p) in head_ids or not p.requires_grad:
             continue
         (no_decay if p.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(p)
-    return torch.optim.AdamW([
+    groups = [
         {"params": decay, "lr": learning_rate, "weight_decay": weight_decay},
         {"params": no_decay, "lr": learning_rate, "weight_decay": 0.0},
         {"params": head_params, "lr": head_learning_rate, "weight_decay": weight_decay},
-    ], foreach=True)
+    ]
+    if fused_adamw_fits(head_params + decay + no_decay):
+        return torch.optim.AdamW(groups, fused=True)
+    return torch.optim.AdamW(groups, foreach=True)
+
+
+def fused_adamw_fits(params) -> bool:
+    """Whether AdamW's fused kernel takes these parameters: floating point, all on CPU or all on CUDA.
+
+    The fused step is one kernel per tensor instead of about ten (on CPU ``foreach`` still loops tensor by
+    tensor); benchmarks/train_profile.py measured +13% sentences/s in bf16 and +7% in fp32 on MiniLM, 2 cores.
+    """
+    devices = {p.device.type for p in params}
+    return bool(params) and len(devices) == 1 and devices <= {"cpu", "cuda"} and all(
+        p.is_floating_point() for p in params)
 
 
 def linear_schedule(optimizer, warmup_ratio: float, total_steps: int):
