@@ -78,7 +78,7 @@ def test_predict_texts_labels_at_the_models_tuned_thresholds(filled, settings, t
     texts = ["The malware downloaded a payload from the server.", "Mimikatz read LSASS memory.", "Thanks."]
     results = predict.predict_texts(path, texts)
 
-    predictor = load_trained(path)
+    predictor = predict.load_model(path)  # the same kernels (bf16 where the CPU has it) as predict_texts
     scores = predictor.predict_scores(texts)
     cut = np.array([predictor.thresholds.get(c, predictor.thresholds["global"]) for c in predictor.classes])
     assert [r["sentence"] for r in results] == texts
@@ -153,3 +153,29 @@ def test_bf16_scoring_follows_the_cpu_when_not_set(monkeypatch):
     monkeypatch.delenv("TRAM_PREDICT_BF16", raising=False)
     assert predict.scoring_bf16("cpu") is cpu_features.cpu_has_fast_bf16()
     assert predict.scoring_bf16("cuda") is True
+
+
+def test_a_kept_model_scores_for_two_threads_at_once_as_for_one(filled, settings, tiny_bert_dir):
+    import threading
+
+    model_id = train(filled, settings, dict(base=str(tiny_bert_dir), **TINY_OPTIONS))
+    predictor = predict.loaded_model(filled.get_model(model_id).path)
+    texts = [s.text for s in filled.sentences()][:40]
+    alone = predictor.predict_scores(texts)
+    results, errors = {}, []
+
+    def score(name: str) -> None:
+        try:
+            for _ in range(5):
+                results[name] = predictor.predict_scores(texts)
+        except Exception as exc:  # noqa: BLE001 - the test reports any error a thread met
+            errors.append(exc)
+
+    threads = [threading.Thread(target=score, args=(f"t{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for got in results.values():
+        np.testing.assert_allclose(got, alone, atol=1e-6)

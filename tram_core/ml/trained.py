@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -27,6 +28,10 @@ class Predictor:
     device: str = "cpu"
     bf16: bool = False  # bf16 autocast when scoring (see cpu_features.cpu_has_fast_bf16)
     classes: list[str] = field(init=False)
+    # One scoring at a time: a worker's lanes share a kept model (predict.loaded_model). Two at once would only
+    # split the same cores, and a fast tokenizer whose truncation settings change between calls from two threads
+    # raises "Already borrowed".
+    _scoring: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.classes = list(self.card.classes)
@@ -57,9 +62,10 @@ class Predictor:
         from tram_core.ml.training_data import tokenize
         from tram_core.ml.training_loop import score_texts
 
-        ids = tokenize(self._tokenizer, texts, self.max_length)
-        pad_id = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0
-        return score_texts(self._model, ids, pad_id, self.device, batch_size, bf16=self.bf16)
+        with self._scoring:
+            ids = tokenize(self._tokenizer, texts, self.max_length)
+            pad_id = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0
+            return score_texts(self._model, ids, pad_id, self.device, batch_size, bf16=self.bf16)
 
     def predict_sets(self, texts: Sequence[str], per_technique: bool = True) -> list[set[str]]:
         """Techniques whose score reaches the stored (per-technique or global) threshold."""
