@@ -100,6 +100,7 @@ def main() -> int:
     parser.add_argument("--reports", type=int, default=121)
     parser.add_argument("--bf16", choices=("auto", "on", "off", "both"), default="both")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU server (benchmarks/gpu_check.sh)")
     args = parser.parse_args()
     if not (args.data / "tram2" / "mjson").is_dir():
         print(f"no TRAM reports under {args.data / 'tram2' / 'mjson'}", file=sys.stderr)
@@ -112,8 +113,8 @@ def main() -> int:
     from tram_core.ml.predict import load_model
     from tram_core.ml.training_loop import configure_torch, use_bf16
 
-    configure_torch("cpu", args.threads)
-    print(describe_cpu())
+    configure_torch(args.device, args.threads)
+    print(describe_cpu() if args.device == "cpu" else f"device {args.device}: {torch.cuda.get_device_name(0)}")
     t0 = time.perf_counter()
     reports = report_sentences(args.data, args.reports)
     n = sum(len(r) for r in reports)
@@ -126,18 +127,18 @@ def main() -> int:
         folder = write_model_folder(Path(tmp) / "model")
         print(f"model fine-tuned for 80 steps in {time.perf_counter() - t0:.0f} s (not timed below)")
         for setting in settings:
-            bf16 = use_bf16("cpu", setting)
+            bf16 = use_bf16(args.device, setting)
             t0 = time.perf_counter()
-            predictor = load_model(folder, "cpu")
+            predictor = load_model(folder, args.device)
             predictor.bf16 = bf16
             load_s = time.perf_counter() - t0
             predictor.predict_scores(reports[0][:64])  # first-call set-up (oneDNN primitives), as a warm worker has
             t0 = time.perf_counter()
-            scores = [predictor.predict_scores(r) for r in reports]
+            scores = [predictor.predict_scores(r) for r in reports]  # each returns numpy: the device is done
             seconds = time.perf_counter() - t0
             rate = n / seconds
             line = (f"bf16 {'on ' if bf16 else 'off'}: {n} sentences in {seconds:.1f} s = {rate:.0f} sentences/s "
-                    f"(model load {load_s:.2f} s, {torch.get_num_threads()} threads)")
+                    f"(model load {load_s:.2f} s, {args.device}, {torch.get_num_threads()} CPU threads)")
             sets = [s for block in scores for s in suggestion_sets(block)]
             if reference is None:
                 reference = (sets, np.concatenate(scores))
