@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -150,9 +151,23 @@ def test_import_annotate_train_evaluate(browser_ready, shared_data, tmp_path, ti
             done = store.get_job(job.id)
             assert done.status == JOB_DONE, done.message
             # The page redraws when the run ends: the promote list now offers the new model first.
+            # The finished line can show before that redraw lands; a list opened in between is redrawn closed, so
+            # open it again until the new model is offered (30 s at most).
+            from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
             promote = page.locator('[data-testid="stSelectbox"]').filter(has_text="Model to promote")
-            promote.locator("input").first.click()
-            page.get_by_role("option", name=f"#{done.model_id} ").first.wait_for(timeout=30_000)
+            offered = page.get_by_role("option", name=f"#{done.model_id} ").first
+            deadline = time.monotonic() + 30
+            while True:
+                wait_for_app(page)
+                promote.locator("input").first.click()
+                try:
+                    offered.wait_for(timeout=3_000)
+                    break
+                except PlaywrightTimeout:
+                    page.keyboard.press("Escape")
+                    if time.monotonic() > deadline:
+                        raise
             page.keyboard.press("Escape")
             wait_for_app(page)
             _shot(page, "3-train-done")
