@@ -6,7 +6,7 @@ Usage: python benchmarks/predict_speed.py [--data ../shared/data] [--reports 121
 2. Writes a trained-model folder: the embedded all-MiniLM-L6-v2 fine-tuned for 80 steps on TRAM 2's single-label
    sentences (50 techniques, mean pooling), so its scores are peaked like a real model's; read back by the loader
    the worker uses.
-3. Times the model load once, then every report's sentences through ``Predictor.predict_scores`` (tokenize,
+3. Per bf16 setting, times the model load, then every report's sentences through ``Predictor.predict_scores`` (tokenize,
    batch by length, forward), report by report as a prediction job does, for each bf16 setting asked for;
    with bf16 on it also prints for how many sentences the stored suggestions (top 10 with score >= 0.05) and the
    labels at threshold 0.5 differ from fp32.
@@ -96,7 +96,8 @@ def suggestion_sets(scores) -> list[frozenset]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the reports (the fine-tuning sentences are "
+                        "always ../shared/data/tram2/single_label.json, as in train_speed.py)")
     parser.add_argument("--reports", type=int, default=121)
     parser.add_argument("--bf16", choices=("auto", "on", "off", "both"), default="both")
     parser.add_argument("--threads", type=int, default=None)

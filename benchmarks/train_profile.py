@@ -23,11 +23,11 @@ sys.path.insert(0, str(REPO))
 from benchmarks.train_speed import load_data  # noqa: E402
 
 GROUPS = (  # (group, substrings of the op name), first match wins
+    ("layer norm", ("layer_norm",)),
+    ("grad clipping", ("clip_grad", "_foreach_norm", "linalg_vector_norm", "aten::norm")),
     ("attention", ("scaled_dot_product", "_flash_attention", "softmax", "bmm", "baddbmm")),
     ("matmul", ("addmm", "aten::mm", "matmul", "linear")),
     ("optimizer step", ("adam", "_foreach_", "optimizer")),
-    ("grad clipping", ("norm", "clip")),
-    ("layer norm", ("layer_norm",)),
     ("activation", ("gelu",)),
     ("dropout", ("dropout", "bernoulli", "native_dropout")),
     ("embedding", ("embedding",)),
@@ -38,8 +38,6 @@ GROUPS = (  # (group, substrings of the op name), first match wins
 
 def group_of(name: str) -> str:
     lowered = name.lower()
-    if "optimizer.step" in lowered or "adamw" in lowered:
-        return "optimizer step"
     for group, keys in GROUPS:
         if any(k in lowered for k in keys):
             return group

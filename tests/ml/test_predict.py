@@ -141,7 +141,8 @@ def test_only_the_last_models_stay_loaded(filled, settings, monkeypatch):
     assert kept == [str(Path(filled.get_model(i).path).resolve()) for i in ids[-predict.MODELS_KEPT_LOADED:]]
 
 
-@pytest.mark.parametrize("value, expected", [("0", False), ("off", False), ("1", True), ("on", True)])
+@pytest.mark.parametrize("value, expected", [("0", False), ("off", False), ("false", False), ("no", False),
+                                             ("1", True), ("on", True), ("true", True), ("yes", True)])
 def test_bf16_scoring_can_be_set_by_the_environment(monkeypatch, value, expected):
     monkeypatch.setenv("TRAM_PREDICT_BF16", value)
     assert predict.scoring_bf16("cpu") is expected
@@ -152,21 +153,62 @@ def test_bf16_scoring_follows_the_cpu_when_not_set(monkeypatch):
 
     monkeypatch.delenv("TRAM_PREDICT_BF16", raising=False)
     assert predict.scoring_bf16("cpu") is cpu_features.cpu_has_fast_bf16()
-    assert predict.scoring_bf16("cuda") is True
 
 
-def test_a_kept_model_scores_for_two_threads_at_once_as_for_one(filled, settings, tiny_bert_dir):
+@pytest.mark.parametrize("capability, expected", [((8, 0), True), ((9, 0), True), ((7, 5), False), ((7, 0), False)])
+def test_bf16_scoring_on_a_gpu_needs_native_bf16(monkeypatch, capability, expected):
+    import torch
+
+    monkeypatch.delenv("TRAM_PREDICT_BF16", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    assert predict.scoring_bf16("cuda:0") is expected
+
+
+def test_models_on_a_gpu_are_not_kept_loaded(filled, settings, baseline_model, monkeypatch):
+    loads = []
+    monkeypatch.setattr(predict, "resolve_device", lambda device: device or "cpu")
+    monkeypatch.setattr(predict, "load_model", lambda path, device=None: loads.append(device) or object())
+    monkeypatch.setattr(predict, "_loaded", type(predict._loaded)())
+    path = filled.get_model(baseline_model).path
+    predict.loaded_model(path, "cuda:0")
+    predict.loaded_model(path, "cuda:0")
+    assert loads == ["cuda:0", "cuda:0"] and not predict._loaded
+    predict.loaded_model(path, "cpu")
+    predict.loaded_model(path, "cpu")
+    assert loads == ["cuda:0", "cuda:0", "cpu"]
+
+
+def test_threads_sharing_a_kept_model_score_one_at_a_time_and_as_one_thread_would(filled, settings, tiny_bert_dir,
+                                                                                   monkeypatch):
     import threading
+    import time
+
+    from tram_core.ml import training_loop
 
     model_id = train(filled, settings, dict(base=str(tiny_bert_dir), **TINY_OPTIONS))
-    predictor = predict.loaded_model(filled.get_model(model_id).path)
     texts = [s.text for s in filled.sentences()][:40]
-    alone = predictor.predict_scores(texts)
+    inside, most_inside, real_score = [0], [0], training_loop.score_texts
+
+    def watched_score(*args, **kwargs):
+        inside[0] += 1
+        most_inside[0] = max(most_inside[0], inside[0])
+        time.sleep(0.02)  # long enough for another thread to come in, were it let in
+        try:
+            return real_score(*args, **kwargs)
+        finally:
+            inside[0] -= 1
+
+    monkeypatch.setattr(training_loop, "score_texts", watched_score)
+    monkeypatch.setattr(predict, "_loaded", type(predict._loaded)())
+    predictor = predict.loaded_model(filled.get_model(model_id).path)
+    start = threading.Barrier(3)
     results, errors = {}, []
 
     def score(name: str) -> None:
         try:
-            for _ in range(5):
+            start.wait()
+            for _ in range(3):
                 results[name] = predictor.predict_scores(texts)
         except Exception as exc:  # noqa: BLE001 - the test reports any error a thread met
             errors.append(exc)
@@ -176,6 +218,8 @@ def test_a_kept_model_scores_for_two_threads_at_once_as_for_one(filled, settings
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    assert errors == [] and len(results) == 3
+    assert most_inside[0] == 1
+    alone = predictor.predict_scores(texts)
     for got in results.values():
         np.testing.assert_allclose(got, alone, atol=1e-6)

@@ -54,14 +54,23 @@ def load_model(path: str | Path, device: str | None = None):
 
 
 def scoring_bf16(device: str) -> bool:
-    """bf16 autocast for scoring on CUDA and on CPUs with AMX or AVX512-BF16 (TRAM_PREDICT_BF16=0 turns it off).
+    """bf16 autocast for scoring on CPUs with AMX or AVX512-BF16 and on GPUs with native bf16 (compute capability
+    8.0 and later); TRAM_PREDICT_BF16=0 turns it off, =1 forces it.
 
     benchmarks/predict_speed.py measures what it changes: the share of sentences whose stored suggestions differ.
     """
     from tram_core.ml.training_loop import use_bf16
 
     setting = os.environ.get("TRAM_PREDICT_BF16", "auto").strip().lower()
-    return use_bf16(device, {"0": "off", "off": "off", "1": "on", "on": "on"}.get(setting, "auto"))
+    if setting in ("0", "off", "false", "no"):
+        return False
+    if setting in ("1", "on", "true", "yes"):
+        return True
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.is_available() and torch.cuda.get_device_capability(device)[0] >= 8
+    return use_bf16(device, "auto")
 
 
 MODELS_KEPT_LOADED = 2
@@ -72,12 +81,16 @@ _loaded_lock = threading.Lock()
 def loaded_model(path: str | Path, device: str | None = None):
     """The model at ``path``, loaded once per process and kept for the next job (the last MODELS_KEPT_LOADED).
 
-    The key is the folder, the device and every file's name, size and time in it: a folder changed in any way
-    (written again, or a file swapped) is loaded afresh and checked again, never served from memory.
+    Only CPU models are kept: a model kept on a GPU would take memory the next training run needs. The key is the
+    folder, the device and every file's name, size, inode and times: a folder changed in any way (written again,
+    a file swapped) is loaded afresh and checked again, never served from memory.
     """
     folder = Path(path).resolve()
     device = resolve_device(device)
-    key = (str(folder), device, _folder_stamp(folder))
+    stamp = _folder_stamp(folder)
+    if device != "cpu" or not stamp:
+        return load_model(folder, device)
+    key = (str(folder), device, stamp)
     with _loaded_lock:
         if key in _loaded:
             _loaded.move_to_end(key)
@@ -90,11 +103,12 @@ def loaded_model(path: str | Path, device: str | None = None):
 
 
 def _folder_stamp(folder: Path) -> tuple:
-    """(name, size, mtime) of each file in ``folder``, sorted; empty when it cannot be read (the load says why)."""
+    """(name, size, inode, mtime, ctime) of each file in ``folder``, sorted; empty when it cannot be read."""
     try:
-        return tuple(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in os.scandir(folder)))
+        entries = [(e.name, e.stat()) for e in os.scandir(folder)]
     except OSError:
         return ()
+    return tuple(sorted((name, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns) for name, st in entries))
 
 
 def top_scores(row: np.ndarray, classes: Sequence[str], k: int = SUGGESTION_TOP_K,
