@@ -122,14 +122,16 @@ def start_annotators(names: list[str], env: dict, plan: Path, folder: Path, args
 def watch_worker(store, job_id: int, until: float) -> WorkerProgress:
     """Sample the training job until ``until`` (time.time()), as the Train page's progress does."""
     first = store.get_job(job_id)
-    beats, job = [first.heartbeat_at], first
+    beats, job, highest = [first.heartbeat_at], first, first.step
     while time.time() < until:
         time.sleep(0.25)
         job = store.get_job(job_id)
+        if job.phase == first.phase:  # steps of a later phase (evaluating, saving) count from 0 again
+            highest = max(highest, job.step)
         if job.heartbeat_at != beats[-1]:
             beats.append(job.heartbeat_at)
     gaps = [(b - a).total_seconds() for a, b in zip(beats, beats[1:]) if a and b]
-    return WorkerProgress(job.step - first.step, (first.epoch, job.epoch), max(gaps, default=0.0), job.status)
+    return WorkerProgress(highest - first.step, (first.epoch, job.epoch), max(gaps, default=0.0), job.status)
 
 
 def collect(started: list[tuple], seconds: float) -> tuple[list[dict], list[str]]:

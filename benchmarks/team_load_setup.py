@@ -123,7 +123,9 @@ def training_options(base: str, folder: Path, seconds: float) -> dict:
 
         logging.disable_progress_bar()  # save_pretrained's bar would break the printed figures
         make_tiny_bert(bert)
-    return {**TINY_OPTIONS, "base": str(bert), "epochs": max(100, int(seconds * 10))}
+    # A tiny BERT runs 20-30 epochs a second here: ask for far more than the load lasts, so the run is still
+    # training (not evaluating or saving) when the load ends.
+    return {**TINY_OPTIONS, "base": str(bert), "epochs": max(1000, int(seconds * 100))}
 
 
 def start_worker(store, env: dict, options: dict, log: Path, timeout_s: float = 300) -> Worker:
