@@ -47,9 +47,9 @@ def live_panel() -> None:
     """The running (or next queued) run, the queue behind it: read from the database on every tick."""
     panel = svc.live_panel(ctx)
     st.caption(literal(panel.worker_line))
-    watched, state.watched_job = state.watched_job, panel.job_id
-    if watched is not None and panel.job_id != watched:
-        st.rerun()  # the watched run ended: redraw the whole page so the history and promote list show it
+    before, state.live_marks = state.live_marks, panel.marks
+    if svc.page_needs_redraw(before, panel):
+        st.rerun()  # a run ended: redraw the whole page so the history and promote list show it
     if panel.job_id is None:
         for bar in panel.bars:
             st.progress(bar.fraction, text=literal(bar.text))

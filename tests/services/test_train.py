@@ -145,6 +145,36 @@ def test_with_a_real_worker_neither_the_sidebar_nor_the_panel_shows_a_cancelled_
     assert panel.job_id is None and f"training run {job_id}" not in line and line == panel.worker_line
 
 
+def test_a_run_that_starts_and_ends_between_two_ticks_still_redraws_the_page(ctx, settings):
+    """The panel never saw the run (queued, ran and finished between two ticks): the newest finished run changed,
+    so the page redraws and its promote list offers the new model."""
+    fill_store(ctx.store, reports=4, per_technique=4)
+    first = svc.live_panel(ctx)
+    assert first.job_id is None and first.last_finished_id is None
+    job_id = queue.submit_training(ctx.store, {"base": "baseline", "min_count": 2}, "alice")
+    assert run_job(ctx.store, settings, ctx.store.claim_job(job_id, "w", "cpu")) == JOB_DONE
+    later = svc.live_panel(ctx)
+    assert later.job_id is None and later.last_finished_id == job_id
+    assert svc.page_needs_redraw(first.marks, later)
+    assert not svc.page_needs_redraw(later.marks, svc.live_panel(ctx))  # once drawn, the ticks stay quiet
+    assert not svc.page_needs_redraw(None, later)  # the page's first draw
+
+
+def test_a_shown_run_that_ends_redraws_the_page_and_a_queued_one_starting_does_not(ctx, settings):
+    fill_store(ctx.store, reports=4, per_technique=4)
+    job_id = queue.submit_training(ctx.store, {"base": "baseline", "min_count": 2}, "alice")
+    queued = svc.live_panel(ctx)
+    assert queued.job_id == job_id and not queued.running
+    job = ctx.store.claim_job(job_id, "w", "cpu")
+    running = svc.live_panel(ctx)
+    assert running.running and not svc.page_needs_redraw(queued.marks, running)
+    ctx.store.request_cancel(job_id)
+    assert run_job(ctx.store, settings, job) != JOB_DONE  # cancelled: it ended all the same
+    ended = svc.live_panel(ctx)
+    assert ended.job_id is None and ended.last_finished_id == job_id
+    assert svc.page_needs_redraw(running.marks, ended)
+
+
 def test_label_spaces(ctx):
     assert svc.label_space(ctx, svc.CORPUS).classes is None
     assert len(svc.label_space(ctx, svc.TRAM50).classes) == 50

@@ -13,7 +13,7 @@ from tram_core import server_paths
 from tram_core.errors import UserError
 from tram_core.services import activity
 from tram_core.services.common import Context, ModelChoices, check_user, ensure_worker, model_choices
-from tram_core.store import JOB_DONE, JOB_RUNNING, utcnow
+from tram_core.store import JOB_DONE, JOB_FINISHED_STATUSES, JOB_RUNNING, utcnow
 from tram_core.views import charts, live_run, run_history, run_verdict, train_form
 from tram_core.views.train_form import LABEL_SPACES, BaseChoice, DataOverview, OptionField
 
@@ -52,10 +52,33 @@ class LivePanel:
     validation: pd.DataFrame | None = None
     queue: pd.DataFrame | None = None  # what waits, in the order it starts: lane and start for each
     worker_line: str = ""
+    last_finished_id: int | None = None  # the newest finished training run
 
     @property
     def can_cancel(self) -> bool:
         return self.job_id is not None and not self.cancel_requested
+
+    @property
+    def marks(self) -> "LiveMarks":
+        return LiveMarks(self.job_id, self.last_finished_id)
+
+
+@dataclass(frozen=True)
+class LiveMarks:
+    """What the Train page was last drawn with: the run in the live panel and the newest finished run."""
+
+    job_id: int | None = None
+    finished_id: int | None = None
+
+
+def page_needs_redraw(before: LiveMarks | None, panel: LivePanel) -> bool:
+    """Whether a live-panel tick should redraw the whole Train page (history, promote list, verdicts): the run it
+    showed has ended, or a run finished that the page has not drawn yet. A short run can be queued, run and
+    finish between two ticks, so the panel never shows it running; the newest finished run still changes."""
+    if before is None:
+        return False
+    ended = before.job_id is not None and panel.job_id != before.job_id
+    return ended or panel.last_finished_id != before.finished_id
 
 
 def _idle_panel(ctx: Context, state) -> LivePanel:
@@ -64,7 +87,8 @@ def _idle_panel(ctx: Context, state) -> LivePanel:
     if finished is not None:
         last, line = finished
         bars = (Bar(1.0 if last.status == JOB_DONE else 0.0, line),)
-    return LivePanel(bars=bars, info=f"No run in progress. Worker: {state.text}.", worker_line=state.line)
+    return LivePanel(bars=bars, info=f"No run in progress. Worker: {state.text}.", worker_line=state.line,
+                     last_finished_id=finished[0].id if finished is not None else None)
 
 
 def _running_parts(job, progress) -> dict[str, Any]:
@@ -104,6 +128,8 @@ def live_panel(ctx: Context) -> LivePanel:
     job = _shown_run(state)
     if job is None:
         return _idle_panel(ctx, state)
+    finished = next((j.id for j in ctx.store.list_jobs(limit=20, kind="train") if j.status in JOB_FINISHED_STATUSES),
+                    None)
     progress = run_history.run_progress(ctx.store, job)
     running = job.status == JOB_RUNNING
     parts = _running_parts(job, progress) if running else {}
@@ -115,7 +141,7 @@ def live_panel(ctx: Context) -> LivePanel:
         cancel_requested=bool(job.cancel_requested),
         loss_chart=charts.live_loss_chart(progress.points) if has_loss else None,
         validation=progress.validation if has_validation else None, queue=_queue_frame(state, job.id),
-        worker_line=state.line)
+        worker_line=state.line, last_finished_id=finished)
 
 
 def cancel_run(ctx: Context, user: str, job_id: int) -> None:
