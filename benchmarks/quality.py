@@ -22,6 +22,7 @@ reports; --cold-start-classes says its label space). Each mode is bootstrapped a
     python benchmarks/quality.py --limit-reports 40 --epochs 2
     python benchmarks/quality.py --procedure-modes off mix pretrain only --epochs 2
     python benchmarks/quality.py --base baseline --only model --procedure-modes off mix only   # TF-IDF, seconds
+    python benchmarks/quality.py --procedure-modes off only --baseline-reports 20   # cold start vs 20 reports
 """
 
 from __future__ import annotations
@@ -188,6 +189,10 @@ def parse_args() -> argparse.Namespace:
                         help="train the model once per mode of ATT&CK procedure examples (default: off only)")
     parser.add_argument("--procedure-ratio", type=float, default=None,
                         help="mix/pretrain: examples per training sentence with a technique (0: all)")
+    parser.add_argument("--baseline-reports", type=int, default=None,
+                        help="also train the TF-IDF model on only N labelled reports (its training and validation "
+                             "reports), tested on the same test reports: a team's first weeks, against the "
+                             "cold-start model ('only')")
     parser.add_argument("--cold-start-classes", choices=("corpus", "attack"), default="corpus",
                         help="label space of 'only': the corpus's (as the other models) or every technique with "
                              "at least --cold-start-min-count procedure examples")
@@ -252,8 +257,32 @@ def describe(result, examples) -> None:
         print("  epoch", {k: (round(v, 4) if isinstance(v, float) else v) for k, v in h.items()})
 
 
+FEW = "baseline-few"  # the TF-IDF model trained on --baseline-reports labelled reports
+
+
+def few_reports_baseline(examples, full_result, args, settings, out_root: Path, store):
+    """The TF-IDF model of a team that has labelled ``args.baseline_reports`` reports: that many reports drawn
+    (seeded) from outside the test split, split again into its training and validation reports, and tested on
+    the full run's test reports."""
+    import random
+
+    from tram_core.ml.training import TrainOptions, train_model
+
+    test_sentences = set(full_result.split.test)
+    test_reports = sorted({e.report_id for e in examples if e.sentence_id in test_sentences})
+    others = sorted({e.report_id for e in examples} - set(test_reports))
+    chosen = set(random.Random(args.seed).sample(others, min(args.baseline_reports, len(others))))
+    subset = [e for e in examples if e.report_id in chosen or e.report_id in set(test_reports)]
+    print(f"baseline on {len(chosen)} labelled reports ({sum(1 for e in subset if e.report_id in chosen)} "
+          f"sentences), tested on the same {len(test_reports)} test reports", flush=True)
+    options = TrainOptions(base="baseline", min_count=2, threads=args.threads, seed=args.seed,
+                           test_reports=test_reports)
+    return train_model(subset, options, settings, out_root / FEW, progress=printer("baseline-few"), store=store)
+
+
 def compare_kept(examples, root: Path, resamples: int) -> None:
-    """Bootstrap every kept model against the baseline, and every procedure mode against 'off'."""
+    """Bootstrap every kept model against the baseline, every procedure mode against 'off', and the cold-start
+    model against the TF-IDF model trained on a few reports."""
     kept = [mode for mode in MODES if (model_folder(root, mode) / "tram_model.json").is_file()]
     for mode in kept:
         if (root / "baseline" / "tram_model.json").is_file():
@@ -261,6 +290,8 @@ def compare_kept(examples, root: Path, resamples: int) -> None:
         if mode != "off" and "off" in kept:
             compare(examples, model_folder(root, mode), model_folder(root, "off"), resamples,
                     (f"model[{mode}]", "model[off]"))
+    if "only" in kept and (root / FEW / "tram_model.json").is_file():
+        compare(examples, model_folder(root, "only"), root / FEW, resamples, ("model[only]", "baseline[few reports]"))
 
 
 def main() -> None:
@@ -291,6 +322,10 @@ def main() -> None:
         base_result = train_model(examples, TrainOptions(base="baseline", **common), settings,
                                   out_root / "baseline", progress=printer("baseline"), store=store)
         rows["baseline"] = summary("baseline", base_result.metrics, time.time() - t0)
+        if args.baseline_reports:
+            t0 = time.time()
+            few = few_reports_baseline(examples, base_result, args, settings, out_root, store)
+            rows[FEW] = summary(f"baseline[{args.baseline_reports} reports]", few.metrics, time.time() - t0)
         if args.only == "baseline":
             return
     for mode in args.procedure_modes:
