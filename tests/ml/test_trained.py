@@ -24,13 +24,13 @@ TEXTS = ["A PowerShell command 7 decoded the base64 stager.",
 def folders(tiny_bert_dir, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("trained")
     out = {}
-    for pooling in ("mean", "cls"):
+    for pooling in ("mean", "cls", "label_attention"):
         options = TrainOptions(base=str(tiny_bert_dir), pooling=pooling, **{**FAST, "epochs": 6})
         out[pooling] = train_model(toy_examples(), options, settings_for(tmp), tmp / pooling).model_dir
     return out
 
 
-@pytest.mark.parametrize("pooling", ["mean", "cls"])
+@pytest.mark.parametrize("pooling", ["mean", "cls", "label_attention"])
 def test_scores_have_one_column_per_class_in_order(folders, pooling):
     predictor = load_trained(folders[pooling])
     info = json.loads((folders[pooling] / "tram_model.json").read_text())
@@ -40,7 +40,7 @@ def test_scores_have_one_column_per_class_in_order(folders, pooling):
     assert set(predictor.thresholds.per_technique) == {"T1059.001", "T1547.001"}
     scores = predictor.predict_scores(TEXTS)
     assert scores.shape == (4, 2) and ((scores >= 0) & (scores <= 1)).all()
-    if pooling == "mean":  # the longer-trained model has learned the toy topics
+    if pooling != "cls":  # the longer-trained models have learned the toy topics
         assert scores[0, 0] > scores[0, 1] and scores[1, 1] > scores[1, 0]
         assert predictor.predict_sets(TEXTS[:2]) == [{"T1059.001"}, {"T1547.001"}]
 
@@ -88,3 +88,20 @@ def test_mean_folder_rebuilds_as_its_readme_says(folders):
 def test_a_folder_without_model_info_is_refused(tmp_path):
     with pytest.raises(UserError, match="tram_model.json"):
         load_trained(tmp_path)
+
+
+def test_a_label_attention_model_keeps_its_queries_and_grows_them_for_new_techniques(folders):
+    import torch
+    from safetensors.torch import load_file
+
+    from tram_core.ml.training_model import build_model
+
+    folder = folders["label_attention"]
+    assert set(load_file(str(folder / HEAD_FILE))) == {"query", "weight", "bias"}
+    assert "AutoModel.from_pretrained(folder)" not in (folder / "README.md").read_text()  # not the mean recipe
+    old = build_model(folder, "label_attention", ["T1059.001", "T1547.001"], 0.1, seed=1)
+    new = build_model(folder, "label_attention", ["T1003.001", "T1547.001", "T1059.001"], 0.1, seed=1)
+    for name in ("query", "weight"):
+        before, after = getattr(old.classifier, name), getattr(new.classifier, name)
+        assert torch.equal(after[1], before[1]) and torch.equal(after[2], before[0])
+        assert not torch.equal(after[0], before[0])

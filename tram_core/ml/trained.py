@@ -86,7 +86,7 @@ def load_trained(path: str | Path, device: str = "cpu") -> Predictor:
         return Predictor(path, card, _model=BaselineModel.load(path))
     from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
-    from tram_core.ml.training_model import cls_classifier, mean_pool_classifier
+    from tram_core.ml.training_model import cls_classifier, head_classifier
 
     tokenizer = AutoTokenizer.from_pretrained(path)
     if card.pooling == "cls":
@@ -99,7 +99,7 @@ def load_trained(path: str | Path, device: str = "cpu") -> Predictor:
         bert_like = AutoConfig.from_pretrained(path).model_type == "bert"
         extra = {"add_pooling_layer": False} if bert_like else {}
         encoder = AutoModel.from_pretrained(path, **extra)
-        model = mean_pool_classifier(encoder, len(classes))
+        model = head_classifier(card.pooling or "mean", encoder, len(classes))
         model.classifier.load_state_dict(load_file(str(path / HEAD_FILE)))
     model.to(device).eval()
     if getattr(model.classifier, "out_features", len(classes)) != len(classes):

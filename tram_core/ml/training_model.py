@@ -57,6 +57,54 @@ def mean_pool_classifier(encoder, num_labels: int, dropout: float = 0.1):
     return MeanPoolClassifier(encoder, num_labels, dropout)
 
 
+def label_attention_classifier(encoder, num_labels: int, dropout: float = 0.1):
+    """Encoder + a label-attention head: each technique's own query attends over the sentence's tokens, and that
+    technique's weight vector scores what it attended to (as in label-wise attention networks for multi-label
+    text). The head's parameters are ``query``, ``weight`` and ``bias`` (one row per technique)."""
+    import math
+
+    import torch
+    from torch import nn
+
+    class LabelAttentionHead(nn.Module):
+        def __init__(self, hidden: int, labels: int):
+            super().__init__()
+            self.query = nn.Parameter(torch.empty(labels, hidden).normal_(0.0, 0.02))
+            self.weight = nn.Parameter(torch.zeros(labels, hidden))
+            self.bias = nn.Parameter(torch.zeros(labels))
+            self.scale = 1.0 / math.sqrt(hidden)
+
+        @property
+        def out_features(self) -> int:
+            return self.weight.shape[0]
+
+        def forward(self, hidden, attention_mask):
+            scores = torch.einsum("blh,ch->bcl", hidden, self.query) * self.scale
+            scores = scores.masked_fill(attention_mask[:, None, :] == 0, torch.finfo(scores.dtype).min)
+            attended = torch.einsum("bcl,blh->bch", scores.softmax(-1), hidden)
+            return (attended * self.weight).sum(-1) + self.bias
+
+    class LabelAttentionClassifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = encoder
+            self.dropout = nn.Dropout(dropout)
+            self.classifier = LabelAttentionHead(encoder.config.hidden_size, num_labels)
+
+        def forward(self, input_ids, attention_mask):
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            return self.classifier(self.dropout(hidden), attention_mask)
+
+    return LabelAttentionClassifier()
+
+
+def head_classifier(pooling: str, encoder, num_labels: int, dropout: float = 0.1):
+    """The encoder with the head of a pooling that keeps its head in HEAD_FILE ('mean' or 'label_attention')."""
+    if pooling == "label_attention":
+        return label_attention_classifier(encoder, num_labels, dropout)
+    return mean_pool_classifier(encoder, num_labels, dropout)
+
+
 def cls_classifier(model):
     _, _, ClsClassifier = _build_classes_module()
     return ClsClassifier(model)
@@ -100,10 +148,22 @@ def build_model(base_path: Path, pooling: str, classes: list[str], dropout: floa
                              getattr(config, "initializer_range", 0.02), generator)
     if pooling == "cls":
         return cls_classifier(_with_multi_label_head(loaded, classes, weight, bias))
-    model = mean_pool_classifier(loaded, len(classes), dropout)
+    model = head_classifier(pooling, loaded, len(classes), dropout)
     model.classifier.weight.data.copy_(weight)
     model.classifier.bias.data.copy_(bias)
+    if pooling == "label_attention":
+        old_query = _head_tensors(base_path).get("query")
+        if old_query is not None and old_head is not None:  # a label-attention base: its queries too
+            query, _ = grow_head(old_query, torch.zeros(len(old_query)), old_head[2], classes, 0.02, generator)
+            model.classifier.query.data.copy_(query)
     return model
+
+
+def _head_tensors(base_path: Path) -> dict:
+    from safetensors.torch import load_file
+
+    head_file = Path(base_path) / HEAD_FILE
+    return load_file(str(head_file)) if head_file.is_file() else {}
 
 
 def _load_base(base_path: Path, config, pooling: str, num_labels: int, base_classes: list[str] | None):

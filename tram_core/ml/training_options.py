@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from tram_core.errors import UserError
 
 KINDS = ("transformer", "baseline")
-POOLINGS = ("cls", "mean")
+POOLINGS = ("cls", "mean", "label_attention")
 LOSSES = ("bce", "focal", "asl")
 CLASS_WEIGHTINGS = ("none", "sqrt")
 # ATT&CK's procedure examples as training data (procedure_training): not at all, mixed into the training part, a
@@ -47,7 +47,8 @@ class TrainOptions:
     class_weighting: str | None = field(default=None, metadata={
         "help": "'none', or 'sqrt': scale each technique's pos_weight by sqrt(median count / its count)."})
     pooling: str | None = field(default=None, metadata={
-        "help": "'cls' (BERT pooler, a BertForSequenceClassification) or 'mean' (mean of token vectors + Linear)."})
+        "help": "'cls' (BERT pooler, a BertForSequenceClassification), 'mean' (mean of token vectors + Linear) or "
+                "'label_attention' (each technique attends over the tokens with a query of its own)."})
     min_count: int = field(default=10, metadata={
         "help": "Label space: techniques with at least this many labelled sentences (ignored with 'classes')."})
     classes: list[str] | None = field(default=None, metadata={

@@ -100,10 +100,10 @@ def save_transformer(model, tokenizer, pooling: str, classes: list[str], folder:
         model.model.save_pretrained(folder)
     else:
         model.encoder.save_pretrained(folder)
-        save_file({"weight": model.classifier.weight.detach().cpu().contiguous(),
-                   "bias": model.classifier.bias.detach().cpu().contiguous()}, str(folder / HEAD_FILE))
-        (folder / "README.md").write_text(MEAN_POOL_README.format(n=len(classes), head=HEAD_FILE,
-                                                                  info=MODEL_INFO_FILE))
+        save_file({name: tensor.detach().cpu().contiguous() for name, tensor in model.classifier.state_dict().items()},
+                  str(folder / HEAD_FILE))
+        readme = MEAN_POOL_README if pooling == "mean" else LABEL_ATTENTION_README
+        (folder / "README.md").write_text(readme.format(n=len(classes), head=HEAD_FILE, info=MODEL_INFO_FILE))
     tokenizer.save_pretrained(folder)
 
 
@@ -132,4 +132,14 @@ with torch.no_grad():
     mask = batch["attention_mask"].unsqueeze(-1).float()
     scores = torch.sigmoid(head((hidden * mask).sum(1) / mask.sum(1)))   # column j = info["classes"][j]
 ```
+"""
+
+
+LABEL_ATTENTION_README = """# TRAM multi-label technique classifier (label attention)
+
+The encoder is saved with `save_pretrained`; the label-attention head ({n} techniques) is `{head}`: `query`,
+`weight` [{n}, hidden] and `bias` [{n}]. For technique c, with the encoder's token vectors H (padding masked out):
+`a = softmax(H @ query[c] / sqrt(hidden))`, `score = sigmoid((a @ H) . weight[c] + bias[c])`. The technique order
+and tuned thresholds are in `{info}` (`classes`, `thresholds`); `tram_core.ml.trained.load_trained(folder)`
+rebuilds it.
 """
