@@ -188,6 +188,9 @@ def test_recipe_fills_unset_options_and_bad_choices_are_named():
     assert resolved.epochs == 1 and resolved.pooling == "mean"
     assert resolved.head_learning_rate == RECIPES["embedded"]["head_learning_rate"]
     assert recipe_for("tram-scibert")["pooling"] == "cls"
+    # the embedded model weights rare techniques up by default (it won on macro-F1 on 3 seeds); BERT-size bases not
+    assert resolved.class_weighting == "sqrt" and recipe_for("tram-scibert")["class_weighting"] == "none"
+    assert resolve_options(TrainOptions(class_weighting="none"), recipe_for("embedded")).class_weighting == "none"
     with pytest.raises(UserError, match="Unknown loss 'hinge'"):
         resolve_options(TrainOptions(loss="hinge"), recipe_for("embedded"))
     with pytest.raises(UserError, match="Unknown pooling"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tram_core.ml.training_loop import BestEpoch, linear_schedule, make_loss
@@ -84,3 +85,17 @@ def test_adamw_uses_the_fused_kernel_where_it_fits_and_steps_like_the_loop_versi
         assert torch.allclose(a, b, atol=1e-6)
     assert not fused_adamw_fits([torch.zeros(2, dtype=torch.long)])  # integer tensors: the foreach path
     assert not fused_adamw_fits([])
+
+
+def test_sqrt_class_weighting_raises_rare_techniques_and_stays_within_its_bounds():
+    from tram_core.ml.training_loop import class_pos_weight
+
+    counts = [400, 100, 25, 1]  # median 62.5
+    y = np.zeros((400, 4), dtype=np.float32)
+    for j, n in enumerate(counts):
+        y[:n, j] = 1
+    weights = class_pos_weight(y, 1.0, "sqrt").numpy()
+    assert list(weights) == sorted(weights)  # the rarer, the heavier
+    np.testing.assert_allclose(weights[1:3], np.sqrt(62.5 / np.array([100, 25])), rtol=1e-5)
+    assert weights[0] == 0.5 and weights[3] == 4.0  # clipped to [0.5, 4]
+    assert class_pos_weight(y, None, "none") is None
