@@ -90,3 +90,17 @@ def wait_for_app(page, timeout_ms: int = 30_000) -> None:
         " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
         timeout=timeout_ms,
     )
+
+
+def require_browser(*extra: tuple[str, str]) -> None:
+    """Skip (or, under TRAM_STRICT_TESTS, fail) a browser test without Debian's chromium, playwright, or the
+    ``(module, package)`` pairs in ``extra``."""
+    import importlib.util
+
+    from tests.conftest import skip_or_fail
+
+    if not CHROMIUM.exists():
+        skip_or_fail(f"{CHROMIUM} not found: browser tests need Debian's chromium (apt-get install chromium)")
+    for module, package in (("playwright", "playwright"), *extra):
+        if importlib.util.find_spec(module) is None:
+            skip_or_fail(f"{package} is not installed (pip install -r requirements-test.txt)")

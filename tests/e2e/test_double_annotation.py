@@ -4,13 +4,12 @@ decision becomes the sentence's label with both originals kept in its history.""
 
 from __future__ import annotations
 
-import importlib.util
 from contextlib import contextmanager
 
 import pytest
 
-from tests.conftest import skip_or_fail, wait_for
-from tests.e2e.harness import CHROMIUM, chromium_page, streamlit_server, wait_for_app
+from tests.conftest import wait_for
+from tests.e2e.harness import chromium_page, require_browser, streamlit_server, wait_for_app
 from tests.views.test_annotation import TEXTS, add_report
 from tram_core import accounts
 from tram_core.access import ADMIN, ANNOTATOR, MAINTAINER, Actor
@@ -27,10 +26,7 @@ CURRENT = ".st-key-ann_current strong"
 
 @pytest.fixture
 def browser_ready():
-    if not CHROMIUM.exists():
-        skip_or_fail(f"{CHROMIUM} not found: browser tests need Debian's chromium (apt-get install chromium)")
-    if importlib.util.find_spec("playwright") is None:
-        skip_or_fail("playwright is not installed (pip install -r requirements-test.txt)")
+    require_browser()
 
 
 def _text(locator) -> str:

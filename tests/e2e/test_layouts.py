@@ -4,13 +4,11 @@ model name; on Train the runs table shows "cancelled" in full; no page offers a 
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import pytest
 
-from tests.conftest import skip_or_fail
-from tests.e2e.harness import CHROMIUM, chromium_page, streamlit_server, wait_for_app
+from tests.e2e.harness import chromium_page, require_browser, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.slow  # a real Streamlit server and Chromium
 
@@ -84,10 +82,7 @@ COLUMN_FITS_JS = """
 
 @pytest.fixture
 def browser_ready():
-    if not CHROMIUM.exists():
-        skip_or_fail(f"{CHROMIUM} not found: browser tests need Debian's chromium (apt-get install chromium)")
-    if importlib.util.find_spec("playwright") is None:
-        skip_or_fail("playwright is not installed (pip install -r requirements-test.txt)")
+    require_browser()
 
 
 @pytest.fixture

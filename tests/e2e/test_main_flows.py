@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import signal
@@ -12,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, skip_or_fail, wait_for
-from tests.e2e.harness import CHROMIUM, chromium_page, streamlit_server, wait_for_app
+from tests.conftest import REPO_ROOT, wait_for
+from tests.e2e.harness import chromium_page, require_browser, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.slow  # a real Streamlit server and Chromium
 
@@ -26,10 +25,7 @@ MJSON = ["AA20258A_Chinese_Ministry_of_State_SecurityAffiliated_Cyber_Threat_Act
 
 @pytest.fixture
 def browser_ready():
-    if not CHROMIUM.exists():
-        skip_or_fail(f"{CHROMIUM} not found: browser tests need Debian's chromium (apt-get install chromium)")
-    if importlib.util.find_spec("playwright") is None:
-        skip_or_fail("playwright is not installed (pip install -r requirements-test.txt)")
+    require_browser()
 
 
 def _stop_workers(home: Path) -> None:

@@ -4,7 +4,6 @@ user is the author of what they label; a forged ?user= changes nothing."""
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,8 +11,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.conftest import skip_or_fail, wait_for
-from tests.e2e.harness import CHROMIUM, chromium_page, streamlit_server, wait_for_app
+from tests.conftest import wait_for
+from tests.e2e.harness import chromium_page, require_browser, streamlit_server, wait_for_app
 from tests.views.test_annotation import TEXTS, add_report
 from tram_core import accounts
 from tram_core.access import ADMIN, ANNOTATOR, Actor
@@ -29,11 +28,7 @@ TEAM_ENV = {"TRAM_WORKER_AUTOSTART": "0", "TRAM_OIDC_DEFAULT_ROLE": "viewer"}
 
 @pytest.fixture
 def browser_ready():
-    if not CHROMIUM.exists():
-        skip_or_fail(f"{CHROMIUM} not found: browser tests need Debian's chromium (apt-get install chromium)")
-    for module, package in (("playwright", "playwright"), ("oidc_provider_mock", "oidc-provider-mock")):
-        if importlib.util.find_spec(module) is None:
-            skip_or_fail(f"{package} is not installed (pip install -r requirements-test.txt)")
+    require_browser(("oidc_provider_mock", "oidc-provider-mock"))
 
 
 @contextmanager

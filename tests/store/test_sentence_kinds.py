@@ -5,10 +5,10 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import pytest
-from alembic import command
 from sqlalchemy import create_engine, inspect
 
 from tests.io.noise_samples import SHA256_LIST, report_with
+from tests.store.samples import migrate
 from tram_core.io.importer import prepare_bytes, store_prepared
 from tram_core.store import LABELLED, UNLABELLED, NewSentence, Store, StoreError, migrations
 
@@ -87,19 +87,11 @@ def test_fingerprints_are_stored_per_report(store):
                                             {"values": [1, 2]})]
 
 
-def _migrate(url: str, revision: str, down: bool = False) -> None:
-    engine = create_engine(url)
-    with engine.connect() as connection:
-        (command.downgrade if down else command.upgrade)(migrations._config(connection), revision)
-        connection.commit()
-    engine.dispose()
-
-
 def test_a_revision_4_database_upgrades_with_its_sentences_as_prose(store_url):
     from tests.store.revision5_columns import revision_5_columns
     from tests.store.samples import TEXT as OLD_TEXT, three_sentences
 
-    _migrate(store_url, "0004")
+    migrate(store_url, "0004")
     with revision_5_columns(store_url):  # today's store writes them; revision 4 lacks them
         old = Store(store_url, create=False)
         report_id = old.add_report("Old", OLD_TEXT, three_sentences(labels=(("T1059.003",), (), ())),
@@ -117,7 +109,7 @@ def test_a_revision_4_database_upgrades_with_its_sentences_as_prose(store_url):
 
 def test_revision_5_downgrades_to_revision_4(store_url):
     Store(store_url).engine.dispose()
-    _migrate(store_url, "0004", down=True)
+    migrate(store_url, "0004", down=True)
     engine = create_engine(store_url)
     columns = {c["name"] for c in inspect(engine).get_columns("sentences")}
     report_columns = {c["name"] for c in inspect(engine).get_columns("reports")}

@@ -3,22 +3,13 @@ double annotation at once; the revision downgrades to 3. On SQLite and PostgreSQ
 
 from __future__ import annotations
 
-from alembic import command
 from sqlalchemy import create_engine, inspect
 
 from tests.store.revision5_columns import revision_5_columns
-from tests.store.samples import TEXT, three_sentences
+from tests.store.samples import TEXT, migrate, three_sentences
 from tram_core.store import LABELLED, Store, migrations
 
 NEW_TABLES = {"double_annotation_shares", "independent_answers", "adjudications", "suggestion_decisions"}
-
-
-def _migrate(url: str, revision: str, down: bool = False) -> None:
-    engine = create_engine(url)
-    with engine.connect() as connection:
-        (command.downgrade if down else command.upgrade)(migrations._config(connection), revision)
-        connection.commit()
-    engine.dispose()
 
 
 def _tables(url: str) -> set[str]:
@@ -30,7 +21,7 @@ def _tables(url: str) -> set[str]:
 
 
 def test_a_revision_3_database_upgrades_keeps_its_labels_and_takes_double_annotation(store_url):
-    _migrate(store_url, "0003")
+    migrate(store_url, "0003")
     assert not NEW_TABLES & _tables(store_url)
     with revision_5_columns(store_url):  # today's store code reads and writes them; revision 3 lacks them
         old = Store(store_url, create=False)
@@ -53,6 +44,6 @@ def test_a_revision_3_database_upgrades_keeps_its_labels_and_takes_double_annota
 def test_revision_4_downgrades_to_revision_3(store_url):
     Store(store_url).engine.dispose()
     assert NEW_TABLES <= _tables(store_url)
-    _migrate(store_url, "0003", down=True)
+    migrate(store_url, "0003", down=True)
     assert not NEW_TABLES & _tables(store_url)
     assert "reports" in _tables(store_url)
