@@ -131,3 +131,35 @@ def test_the_quick_model_is_promoted_over_a_worse_model(filled, settings):
     assert filled.promoted_model().id == newer
     assert json.loads(filled.get_setting(quick_model.PROMOTION_NOTE)) == {"model": newer, "promoted": True,
                                                                           "why": ""}
+
+
+def test_before_any_label_the_quick_model_learns_from_attack_and_suggests(store, settings):
+    """A team that imported a report and labelled nothing gets suggestions from ATT&CK's procedure examples; its
+    first 10 labelled sentences with techniques replace that model with one trained on their labels."""
+    from tram_core.store import NewSentence
+
+    assert not quick_model.should_retrain_quick_model(store)  # nothing to suggest for yet
+    texts = ["The attackers used PowerShell to execute encoded commands.",
+             "A registry Run key started the implant each time the user logged on.",
+             "The company reported record revenue in the third quarter."]
+    body = " ".join(texts)
+    starts = [body.index(t) for t in texts]
+    store.add_report("first report", body, [NewSentence(t, a, a + len(t), (), "unlabelled")
+                                            for t, a in zip(texts, starts)], source="test://first", user="ana")
+    assert quick_model.should_retrain_quick_model(store)
+    cold = store.get_model(quick_model.retrain_quick_model(store, settings))
+    assert cold.promoted and cold.options["cold_start"] and cold.options["examples"] == 0
+    assert len(cold.classes) > 100 and {"T1059.001", "T1547.001"} <= set(cold.classes)
+    suggested = store.suggestions_for([s.id for s in store.sentences(status="unlabelled")])
+    best = {s.text: suggested[s.id][0] for s in store.sentences(status="unlabelled")}
+    assert best[texts[0]][0] == "T1059.001" and best[texts[1]][0] == "T1547.001"
+    assert min(best[texts[0]][1], best[texts[1]][1]) > 0.5 > best[texts[2]][1]  # and nothing for the revenue line
+    assert not quick_model.should_retrain_quick_model(store)  # once, until the labels come
+
+    fill_store(store)  # 64 labelled sentences
+    assert quick_model.should_retrain_quick_model(store)
+    labelled = store.get_model(quick_model.retrain_quick_model(store, settings))
+    assert labelled.promoted and not labelled.options.get("cold_start") and labelled.options["examples"] > 60
+    with pytest.raises(Exception):
+        store.get_model(cold.id)  # replaced, folder and all
+    assert not Path(cold.path).exists()

@@ -37,6 +37,13 @@ def test_check_trainable_names_what_is_missing():
     with pytest.raises(training_jobs.JobError, match="at least 2 reports"):
         training_jobs.check_trainable([example(1, 1, ("T1105",)), example(2, 1, ())])
     training_jobs.check_trainable([example(1, 1, ("T1105",)), example(2, 2, ())])
+    # the embedded model mixes in ATT&CK's procedure examples by default, so with nothing labelled it is the
+    # cold-start model; the TF-IDF baseline (procedure examples off by default) still needs labels
+    from tram_core.ml.training_options import TrainOptions
+
+    training_jobs.check_trainable([], TrainOptions(base="embedded"))
+    with pytest.raises(training_jobs.JobError, match="no labelled sentences yet"):
+        training_jobs.check_trainable([], TrainOptions(base="baseline"))
 
 
 def test_model_names_say_the_run_and_a_short_base_name():

@@ -120,12 +120,20 @@ def test_only_scores_the_procedure_model_on_the_analysts_test_reports(tmp_path):
     assert card(only)["data"]["counts"]["test"] == card(off)["data"]["counts"]["test"]
     assert only.metrics["at_tuned"]["sentences"] == off.metrics["at_tuned"]["sentences"]
     assert only.metrics["by_label_space"]["tram50"]["techniques"] == 1  # T1547.001; T1059.001 is not one of the 50
+    # ATT&CK's sources are no reports to tune the report rule on: a cold start keeps its neutral threshold, and a
+    # technique is found in a report when two of its sentences score above 0.5 on average
+    assert card(only)["thresholds"]["report"] == 1.0
+    found = load_trained(only.model_dir).thresholds
+    assert found.report_has_technique("T1547.001", [0.6, 0.45]) and not found.report_has_technique("T1547.001",
+                                                                                                [0.55, 0.4])
 
 
 def test_cold_start_needs_the_option_and_bad_choices_are_one_line(tmp_path):
     negatives = [Example(1, 1, "r", "The weather was fine.", (), "labelled")]
     assert is_cold_start(TrainOptions(procedure_examples="mix"), negatives)
-    assert not is_cold_start(TrainOptions(), negatives)
+    assert not is_cold_start(TrainOptions(base="baseline"), negatives)
+    assert not is_cold_start(TrainOptions(procedure_examples="off"), negatives)
+    assert is_cold_start(TrainOptions(), negatives)  # the embedded model mixes them in by default
     with pytest.raises(UserError, match="No labelled sentences"):
         train_model([], TrainOptions(base="baseline"), settings_for(tmp_path), tmp_path / "none")
     for options, message in ((TrainOptions(procedure_examples="sometimes"), "Unknown procedure_examples"),

@@ -71,6 +71,7 @@ def trained_cls(tiny_bert_dir, tmp_path_factory):
 
 def test_loss_goes_down_and_the_model_separates_the_toy_classes(trained_mean):
     result, _ = trained_mean
+    assert result.card.options["procedure_examples"] == "off"  # a local folder's recipe, written on the card
     losses = [h["train_loss"] for h in result.history]
     assert losses[-1] < 0.5 * losses[0]
     assert result.metrics["at_tuned"]["micro_f1"] > 0.9
@@ -195,3 +196,15 @@ def test_recipe_fills_unset_options_and_bad_choices_are_named():
         resolve_options(TrainOptions(loss="hinge"), recipe_for("embedded"))
     with pytest.raises(UserError, match="Unknown pooling"):
         resolve_options(TrainOptions(pooling="max"), recipe_for("embedded"))
+
+
+def test_the_embedded_model_mixes_in_procedure_examples_unless_told_otherwise():
+    from tram_core.ml.training_options import procedure_mode, recipe_for, resolve_options
+
+    assert procedure_mode(TrainOptions()) == "mix"  # the embedded base, the recipe's default
+    assert procedure_mode(TrainOptions(base="embedded", procedure_examples="off")) == "off"
+    for base in ("baseline", "tram-scibert", "trained:4", "allenai/scibert_scivocab_uncased", "/models/mine"):
+        assert procedure_mode(TrainOptions(base=base)) == "off"
+    assert procedure_mode(TrainOptions(base="baseline", procedure_examples="only")) == "only"
+    with pytest.raises(UserError, match="Unknown procedure_examples 'always'"):
+        resolve_options(TrainOptions(procedure_examples="always"), recipe_for("embedded"))

@@ -123,7 +123,8 @@ def test_the_history_shows_each_run_s_verdict(store, settings, quick, monkeypatc
 
 
 def test_the_quick_model_line_says_when_on_what_and_whether_it_suggests(store, settings):
-    assert quick_model_line(store).endswith("once 10 sentences carry techniques (10 more to go).")
+    assert quick_model_line(store).startswith("Quick model: once a report is imported, the worker trains a TF-IDF "
+                                              "model on ATT&CK's procedure examples")
     fill_store(store)
     assert quick_model_line(store).endswith("it has not done so yet (is a worker running?).")
     confuse_labels(store)

@@ -96,12 +96,21 @@ def test_the_form_says_which_reports_a_run_is_tested_on(store):
 def test_the_form_offers_attack_procedure_examples_for_models_and_the_baseline(store):
     fields = {f.name: f for f in train_form.option_fields(RECIPES["embedded"])}
     assert fields["procedure_examples"].choices == ("off", "mix", "pretrain", "only")
-    assert fields["procedure_examples"].default == "off" and not fields["procedure_examples"].advanced
+    # the embedded model mixes them in by default (it won on 3 split seeds); BERT-size bases and the baseline not
+    assert fields["procedure_examples"].default == "mix" and fields["procedure_examples"].from_recipe
+    assert not fields["procedure_examples"].advanced
+    bert = {f.name: f for f in train_form.option_fields(RECIPES["bert"])}
+    assert bert["procedure_examples"].default == "off"
+    quick = {f.name: f for f in train_form.option_fields({}, baseline=True)}["procedure_examples"]
+    assert quick.choices[quick.choice_index] == "off"
     assert fields["procedure_label_space"].choices == ("run", "extend") and fields["procedure_ratio"].kind == "float"
     baseline = {f.name for f in train_form.option_fields({}, baseline=True)}
     assert {"procedure_examples", "procedure_ratio"} <= baseline and "procedure_epochs" not in baseline
     options = train_form.build_options("baseline", {"procedure_examples": "only"}, {})
     assert options.procedure_examples == "only"
+    # the mode is written even when it is the recipe's: a continued run reads what the form showed, not a lookup
+    kept = train_form.build_options("embedded", {"procedure_examples": "mix", "epochs": 4}, RECIPES["embedded"])
+    assert kept.procedure_examples == "mix" and kept.epochs is None
 
 
 def test_a_cold_start_run_has_no_missing_label_problem(store):

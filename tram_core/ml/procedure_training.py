@@ -1,7 +1,8 @@
 """ATT&CK's procedure examples as a training data source: which run uses them how, the label space they make, and
 what the run keeps of them, always apart from the analysts' labelled sentences.
 
-``procedure_examples`` (TrainOptions) says how: 'mix' adds a sample of them to the training part, 'pretrain'
+``procedure_examples`` (TrainOptions, read through training_options.procedure_mode: 'mix' is the embedded
+recipe's default) says how: 'mix' adds a sample of them to the training part, 'pretrain'
 trains a first stage on them before the reports, 'only' trains on them alone (the cold-start model). A run with
 no labelled technique and the option on is a cold start too. The analysts' split by report is made from their
 sentences alone, before any example is added, so the test reports and every labelled-sentence count stay what
@@ -19,7 +20,7 @@ from tram_core.ml.procedure_examples import (
     ParseCounts, description_sentences, frequent_techniques, load_procedure_examples, technique_counts,
     within_label_space,
 )
-from tram_core.ml.training_options import check_procedure_options
+from tram_core.ml.training_options import check_procedure_options, procedure_mode
 
 MIX, PRETRAIN, ONLY, COLD_START = "mix", "pretrain", "only", "cold start"
 
@@ -56,7 +57,7 @@ class ProcedurePlan:
 
 def is_cold_start(options, examples: Sequence) -> bool:
     """Whether a run trains on procedure examples alone: asked ('only'), or on, with no labelled technique."""
-    mode = getattr(options, "procedure_examples", "off") or "off"
+    mode = procedure_mode(options)
     return mode == ONLY or (mode != "off" and not any(e.labels for e in examples))
 
 
@@ -67,7 +68,8 @@ def plan_run(examples: Sequence, options, store=None) -> tuple[list[str], object
     from tram_core.ml.training_data import split_by_report
 
     check_procedure_options(options)
-    if options.procedure_examples == "off":
+    mode = procedure_mode(options)
+    if mode == "off":
         return (*split_by_report(examples, options, store), None)
     if is_cold_start(options, examples):
         return _plan_cold_start(examples, options, store)
@@ -80,7 +82,7 @@ def plan_run(examples: Sequence, options, store=None) -> tuple[list[str], object
     within = within_label_space(available, classes)
     positives = sum(1 for e in parts["train"] if set(e.labels) & set(classes))
     chosen = sample_examples(within, options.procedure_ratio, positives, options.seed)
-    stage = PRETRAIN if options.procedure_examples == PRETRAIN else MIX
+    stage = PRETRAIN if mode == PRETRAIN else MIX
     return classes, split, parts, ProcedurePlan(stage, chosen, added_classes=added, available=len(within),
                                                 counts=counts)
 

@@ -20,6 +20,9 @@ DEFAULT_THRESHOLD = 0.5  # the seed notebook's sigmoid().gt(.5): the threshold o
 # report micro-F1 0.788/0.767/0.769 for the MiniLM recipe against 0.767/0.752/0.759 for the union of sentence
 # predictions; noisy-OR (0.773/0.777/0.754) and the maximum alone (0.775/0.739/0.771) were less steady.
 REPORT_TOP_K = 2
+# The report threshold of a model with no validation reports to tune it on: the top-k rule's neutral value, k
+# sentences at DEFAULT_THRESHOLD each (one sentence at 1.0 never passes alone; two at 0.5 just fail, 0.51 pass).
+UNTUNED_REPORT_THRESHOLD = REPORT_TOP_K * DEFAULT_THRESHOLD
 
 # Keys with a meaning of their own in every stored layout; any other top-level key is a technique (flat layout).
 GLOBAL_KEY = "global"

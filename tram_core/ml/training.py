@@ -12,6 +12,7 @@ validation, best epoch) and training_output (the folder and its card).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ from tram_core.ml.training_output import (
 )
 from tram_core.ml.training_options import (  # noqa: F401 - the options are read from here too
     CLASS_WEIGHTINGS, KINDS, LOSSES, POOLINGS, PROCEDURE_LABEL_SPACES, PROCEDURE_MODES, RECIPES, TrainOptions,
-    recipe_for, resolve_options,
+    procedure_mode, recipe_for, resolve_options,
 )
 from tram_core.ml.training_run import ProgressEvent, TrainingRun, TrainResult
 
@@ -102,6 +103,8 @@ def _start_run(examples, options: TrainOptions, settings, output_dir: Path, prog
         raise UserError(f"Output folder {output_dir} already exists and is not empty")
     emit = progress or (lambda event: None)
     emit(ProgressEvent("preparing", 0, 1, message="choosing the label space and splitting by report"))
+    # The mode is written down before anything reads it: the card says what the run did, whatever the recipe.
+    options = dataclasses.replace(options, procedure_examples=procedure_mode(options))
     classes, split, parts, plan = plan_run(examples, options, store)
     return TrainingRun(options=options, settings=settings, store=store, output_dir=output_dir, classes=classes,
                        split=split, parts=parts, emit=emit, cancelled=should_cancel or (lambda: False),

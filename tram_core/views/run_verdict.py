@@ -8,7 +8,9 @@ from typing import Any, Iterable, Mapping
 
 from tram_core.errors import UserError
 from tram_core.jobs.like_for_like import BASELINE, Matchup, matchup, tuned_micro_f1
-from tram_core.jobs.quick_model import PROMOTION_NOTE, QUICK_MODEL_MIN_LABELLED, quick_model, retrain_every
+from tram_core.jobs.quick_model import (
+    PROMOTION_NOTE, QUICK_MODEL_MIN_LABELLED, is_cold_start_quick_model, quick_model, retrain_every,
+)
 from tram_core.store import NotFoundError, Store, TrainedModel
 
 # The grid thresholds are tuned on (ml.threshold_tuning.DEFAULT_GRID's ends) when a run stored no curve.
@@ -157,10 +159,22 @@ def quick_model_line(store: Store) -> str:
     counts = store.corpus_counts()
     if quick is None:
         missing = QUICK_MODEL_MIN_LABELLED - counts["with_technique"]
-        return ("Quick model: the worker trains a TF-IDF model on its own once "
+        if counts["sentences"] == 0:
+            return ("Quick model: once a report is imported, the worker trains a TF-IDF model on ATT&CK's procedure "
+                    "examples for suggestions before any label, then on your labels once "
+                    f"{QUICK_MODEL_MIN_LABELLED} sentences carry techniques.")
+        return ("Quick model: the worker trains a TF-IDF model on its own (on ATT&CK's procedure examples until "
                 f"{QUICK_MODEL_MIN_LABELLED} sentences carry techniques"
-                + (f" ({missing} more to go)." if missing > 0 else "; it has not done so yet (is a worker running?)."))
+                + (f", {missing} more to go" if missing > 0 else "")
+                + "); it has not done so yet (is a worker running?).")
     options = quick.options or {}
+    if is_cold_start_quick_model(quick):
+        missing = max(0, QUICK_MODEL_MIN_LABELLED - counts["with_technique"])
+        line = (f"Quick model #{quick.id} (TF-IDF on ATT&CK's procedure examples alone, {len(quick.classes)} "
+                f"techniques, no label needed): trained {quick.created_at:%Y-%m-%d %H:%M} UTC; the worker retrains "
+                f"it on your labels once {QUICK_MODEL_MIN_LABELLED} sentences carry techniques ({missing} more to "
+                "go). ")
+        return line + ("It is promoted: it makes the suggestions." if quick.promoted else "Not promoted.")
     line = (f"Quick model #{quick.id} (TF-IDF, retrained by the worker on its own): last retrained "
             f"{quick.created_at:%Y-%m-%d %H:%M} UTC on {options.get('examples', '?')} labelled sentences from "
             f"{options.get('reports', '?')} reports")

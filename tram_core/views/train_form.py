@@ -34,6 +34,8 @@ MAIN_FIELDS = ("epochs", "learning_rate", "head_learning_rate", "batch_size", "m
 FORM_SKIPS = ("base", "classes", "min_count", "test_reports")
 BASELINE_FIELDS = ("seed", "validation_fraction", "test_fraction", "procedure_examples", "procedure_ratio",
                    "procedure_label_space")
+# Fields the form always writes, default or not: what data a run reads is not left to a recipe lookup later.
+WRITTEN_DOWN = ("procedure_examples",)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 
 
@@ -242,7 +244,8 @@ def test_reports_note(spec: str, picked: Sequence[int], store) -> str:
 
 def build_options(base: str, values: Mapping[str, Any], recipe: Mapping[str, Any], min_count: int = 10,
                   classes: Sequence[str] | None = None, test_reports: Sequence[int] | None = None) -> TrainOptions:
-    """TrainOptions from the form: a value equal to the recipe default stays None (the run resolves it).
+    """TrainOptions from the form: a value equal to the recipe default stays None (the run resolves it), except
+    the WRITTEN_DOWN fields.
 
     ``test_reports``: the reports held out as the test set (none picked: the test fraction decides).
     """
@@ -253,7 +256,7 @@ def build_options(base: str, values: Mapping[str, Any], recipe: Mapping[str, Any
     for name, value in values.items():
         if name not in known or name in FORM_SKIPS:
             continue
-        if name in recipe and value == recipe[name]:
+        if name in recipe and value == recipe[name] and name not in WRITTEN_DOWN:
             continue
         if name == "device" and value == AUTO:
             value = None  # the worker's own setting decides (TRAM_DEVICE, else auto)
