@@ -10,10 +10,11 @@ report-level F1, wall time, and the model/baseline ratios, then a paired bootstr
 Every figure is printed on all the run's techniques, on TRAM's 50 and on the others apart (a model's score on
 TRAM's 50 is never read as its score on the rest).
 
---procedure-modes trains one model per mode on the same split: 'off' (the reports alone), 'mix', 'pretrain' and
-'only' (ATT&CK's procedure examples alone, no analyst label: the cold-start model, scored on the same test
-reports; --cold-start-classes says its label space). Each mode is bootstrapped against the baseline and, when
-'off' ran too, against 'off' on the techniques both have.
+--procedure-modes trains one model per mode on the same split: 'recipe' (the default: what the base model's recipe
+does, 'mix' for the embedded model), 'off' (the reports alone), 'mix', 'pretrain' and 'only' (ATT&CK's procedure
+examples alone, no analyst label: the cold-start model, scored on the same test reports; --cold-start-classes says
+its label space). Each mode is bootstrapped against the baseline and, when 'off' ran too, against 'off' on the
+techniques both have.
 
     python benchmarks/quality.py --compare DIR         # rescore models kept with --keep DIR, no training
     python benchmarks/quality.py --test-data NEW/*.mjson  # train on the corpus, test on never-seen labelled reports
@@ -70,7 +71,7 @@ def import_test_data(store, paths: list[Path]) -> list[int]:
 
 
 LABEL_SPACES = (("all", None), ("tram50", "TRAM's 50"), ("other", "other techniques"))
-MODES = ("off", "mix", "pretrain", "only")
+MODES = ("recipe", "off", "mix", "pretrain", "only")  # 'recipe': procedure_examples left to the recipe
 
 
 def summary(name: str, evaluation: dict, wall_s: float) -> dict:
@@ -185,8 +186,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--test-data", type=Path, nargs="+", default=None,
                         help="labelled report files or folders (any format the importer reads) to test on: both "
                              "models train and validate on the corpus and are scored on these reports only")
-    parser.add_argument("--procedure-modes", nargs="+", choices=MODES, default=["off"],
-                        help="train the model once per mode of ATT&CK procedure examples (default: off only)")
+    parser.add_argument("--procedure-modes", nargs="+", choices=MODES, default=["recipe"],
+                        help="train the model once per mode of ATT&CK procedure examples (default: the recipe's)")
     parser.add_argument("--procedure-ratio", type=float, default=None,
                         help="mix/pretrain: examples per training sentence with a technique (0: all)")
     parser.add_argument("--baseline-reports", type=int, default=None,
@@ -201,8 +202,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def model_folder(root: Path, mode: str) -> Path:
-    """Where a mode's model is kept: 'model' for the reports alone (as before modes), 'model-<mode>' otherwise."""
-    return root / ("model" if mode == "off" else f"model-{mode}")
+    """Where a mode's model is kept: 'model' for the recipe's own choice, 'model-<mode>' otherwise (folders kept
+    before the 'recipe' mode hold the reports-alone model in 'model': rename it 'model-off' to compare them)."""
+    return root / ("model" if mode == "recipe" else f"model-{mode}")
 
 
 def printer(name: str):
@@ -224,11 +226,11 @@ def mode_options(args, mode: str, examples) -> dict:
     extra = json.loads(args.options)
     if args.epochs:
         extra["epochs"] = args.epochs
-    if mode == "off":
+    if args.procedure_ratio is not None:
+        extra["procedure_ratio"] = args.procedure_ratio  # the recipe's 'mix' reads it too
+    if mode == "recipe":
         return extra
     extra["procedure_examples"] = mode
-    if args.procedure_ratio is not None:
-        extra["procedure_ratio"] = args.procedure_ratio
     if mode == "only":
         if args.cold_start_classes == "corpus":
             extra["classes"] = choose_classes(examples, args.min_count)

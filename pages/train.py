@@ -131,7 +131,9 @@ elif space_name == svc.PASTED:
 space = svc.label_space(ctx, space_name, pasted)
 if space.error and not space.quiet:
     st.error(literal(f"Label space: {space.error}"))
-data = svc.data_panel(ctx, min_count, space)
+procedure_mode = svc.shown_procedure_mode(ctx, choice, st.session_state.get(
+    W.option(choice.kind, choice.spec, "procedure_examples")))
+data = svc.data_panel(ctx, min_count, space, procedure_mode)
 
 st.subheader("The data")
 for col, (name, value) in zip(st.columns(len(data.figures)), data.figures):

@@ -154,7 +154,30 @@ def test_before_any_label_the_quick_model_learns_from_attack_and_suggests(store,
     best = {s.text: suggested[s.id][0] for s in store.sentences(status="unlabelled")}
     assert best[texts[0]][0] == "T1059.001" and best[texts[1]][0] == "T1547.001"
     assert min(best[texts[0]][1], best[texts[1]][1]) > 0.5 > best[texts[2]][1]  # and nothing for the revenue line
-    assert not quick_model.should_retrain_quick_model(store)  # once, until the labels come
+    assert not quick_model.should_retrain_quick_model(store)  # once for these reports, until the labels come
+    from tram_core.views.run_verdict import quick_model_line
+
+    assert quick_model_line(store).startswith(f"Quick model #{cold.id} (TF-IDF on ATT&CK's procedure examples "
+                                              f"alone, {len(cold.classes)} techniques, no label needed)")
+    assert "(10 more to go)" in quick_model_line(store) and quick_model_line(store).endswith("the suggestions.")
+
+    # a report imported later gets suggestions too: the cold start is retrained for it (seconds)
+    later = "Mimikatz dumped credentials from LSASS memory."
+    store.add_report("second report", later, [NewSentence(later, 0, len(later), (), "unlabelled")],
+                     source="test://second", user="ana")
+    assert quick_model.should_retrain_quick_model(store)
+    again = store.get_model(quick_model.retrain_quick_model(store, settings))
+    assert again.options["cold_start"] and again.options["reports"] == 2 and again.promoted
+    new_id = next(s.id for s in store.sentences(status="unlabelled") if s.text == later)
+    assert store.suggestions_for([new_id])[new_id][0][0] == "T1003.001"
+    assert not quick_model.should_retrain_quick_model(store)
+
+    # a cold start that fails is not retried on the same reports, and never holds back the labelled quick model
+    store.add_report("third report", later, [NewSentence(later, 0, len(later), (), "unlabelled")],
+                     source="test://third", user="ana")
+    quick_model.record_quick_model_failure(store)
+    assert not quick_model.should_retrain_quick_model(store)
+    cold = again
 
     fill_store(store)  # 64 labelled sentences
     assert quick_model.should_retrain_quick_model(store)

@@ -142,3 +142,17 @@ def test_cold_start_needs_the_option_and_bad_choices_are_one_line(tmp_path):
         with pytest.raises(UserError, match=message) as caught:
             train_model(toy_examples(), options, settings_for(tmp_path), tmp_path / "bad")
         assert "\n" not in str(caught.value)
+
+
+def test_a_continued_run_keeps_the_mode_of_the_model_it_continues(tmp_path, store):
+    """The Train page shows a trained base's own mode; a run left to the recipe (the CLI's) uses that mode too."""
+    from tram_core.ml.training import _run_procedure_mode
+
+    mixed = train_model(toy_examples(), TrainOptions(base="baseline", min_count=1, seed=3, procedure_examples="mix"),
+                        settings_for(tmp_path), tmp_path / "mixed")
+    model_id = store.add_model("run 1", "baseline", str(mixed.model_dir), "baseline", list(mixed.classes),
+                               mixed.thresholds.to_json(), {}, {}, None)
+    assert _run_procedure_mode(TrainOptions(base=f"trained:{model_id}"), store) == "mix"
+    assert _run_procedure_mode(TrainOptions(base=f"trained:{model_id}", procedure_examples="off"), store) == "off"
+    assert _run_procedure_mode(TrainOptions(base="trained:999"), store) == "off"  # resolving the base says why
+    assert _run_procedure_mode(TrainOptions(), store) == "mix"

@@ -186,11 +186,20 @@ def test_label_spaces(ctx):
 def test_the_data_panel_counts_and_says_why_a_run_cannot_start(ctx):
     empty = svc.data_panel(ctx, 10, svc.label_space(ctx, svc.CORPUS))
     assert empty.problem.startswith("Nothing is labelled yet") and empty.chart is None
+    # the embedded model's form stands at 'mix': with nothing labelled that run is the cold-start model
+    mode = svc.shown_procedure_mode(ctx, choice(ctx, "embedded"), None)
+    cold = svc.data_panel(ctx, 10, svc.label_space(ctx, svc.CORPUS), mode)
+    assert mode == "mix" and not cold.problem and cold.caption.startswith("No analyst label is used")
+    assert svc.shown_procedure_mode(ctx, choice(ctx, "baseline"), None) == "off"
+    assert svc.shown_procedure_mode(ctx, choice(ctx, "embedded"), "off") == "off"
     fill_store(ctx.store, reports=4, per_technique=4, unlabelled=3)
     data = svc.data_panel(ctx, 20, svc.label_space(ctx, svc.CORPUS))
     assert dict(data.figures) == {"Reports": 4, "Sentences": 4 * 19, "Labelled": 4 * 16, "With a technique": 4 * 12,
                                   "Negatives (no technique)": 4 * 4}
     assert data.problem.startswith("No technique has 20 or more")
+    mixed = svc.data_panel(ctx, 3, svc.label_space(ctx, svc.CORPUS), "mix")
+    assert "procedure examples are added to training ('mix'); they are never counted" in mixed.caption
+    assert dict(mixed.figures)["With a technique"] == 4 * 12  # the analysts' sentences only
     assert data.under_minimum_title == "3 techniques under the minimum of 20 (left out)"
     rows = svc.under_minimum_rows(ctx, data)
     assert len(rows) == 3 and all(r["name"] and r["sentences"] == 16 for r in rows)

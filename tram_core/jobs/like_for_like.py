@@ -146,7 +146,9 @@ def _refit(store: Store, settings, recipe: TrainedModel, on: TrainedModel):
 
 def _cache_key(recipe: TrainedModel, on: TrainedModel) -> str:
     """One refit per recipe (its options that a refit keeps) and model: the quick model's retrains share it."""
-    signature = json.dumps({k: (recipe.options or {}).get(k) for k in RECIPE_KEYS}, sort_keys=True)
+    kept = {k: (recipe.options or {}).get(k) for k in RECIPE_KEYS}
+    kept["procedure_examples"] = kept["procedure_examples"] or "off"  # a TF-IDF recipe's default, written or not
+    signature = json.dumps(kept, sort_keys=True)
     return f"{CACHE_PREFIX}{hashlib.sha1(signature.encode()).hexdigest()[:12]}:{on.id}"
 
 

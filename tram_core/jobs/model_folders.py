@@ -259,7 +259,7 @@ def register_folder(store: Store, folder: Path, job: Job) -> int:
     examples, reports = card.trained_on()
     label_event_id = card.job.label_event_id if card.job is not None else None
     record_options = training_record_options(job, examples, reports, label_event_id, card.history,
-                                            card.recorded_split())
+                                            card.recorded_split(), (card.options or {}).get("procedure_examples"))
     metrics = card.evaluation or {}
     model_id = store.add_model(model_name(job.id, base, _written_at(folder)), card.kind, str(folder), base,
                                list(card.classes), card.thresholds.to_json(), dict(metrics), record_options, job.id)

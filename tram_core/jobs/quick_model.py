@@ -20,12 +20,15 @@ QUICK_MODEL_MIN_LABELLED = 10
 QUICK_MODEL_SINGLE_FIT_ABOVE = 5000  # labelled sentences: above this, one fit on the split (TF-IDF fits get slow)
 QUICK_MIN_COUNT = 3  # the quick model's label space: techniques with at least this many labelled sentences
 # Before QUICK_MODEL_MIN_LABELLED sentences carry techniques: the label space of the cold-start quick model,
-# techniques with at least this many ATT&CK procedure examples (172 in ATT&CK v18.1; 9 s of TF-IDF on 2 cores).
-# On TRAM 2's test reports such a TF-IDF model scored report-level micro-F1 0.701 on TRAM's 50 against 0.690 for
-# TF-IDF trained on 20 labelled reports (benchmarks/quality.py --base baseline --procedure-modes only).
+# techniques with at least this many ATT&CK procedure examples (172 in ATT&CK v18.1; 5-9 s of TF-IDF on 2 cores).
+# On TRAM 2's test reports (split seeds 13/14/15) it scored report-level micro-F1 0.710/0.695/0.653 on TRAM's 50
+# against 0.694/0.668/0.624 for TF-IDF trained on 20 labelled reports (benchmarks/quality.py --base baseline
+# --procedure-modes only --cold-start-classes attack --baseline-reports 20).
 QUICK_COLD_START_MIN_COUNT = 20
 QUICK_MODEL_RIVALS = 5  # the newest scored models (other than quick ones) a new quick model must not lose to
 PROMOTION_NOTE = "quick_model_promotion"  # setting: the last retrain's promotion decision, as JSON
+FAILED_AT_EVENT = "quick_model_failed_at_event"  # setting: the label watermark of the last failed labelled retrain
+COLD_START_FAILED_AT = "quick_model_cold_start_failed_at_reports"  # setting: the report count of a failed cold start
 
 
 def quick_model_every() -> int:
@@ -37,7 +40,7 @@ def quick_model_every() -> int:
 
 
 def quick_model(store: Store) -> TrainedModel | None:
-    """The newest quick (TF-IDF, trained on every labelled sentence) model, if any."""
+    """The newest quick model (TF-IDF on every labelled sentence, or the cold-start one on ATT&CK), if any."""
     for model in store.list_models(include_imported=False):
         if model.options.get("quick"):
             return model
@@ -48,28 +51,49 @@ def should_retrain_quick_model(store: Store) -> bool:
     """Whether the idle worker should retrain the quick model now.
 
     Never while a model other than a quick one is promoted (its suggestions are the ones shown). Before 10
-    sentences carry techniques: once, when there are sentences to suggest for and no quick model yet (the
-    cold-start quick model). Otherwise: when the quick model is still the cold-start one or there is none, or when
-    enough label changes happened since the last quick model (or since a failed try): ``quick_model_every()``
-    (50), or a tenth of the labelled sentences when that is more, so a large corpus is not refitted every few
-    minutes. A quick model saved in the old pickle format (which is refused when loaded) is retrained as soon as it
-    may be.
+    sentences carry techniques: the cold-start quick model, when there are reports it has not seen (see
+    cold_start_due). Otherwise: when the quick model is still the cold-start one or there is none, or when enough
+    label changes happened since the last quick model (or since a failed try): ``quick_model_every()`` (50), or a
+    tenth of the labelled sentences when that is more, so a large corpus is not refitted every few minutes. A
+    quick model saved in the old pickle format (which is refused when loaded) is retrained as soon as it may be.
     """
     promoted = store.promoted_model()
     if promoted is not None and not promoted.options.get("quick"):
         return False
     counts = store.corpus_counts()
-    every = retrain_every(counts)
-    watermark = store.label_event_watermark()
-    failed_at = store.get_setting("quick_model_failed_at_event")
-    if failed_at is not None and watermark - int(failed_at) < every:
-        return False
     last = quick_model(store)
     if counts["with_technique"] < QUICK_MODEL_MIN_LABELLED:
-        return counts["sentences"] > 0 and (last is None or quick_model_in_pickle_format(last))
+        return cold_start_due(store, counts, last)
+    every = retrain_every(counts)
+    watermark = store.label_event_watermark()
+    failed_at = store.get_setting(FAILED_AT_EVENT)
+    if failed_at is not None and watermark - int(failed_at) < every:
+        return False
     if last is None or quick_model_in_pickle_format(last) or is_cold_start_quick_model(last):
         return True
     return watermark - int(last.options.get("label_event_id", 0)) >= every
+
+
+def cold_start_due(store: Store, counts: dict, last: TrainedModel | None) -> bool:
+    """Before the first 10 labelled sentences with techniques: whether to (re)train the cold-start quick model.
+    When there are sentences and no quick model yet, or the cold-start one was trained before the latest reports
+    came in (the retrain suggests for them too); never twice for the same reports after a failure."""
+    if counts["sentences"] == 0 or store.get_setting(COLD_START_FAILED_AT) == str(counts["reports"]):
+        return False
+    if last is None or quick_model_in_pickle_format(last):
+        return True
+    return is_cold_start_quick_model(last) and int(last.options.get("reports", -1)) != counts["reports"]
+
+
+def record_quick_model_failure(store: Store) -> None:
+    """Note a failed retrain so the idle worker does not retry it at once: a cold start is retried when the
+    reports change, a labelled retrain after ``retrain_every`` more label changes (the first stays independent of
+    the second, so a failed cold start never delays the first labelled quick model)."""
+    counts = store.corpus_counts()
+    if counts["with_technique"] < QUICK_MODEL_MIN_LABELLED:
+        store.set_setting(COLD_START_FAILED_AT, str(counts["reports"]))
+    else:
+        store.set_setting(FAILED_AT_EVENT, str(store.label_event_watermark()))
 
 
 def is_cold_start_quick_model(model: TrainedModel | None) -> bool:
@@ -94,6 +118,8 @@ def quick_model_in_pickle_format(model: TrainedModel | None) -> bool:
 
 def retrain_quick_model(store: Store, settings, user: str = "worker") -> int:
     """Train the TF-IDF baseline on the labelled sentences now and record it as the quick model; returns its id.
+    Before ``QUICK_MODEL_MIN_LABELLED`` sentences carry techniques, it is the cold-start quick model instead:
+    TF-IDF on ATT&CK's procedure examples alone (_fit_cold_start_quick_model), recorded with ``cold_start``.
 
     Up to ``QUICK_MODEL_SINGLE_FIT_ABOVE`` labelled sentences: with 3 or more reports, a first fit on
     train_model's grouped split gives the scores and tuned thresholds, then the quick model itself is fitted on
@@ -111,8 +137,10 @@ def retrain_quick_model(store: Store, settings, user: str = "worker") -> int:
     watermark = store.label_event_watermark()
     stamp = utcnow()
     reports = len({e.report_id for e in examples})
-    cold_start = store.corpus_counts()["with_technique"] < QUICK_MODEL_MIN_LABELLED
+    counts = store.corpus_counts()
+    cold_start = counts["with_technique"] < QUICK_MODEL_MIN_LABELLED
     if cold_start:
+        reports = counts["reports"]  # the reports it suggests for (cold_start_due compares them)
         options, result, metrics, thresholds, split = _fit_cold_start_quick_model(settings, stamp)
     elif not any(e.labels for e in examples):
         raise JobError("Nothing to train the quick model on: no sentence carries a technique yet")
@@ -122,6 +150,7 @@ def retrain_quick_model(store: Store, settings, user: str = "worker") -> int:
         **options_dict(options), "quick": True, "examples": 0 if cold_start else len(examples), "reports": reports,
         "label_event_id": watermark, "split": split_dict(split), "history": [],
     }
+    record_options["procedure_examples"] = result.card.options.get("procedure_examples") or "off"
     if cold_start:
         record_options["cold_start"] = True
     name = "quick model · TF-IDF on ATT&CK" if cold_start else "quick model · TF-IDF"

@@ -50,9 +50,13 @@ def check_trainable(examples: list, options=None) -> None:
 
 
 def training_record_options(job: Job, examples: int, reports: int, label_event_id: int | None, history: list,
-                            split: dict | None) -> dict:
-    """The ``options`` of the model row a training job records: its queued options plus what it trained on."""
+                            split: dict | None, procedure_examples: str | None = None) -> dict:
+    """The ``options`` of the model row a training job records: its queued options plus what it trained on
+    (``procedure_examples``: the mode the run used, from its card, where the queued options left it to the
+    recipe)."""
     record = {**job.params.get("options", {}), "examples": examples, "reports": reports}
+    if procedure_examples is not None:
+        record["procedure_examples"] = procedure_examples
     if label_event_id is not None:
         record["label_event_id"] = label_event_id
     record["history"] = list(history or [])
@@ -88,7 +92,8 @@ def run_training_job(store: Store, settings, job: Job) -> int:
     model_dir = Path(result.model_dir)
     base = str(getattr(options, "base", "") or "")
     record_options = training_record_options(job, len(examples), reports, watermark, list(result.history or []),
-                                             split_dict(result.split))
+                                             split_dict(result.split),
+                                             result.card.options.get("procedure_examples"))
     model_id = store.add_model(model_name(job.id, base), result.card.kind, str(model_dir), base,
                                list(result.classes), result.thresholds.to_json(), dict(result.metrics),
                                record_options, job.id)

@@ -20,7 +20,8 @@ from tram_core.jobs import queue
 from tram_core.jobs.model_folders import reconcile_model_folders
 from tram_core.jobs.progress import Heartbeat
 from tram_core.jobs.quick_model import (
-    quick_model, quick_model_in_pickle_format, retrain_quick_model, should_retrain_quick_model,
+    quick_model, quick_model_in_pickle_format, record_quick_model_failure, retrain_quick_model,
+    should_retrain_quick_model,
 )
 from tram_core.jobs.runner import run_claimed_job
 from tram_core.jobs.short_lane import start_short_lane
@@ -138,6 +139,6 @@ def _when_idle(store: Store, settings, name: str, say: Callable[[str], None]) ->
         say(f"quick model retrained: model {model_id}")
     except Exception as exc:  # noqa: BLE001 - the quick model is a nicety, never fatal
         say(f"quick model not retrained: {error_line(exc)}")
-        store.set_setting("quick_model_failed_at_event", str(store.label_event_watermark()))
+        record_quick_model_failure(store)
     finally:
         store.release_lease(QUICK_MODEL_LEASE, name)

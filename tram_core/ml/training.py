@@ -104,11 +104,28 @@ def _start_run(examples, options: TrainOptions, settings, output_dir: Path, prog
     emit = progress or (lambda event: None)
     emit(ProgressEvent("preparing", 0, 1, message="choosing the label space and splitting by report"))
     # The mode is written down before anything reads it: the card says what the run did, whatever the recipe.
-    options = dataclasses.replace(options, procedure_examples=procedure_mode(options))
+    options = dataclasses.replace(options, procedure_examples=_run_procedure_mode(options, store))
     classes, split, parts, plan = plan_run(examples, options, store)
     return TrainingRun(options=options, settings=settings, store=store, output_dir=output_dir, classes=classes,
                        split=split, parts=parts, emit=emit, cancelled=should_cancel or (lambda: False),
                        started=started, procedure=plan)
+
+
+def _run_procedure_mode(options: TrainOptions, store) -> str:
+    """training_options.procedure_mode, except that a run continuing from a trained model (``trained:<id>``) left
+    to the recipe keeps that model's own mode, as the Train page shows it (train_form.recipe_defaults)."""
+    if options.procedure_examples is None and options.base.startswith("trained:") and store is not None:
+        from tram_core.store import NotFoundError
+
+        try:
+            model = store.get_model(int(options.base.split(":", 1)[1]))
+            card = ModelCard.read_if_present(Path(model.path)) if model.path else None
+        except (NotFoundError, ValueError):
+            card = None  # resolving the base says what is wrong with it
+        mode = (card.options or {}).get("procedure_examples") if card is not None else None
+        if mode:
+            return mode
+    return procedure_mode(options)
 
 
 @dataclass

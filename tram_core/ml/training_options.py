@@ -75,7 +75,7 @@ class TrainOptions:
                 "'mix' (added to the training reports); 'pretrain' (a first stage on them, then the reports); "
                 "'only' (them alone: the cold-start model). A run with no labelled technique and this not 'off' "
                 "trains on them alone. They never enter validation or test reports, nor any labelled-sentence "
-                "count. None: 'mix' for the embedded model, 'off' for other bases (procedure_mode)."})
+                "count. Default: 'mix' for the embedded model, 'off' for other bases."})
     procedure_ratio: float = field(default=1.0, metadata={
         "help": "mix and pretrain: procedure examples used per training sentence with a technique (sampled by the "
                 "seed); 0 or less uses every example in the label space."})

@@ -183,6 +183,7 @@ class DataPanel:
     overview: DataOverview
     min_count: int
     fixed: bool
+    procedure_examples: str = "off"
 
     @property
     def figures(self) -> tuple[tuple[str, int], ...]:
@@ -192,8 +193,17 @@ class DataPanel:
 
     @property
     def caption(self) -> str:
-        return (f"{len(self.overview.classes)} techniques in the label space; labelled sentences come from "
+        mode = self.procedure_examples
+        if mode == "only" or (mode != "off" and not self.overview.with_technique):
+            return ("No analyst label is used: this run is the cold-start model, trained on ATT&CK's procedure "
+                    "examples alone (every technique with enough of them, unless a label space is fixed) and "
+                    "tested on the labelled test reports when there are any.")
+        line = (f"{len(self.overview.classes)} techniques in the label space; labelled sentences come from "
                 f"{self.overview.reports_with_labels} reports.")
+        if mode in ("mix", "pretrain"):
+            line += (" ATT&CK's procedure examples are added to training ('" + mode + "'); they are never counted "
+                     "here.")
+        return line
 
     @property
     def chart(self) -> alt.Chart | None:
@@ -217,9 +227,18 @@ class DataPanel:
         return self.overview.problem or ""
 
 
-def data_panel(ctx: Context, min_count: int, space: LabelSpace) -> DataPanel:
+def data_panel(ctx: Context, min_count: int, space: LabelSpace, procedure_examples: str = "off") -> DataPanel:
+    """The data a run would see, with ``procedure_examples`` the mode the form shows (see shown_procedure_mode)."""
     classes = list(space.classes) if space.classes else None
-    return DataPanel(train_form.data_overview(ctx.store, min_count, classes), min_count, classes is not None)
+    overview = train_form.data_overview(ctx.store, min_count, classes, procedure_examples)
+    return DataPanel(overview, min_count, classes is not None, procedure_examples)
+
+
+def shown_procedure_mode(ctx: Context, choice, picked: str | None) -> str:
+    """The procedure-example mode the form stands at: the one picked, else the base model's recipe default."""
+    if picked:
+        return str(picked)
+    return str(train_form.recipe_defaults(choice, ctx.store).get("procedure_examples") or "off")
 
 
 def under_minimum_rows(ctx: Context, panel: DataPanel) -> list[dict]:

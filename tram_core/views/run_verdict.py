@@ -169,12 +169,7 @@ def quick_model_line(store: Store) -> str:
                 + "); it has not done so yet (is a worker running?).")
     options = quick.options or {}
     if is_cold_start_quick_model(quick):
-        missing = max(0, QUICK_MODEL_MIN_LABELLED - counts["with_technique"])
-        line = (f"Quick model #{quick.id} (TF-IDF on ATT&CK's procedure examples alone, {len(quick.classes)} "
-                f"techniques, no label needed): trained {quick.created_at:%Y-%m-%d %H:%M} UTC; the worker retrains "
-                f"it on your labels once {QUICK_MODEL_MIN_LABELLED} sentences carry techniques ({missing} more to "
-                "go). ")
-        return line + ("It is promoted: it makes the suggestions." if quick.promoted else "Not promoted.")
+        return _cold_start_line(store, quick, counts)
     line = (f"Quick model #{quick.id} (TF-IDF, retrained by the worker on its own): last retrained "
             f"{quick.created_at:%Y-%m-%d %H:%M} UTC on {options.get('examples', '?')} labelled sentences from "
             f"{options.get('reports', '?')} reports")
@@ -183,6 +178,26 @@ def quick_model_line(store: Store) -> str:
         line += f", test micro-F1 {micro:.3f}"
     since = max(0, store.label_event_watermark() - int(options.get("label_event_id", 0) or 0))
     line += f"; {since} label changes since, it retrains after {retrain_every(counts)}. "
+    if quick.promoted:
+        return line + "It is promoted: it makes the suggestions."
+    why = _promotion_note(store, quick.id)
+    return line + (f"Not promoted: {why}." if why else "Not promoted.")
+
+
+def _cold_start_line(store: Store, quick, counts: dict) -> str:
+    """quick_model_line for the cold-start quick model (TF-IDF on ATT&CK's procedure examples, before labels)."""
+    line = (f"Quick model #{quick.id} (TF-IDF on ATT&CK's procedure examples alone, {len(quick.classes)} "
+            f"techniques, no label needed): trained {quick.created_at:%Y-%m-%d %H:%M} UTC for "
+            f"{(quick.options or {}).get('reports', '?')} reports. ")
+    promoted = store.promoted_model()
+    missing = QUICK_MODEL_MIN_LABELLED - counts["with_technique"]
+    if promoted is not None and not promoted.options.get("quick"):
+        line += f"Model #{promoted.id} was promoted by hand: the worker leaves the quick model as it is. "
+    elif missing > 0:
+        line += (f"The worker retrains it on your labels once {QUICK_MODEL_MIN_LABELLED} sentences carry "
+                 f"techniques ({missing} more to go). ")
+    else:
+        line += f"{counts['with_technique']} sentences carry techniques: the worker retrains it on them when idle. "
     if quick.promoted:
         return line + "It is promoted: it makes the suggestions."
     why = _promotion_note(store, quick.id)

@@ -302,8 +302,8 @@ def data_overview(store, min_count: int = 10, classes: Sequence[str] | None = No
         problem = None  # the cold-start model: ATT&CK's procedure examples are its labels
     elif not examples:
         problem = ("Nothing is labelled yet: label sentences on the Annotate page or import a labelled dataset "
-                   "on the Import page, then come back to train (or set 'procedure examples' to 'only' in the "
-                   "options for a cold-start model trained on ATT&CK's procedure examples).")
+                   "on the Import page, then come back to train (or set 'procedure examples' to 'mix' or 'only' "
+                   "in the options for a cold-start model trained on ATT&CK's procedure examples).")
     elif not with_technique:
         problem = (f"The {len(examples)} labelled sentences carry no technique: label some sentences with "
                    "techniques first.")
