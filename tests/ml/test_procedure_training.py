@@ -156,3 +156,7 @@ def test_a_continued_run_keeps_the_mode_of_the_model_it_continues(tmp_path, stor
     assert _run_procedure_mode(TrainOptions(base=f"trained:{model_id}", procedure_examples="off"), store) == "off"
     assert _run_procedure_mode(TrainOptions(base="trained:999"), store) == "off"  # resolving the base says why
     assert _run_procedure_mode(TrainOptions(), store) == "mix"
+    from tram_core.views.train_form import BaseChoice, recipe_defaults
+
+    shown = recipe_defaults(BaseChoice("run 1", f"trained:{model_id}", "trained"), store)
+    assert shown["procedure_examples"] == "mix"  # the page shows what the run will do

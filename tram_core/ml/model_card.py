@@ -106,6 +106,18 @@ class ModelCard:
         return cls.read(folder) if (Path(folder) / MODEL_INFO_FILE).is_file() else None
 
     @classmethod
+    def of_trained_base(cls, store, base: str) -> "ModelCard | None":
+        """The card of the trained model a ``trained:<id>`` base names; None for another base, an unknown model or
+        a folder without a readable card (resolving the base says what is wrong)."""
+        if store is None or not str(base).startswith("trained:"):
+            return None
+        try:
+            model = store.get_model(int(str(base).split(":", 1)[1]))
+            return cls.read_if_present(model.path) if model.path else None
+        except Exception:  # noqa: BLE001 - NotFoundError, a bad id, a folder gone or unreadable
+            return None
+
+    @classmethod
     def from_json(cls, obj: Any) -> "ModelCard":
         """A card from the parsed JSON. Older layouts are upgraded:
 

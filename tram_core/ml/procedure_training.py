@@ -57,8 +57,12 @@ class ProcedurePlan:
 
 def is_cold_start(options, examples: Sequence) -> bool:
     """Whether a run trains on procedure examples alone: asked ('only'), or on, with no labelled technique."""
-    mode = procedure_mode(options)
-    return mode == ONLY or (mode != "off" and not any(e.labels for e in examples))
+    return cold_start_for(procedure_mode(options), any(e.labels for e in examples))
+
+
+def cold_start_for(mode: str, any_labelled_technique: bool) -> bool:
+    """The cold-start rule on a resolved mode: 'only', or any mode but 'off' when no sentence carries a technique."""
+    return mode == ONLY or (mode != "off" and not any_labelled_technique)
 
 
 def plan_run(examples: Sequence, options, store=None) -> tuple[list[str], object, dict[str, list],

@@ -114,18 +114,9 @@ def _start_run(examples, options: TrainOptions, settings, output_dir: Path, prog
 def _run_procedure_mode(options: TrainOptions, store) -> str:
     """training_options.procedure_mode, except that a run continuing from a trained model (``trained:<id>``) left
     to the recipe keeps that model's own mode, as the Train page shows it (train_form.recipe_defaults)."""
-    if options.procedure_examples is None and options.base.startswith("trained:") and store is not None:
-        from tram_core.store import NotFoundError
-
-        try:
-            model = store.get_model(int(options.base.split(":", 1)[1]))
-            card = ModelCard.read_if_present(Path(model.path)) if model.path else None
-        except (NotFoundError, ValueError):
-            card = None  # resolving the base says what is wrong with it
-        mode = (card.options or {}).get("procedure_examples") if card is not None else None
-        if mode:
-            return mode
-    return procedure_mode(options)
+    card = ModelCard.of_trained_base(store, options.base) if options.procedure_examples is None else None
+    kept = (card.options or {}).get("procedure_examples") if card is not None else None
+    return kept or procedure_mode(options)
 
 
 @dataclass

@@ -194,7 +194,7 @@ class DataPanel:
     @property
     def caption(self) -> str:
         mode = self.procedure_examples
-        if mode == "only" or (mode != "off" and not self.overview.with_technique):
+        if self.overview.cold_start:
             return ("No analyst label is used: this run is the cold-start model, trained on ATT&CK's procedure "
                     "examples alone (every technique with enough of them, unless a label space is fixed) and "
                     "tested on the labelled test reports when there are any.")

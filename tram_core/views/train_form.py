@@ -98,6 +98,7 @@ class DataOverview:
     under_minimum: tuple[tuple[str, int], ...] = ()
     without_examples: tuple[str, ...] = ()
     problem: str | None = None
+    cold_start: bool = False  # the run would train on ATT&CK's procedure examples alone (procedure_training)
 
 
 # --------------------------------------------------------------------------------------------------- base models
@@ -149,17 +150,14 @@ def recipe_defaults(choice: BaseChoice, store=None) -> dict:
     """The recipe defaults the run would use with this base (a trained model keeps its own recipe)."""
     if choice.kind == "baseline":
         return {}
-    if choice.kind == "trained" and store is not None:
-        try:
-            from tram_core.ml.model_card import ModelCard
+    if choice.kind == "trained":
+        from tram_core.ml.model_card import ModelCard
 
-            model = store.get_model(choice.spec.split(":", 1)[-1])
-            options = ModelCard.read(model.path).options
-            recipe = {k: v for k, v in options.items() if k in RECIPES["embedded"] and v is not None}
-            if recipe:
-                return {**recipe_for("bert"), **recipe}
-        except Exception:  # noqa: BLE001 - a missing folder falls back to the generic recipe
-            pass
+        card = ModelCard.of_trained_base(store, choice.spec)  # None: a missing folder gets the generic recipe
+        recipe = {k: v for k, v in (card.options or {}).items() if k in RECIPES["embedded"] and v is not None} \
+            if card is not None else {}
+        if recipe:
+            return {**recipe_for("bert"), **recipe}
     return recipe_for("embedded" if choice.kind == "embedded" else choice.kind)
 
 
@@ -297,8 +295,11 @@ def data_overview(store, min_count: int = 10, classes: Sequence[str] | None = No
                              key=lambda tn: (-tn[1], tn[0])))
         missing = ()
 
+    from tram_core.ml.procedure_training import cold_start_for
+
     problem = None
-    if procedure_examples == "only" or (procedure_examples != "off" and not with_technique):
+    cold_start = cold_start_for(procedure_examples, bool(with_technique))
+    if cold_start:
         problem = None  # the cold-start model: ATT&CK's procedure examples are its labels
     elif not examples:
         problem = ("Nothing is labelled yet: label sentences on the Annotate page or import a labelled dataset "
@@ -319,5 +320,5 @@ def data_overview(store, min_count: int = 10, classes: Sequence[str] | None = No
         reports=int(counts.get("reports", 0)), sentences=int(counts.get("sentences", 0)), answered=len(examples),
         with_technique=with_technique, negatives=len(examples) - with_technique,
         reports_with_labels=reports_with_labels, technique_counts=technique_counts, classes=chosen,
-        under_minimum=under, without_examples=missing, problem=problem,
+        under_minimum=under, without_examples=missing, problem=problem, cold_start=cold_start,
     )
