@@ -207,7 +207,7 @@ class TrainState:
     KEY: ClassVar[str] = "train"
     PREFIX: ClassVar[str] = "train_"
     widgets: ClassVar[TrainWidgets] = TrainWidgets()
-    live_marks: Any = None  # services.train.LiveMarks: what the page was last drawn with
+    live_marks: Any = None  # services.train_live.LiveMarks: what the page was last drawn with
     cancel_error: str = ""
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 from pages.ui import TrainState, capabilities, current_user, get_context, literal, page_state, show_error
 from tram_core.services import common
 from tram_core.services import train as svc
+from tram_core.services import train_live as live
 from tram_core.services import workers
 
 ctx = get_context()
@@ -25,12 +26,12 @@ st.caption("Fine-tune a model on the labelled sentences. Runs go to a worker pro
 def on_cancel(job_id: int) -> None:
     """Button callback: runs before the panel is drawn, so the panel already shows the cancel."""
     try:
-        svc.cancel_run(ctx, current_user(), job_id)
+        live.cancel_run(ctx, current_user(), job_id)
     except Exception as exc:  # noqa: BLE001 - shown to the user, never as a traceback
         state.cancel_error = common.error_line(exc, "Cancelling")
 
 
-def running_run(panel: svc.LivePanel) -> None:
+def running_run(panel: live.LivePanel) -> None:
     for bar in panel.bars:
         st.progress(bar.fraction, text=bar.text)
     cols = st.columns(len(panel.figures))
@@ -45,10 +46,10 @@ def running_run(panel: svc.LivePanel) -> None:
 @st.fragment(run_every=2)
 def live_panel() -> None:
     """The running (or next queued) run, the queue behind it: read from the database on every tick."""
-    panel = svc.live_panel(ctx)
+    panel = live.live_panel(ctx)
     st.caption(literal(panel.worker_line))
     before, state.live_marks = state.live_marks, panel.marks
-    if svc.page_needs_redraw(before, panel):
+    if live.page_needs_redraw(before, panel):
         st.rerun()  # a run ended: redraw the whole page so the history and promote list show it
     if panel.job_id is None:
         for bar in panel.bars:

@@ -37,8 +37,23 @@ def _pick_base(at: AppTest, text: str) -> AppTest:
     return box.set_value(label).run()
 
 
-def test_empty_database_explains_and_refuses_to_start(store):
+def test_empty_database_offers_the_cold_start_model_by_default(store):
+    """The embedded recipe mixes in ATT&CK's procedure examples: with nothing labelled its run is the cold-start
+    model, so the page says so and queues it."""
     at = _page().run()
+    assert not at.exception
+    assert not any("Nothing is labelled yet" in w.value for w in at.warning)
+    assert any("cold-start model" in c.value for c in at.caption)
+    at = at.button(key="train_start").click().run()
+    assert not at.exception and not at.error
+    [job] = store.list_jobs()
+    assert job.status == JOB_QUEUED and job.params["options"]["procedure_examples"] == "mix"
+
+
+def test_empty_database_without_procedure_examples_explains_and_refuses_to_start(store):
+    at = _page().run()
+    box = next(s for s in at.selectbox if s.key and s.key.endswith("_procedure_examples"))
+    at = box.set_value("off").run()
     assert not at.exception
     assert any("Nothing is labelled yet" in w.value for w in at.warning)
     at = at.button(key="train_start").click().run()

@@ -17,6 +17,7 @@ from tram_core.services import accounts, activity, report_imports
 from tram_core.services import annotate as annotate_svc
 from tram_core.services import reports as reports_svc
 from tram_core.services import train as train_svc
+from tram_core.services import train_live
 from tram_core.store import utcnow
 
 ADA = Actor("ada", ADMIN)
@@ -144,7 +145,7 @@ def test_every_change_kind_leaves_an_audit_row(team):
     ctx.store.set_labels(ids[1], [], "ada", status="reviewed")
     annotate_svc.undo(ctx, ADA, annotate_svc.Cursor(report_id=report_id))
     job_id = queue.submit_training(ctx.store, {"base": "baseline"}, "ada")
-    train_svc.cancel_run(ctx, ADA, job_id)
+    train_live.cancel_run(ctx, ADA, job_id)
     train_svc.promote(ctx, ADA, model_id)
     reports_svc.queue_prediction(ctx, ADA, model_id, report_id)
     reports_svc.delete_report(ctx, ADA, report_id)

@@ -14,6 +14,7 @@ from tram_core.services import agreement as agreement_svc
 from tram_core.services import annotate as annotate_svc
 from tram_core.services import reports as reports_svc
 from tram_core.services import train as train_svc
+from tram_core.services import train_live
 
 TEXT = "The actor sent spearphishing emails. The payload added a run key."
 
@@ -77,7 +78,7 @@ ACTIONS = {
     "import reports": lambda c, u, r, i, m, j: report_imports.import_text(c, u, "t", TEXT),
     "run a model": lambda c, u, r, i, m, j: reports_svc.queue_prediction(c, u, m, r),
     "start training": lambda c, u, r, i, m, j: train_svc.start_training(c, u, None),
-    "cancel a run": lambda c, u, r, i, m, j: train_svc.cancel_run(c, u, j),
+    "cancel a run": lambda c, u, r, i, m, j: train_live.cancel_run(c, u, j),
     "promote a model": lambda c, u, r, i, m, j: train_svc.promote(c, u, m),
     "delete a model": lambda c, u, r, i, m, j: train_svc.delete_model(c, u, m),
     "see the activity": lambda c, u, r, i, m, j: activity.list_activity(c, u),

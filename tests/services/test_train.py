@@ -13,6 +13,7 @@ from tram_core.errors import UserError
 from tram_core.jobs import queue
 from tram_core.jobs.runner import run_job
 from tram_core.services import train as svc
+from tram_core.services import train_live as live
 from tram_core.store import JOB_DONE, JOB_QUEUED
 
 
@@ -21,7 +22,7 @@ def choice(ctx, kind: str):
 
 
 def test_without_a_run_the_panel_says_so(ctx):
-    panel = svc.live_panel(ctx)
+    panel = live.live_panel(ctx)
     assert panel.job_id is None and not panel.can_cancel and panel.bars == ()
     assert panel.info.startswith("No run in progress. Worker: ")
 
@@ -35,7 +36,7 @@ def test_a_running_job_is_drawn_from_its_rows_and_can_be_cancelled(ctx):
                                   message="epoch 2/4", metrics={"epochs": 4})
     ctx.store.add_job_points(job_id, [(s, 1 + s // 15, "loss", 1.0 / s) for s in range(5, 21, 5)]
                              + [(15, 1, "val_loss", 0.41), (15, 1, "val_micro_f1", 0.37)])
-    panel = svc.live_panel(ctx)
+    panel = live.live_panel(ctx)
     assert (panel.job_id, panel.running, panel.title) == (job_id, True, f"Run {job_id}")
     # the run's steps, the epoch, then a bar per phase: preparing and tokenizing done, training at 35%, the rest
     assert [round(b.fraction * 100) for b in panel.bars] == [35, 40, 100, 100, 35, 0, 0]
@@ -48,14 +49,14 @@ def test_a_running_job_is_drawn_from_its_rows_and_can_be_cancelled(ctx):
     assert panel.notes == ("about 1 min 35 s left",)
     assert panel.loss_chart is not None and panel.validation.iloc[0]["val_micro_f1"] == pytest.approx(0.37)
     assert list(panel.queue["run"]) == [queued] and list(panel.queue["queued by"]) == ["bob"]
-    svc.cancel_run(ctx, "alice", job_id)
-    panel = svc.live_panel(ctx)
+    live.cancel_run(ctx, "alice", job_id)
+    panel = live.live_panel(ctx)
     assert panel.cancel_requested and not panel.can_cancel
 
 
 def test_a_queued_run_says_it_waits(ctx):
     job_id = queue.submit_training(ctx.store, {"base": "baseline"}, "alice")
-    panel = svc.live_panel(ctx)
+    panel = live.live_panel(ctx)
     assert not panel.running and panel.info.startswith(f"Run {job_id} is queued (waiting for the worker)")
 
 
@@ -69,7 +70,7 @@ def test_the_queue_says_each_job_s_lane_and_when_it_starts(ctx):
     second = queue.submit_training(store, {"base": "baseline"}, "bob")
     third = queue.submit_training(store, {"base": "embedded"}, "bob")
     prediction = store.create_job("predict", {"model_id": 4, "report_id": None}, "cleo")
-    table = svc.live_panel(ctx).queue
+    table = live.live_panel(ctx).queue
     assert list(table.columns) == ["run", "what", "lane", "starts", "queued by", "queued at"]
     assert table[["run", "lane", "starts"]].values.tolist() == [  # the order they start in: the prediction first
         [prediction, "short", "within seconds"],
@@ -78,9 +79,9 @@ def test_the_queue_says_each_job_s_lane_and_when_it_starts(ctx):
     assert table["what"].tolist()[:2] == ["suggestions by model 4 for every unlabelled sentence",
                                           "training on baseline"]
     store.unregister_worker("box-a:10 (short lane)")  # no short lane: the prediction waits for a free worker
-    assert svc.live_panel(ctx).queue["starts"].tolist()[0] == "when a worker is free"
+    assert live.live_panel(ctx).queue["starts"].tolist()[0] == "when a worker is free"
     store.unregister_worker("box-a:10")
-    assert set(svc.live_panel(ctx).queue["starts"]) == {"when a worker starts"}
+    assert set(live.live_panel(ctx).queue["starts"]) == {"when a worker starts"}
 
 
 def test_the_sidebar_and_the_panel_agree_after_a_cancel(ctx):
@@ -91,13 +92,13 @@ def test_the_sidebar_and_the_panel_agree_after_a_cancel(ctx):
     ctx.store.claim_next_job(queue.worker_name(), "cpu")
     ctx.store.update_job_progress(job_id, phase="training", step=8, total=240, epoch=1, eta_s=1380,
                                   metrics={"epochs": 4})
-    panel = svc.live_panel(ctx)
+    panel = live.live_panel(ctx)
     assert common.worker_status_line(ctx) == panel.worker_line == \
         f"Worker: training run {job_id} at 3% (epoch 1/4, about 23 min 00 s left)"
     assert panel.running and "about 23 min 00 s left" in panel.notes
 
-    svc.cancel_run(ctx, "alice", job_id)  # the worker has not seen it yet: the run is cancelling, not running on
-    panel = svc.live_panel(ctx)
+    live.cancel_run(ctx, "alice", job_id)  # the worker has not seen it yet: the run is cancelling, not running on
+    panel = live.live_panel(ctx)
     assert common.worker_status_line(ctx) == panel.worker_line == \
         f"Worker: training run {job_id}: cancelling (it stops at its next step)"
     assert panel.cancel_requested and not panel.can_cancel and not any("left" in n for n in panel.notes)
@@ -105,7 +106,7 @@ def test_the_sidebar_and_the_panel_agree_after_a_cancel(ctx):
     assert training.text.endswith("· cancelling") and "left" not in training.text
 
     ctx.store.finish_job(job_id, "cancelled", "cancelled at step 9/240; nothing was saved")  # the worker stops it
-    panel = svc.live_panel(ctx)
+    panel = live.live_panel(ctx)
     assert panel.job_id is None and panel.info == "No run in progress. Worker: idle."
     assert common.worker_status_line(ctx) == panel.worker_line == "Worker: idle"
     assert panel.bars[0].text.startswith(f"Run {job_id}: cancelled")
@@ -125,14 +126,14 @@ def test_with_a_real_worker_neither_the_sidebar_nor_the_panel_shows_a_cancelled_
     job_id = queue.submit_training(ctx.store, dict(base=str(tiny_bert_dir), **{**TINY_OPTIONS, "epochs": 400}), "al")
     worker = cli(["worker"], tram_home, wait=False)
     try:
-        wait_for(lambda: svc.live_panel(ctx).running and ctx.store.get_job(job_id).step > 0, timeout=180,
+        wait_for(lambda: live.live_panel(ctx).running and ctx.store.get_job(job_id).step > 0, timeout=180,
                  what="the run's training steps")
-        svc.cancel_run(ctx, "alice", job_id)
+        live.cancel_run(ctx, "alice", job_id)
         readings = []
         while not ctx.store.get_job(job_id).finished:
-            readings.append((common.worker_status_line(ctx), svc.live_panel(ctx)))
+            readings.append((common.worker_status_line(ctx), live.live_panel(ctx)))
             time.sleep(0.05)
-        after = (common.worker_status_line(ctx), svc.live_panel(ctx))
+        after = (common.worker_status_line(ctx), live.live_panel(ctx))
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=60)
@@ -149,30 +150,30 @@ def test_a_run_that_starts_and_ends_between_two_ticks_still_redraws_the_page(ctx
     """The panel never saw the run (queued, ran and finished between two ticks): the newest finished run changed,
     so the page redraws and its promote list offers the new model."""
     fill_store(ctx.store, reports=4, per_technique=4)
-    first = svc.live_panel(ctx)
+    first = live.live_panel(ctx)
     assert first.job_id is None and first.last_finished_id is None
     job_id = queue.submit_training(ctx.store, {"base": "baseline", "min_count": 2}, "alice")
     assert run_job(ctx.store, settings, ctx.store.claim_job(job_id, "w", "cpu")) == JOB_DONE
-    later = svc.live_panel(ctx)
+    later = live.live_panel(ctx)
     assert later.job_id is None and later.last_finished_id == job_id
-    assert svc.page_needs_redraw(first.marks, later)
-    assert not svc.page_needs_redraw(later.marks, svc.live_panel(ctx))  # once drawn, the ticks stay quiet
-    assert not svc.page_needs_redraw(None, later)  # the page's first draw
+    assert live.page_needs_redraw(first.marks, later)
+    assert not live.page_needs_redraw(later.marks, live.live_panel(ctx))  # once drawn, the ticks stay quiet
+    assert not live.page_needs_redraw(None, later)  # the page's first draw
 
 
 def test_a_shown_run_that_ends_redraws_the_page_and_a_queued_one_starting_does_not(ctx, settings):
     fill_store(ctx.store, reports=4, per_technique=4)
     job_id = queue.submit_training(ctx.store, {"base": "baseline", "min_count": 2}, "alice")
-    queued = svc.live_panel(ctx)
+    queued = live.live_panel(ctx)
     assert queued.job_id == job_id and not queued.running
     job = ctx.store.claim_job(job_id, "w", "cpu")
-    running = svc.live_panel(ctx)
-    assert running.running and not svc.page_needs_redraw(queued.marks, running)
+    running = live.live_panel(ctx)
+    assert running.running and not live.page_needs_redraw(queued.marks, running)
     ctx.store.request_cancel(job_id)
     assert run_job(ctx.store, settings, job) != JOB_DONE  # cancelled: it ended all the same
-    ended = svc.live_panel(ctx)
+    ended = live.live_panel(ctx)
     assert ended.job_id is None and ended.last_finished_id == job_id
-    assert svc.page_needs_redraw(running.marks, ended)
+    assert live.page_needs_redraw(running.marks, ended)
 
 
 def test_label_spaces(ctx):
