@@ -10,6 +10,7 @@ leaves this module: ``UserAccount`` records carry none, and neither do the audit
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from dataclasses import dataclass
@@ -34,7 +35,13 @@ FREE_ATTEMPTS = 3  # failures before the first lock
 FIRST_LOCK = timedelta(seconds=30)  # doubled with each further failure
 LONGEST_LOCK = timedelta(hours=1)
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """The hash checked for a name without a password, so both cost the same; made at the first sign-in, not at
+    import (an Argon2 hash takes about a quarter of a second)."""
+    return _hasher.hash("not a password of anyone")
 
 
 class SignInError(UserError):
@@ -115,7 +122,7 @@ def authenticate(store: Store, name: str, password: str, now: datetime | None = 
     if too_long:  # refused like a wrong password, before any Argon2 work
         good = False
     else:  # an account without a password (OpenID Connect only) checks the dummy hash, and is refused all the same
-        good = verify_password(stored or _DUMMY_HASH, password or "") and bool(stored)
+        good = verify_password(stored or _dummy_hash(), password or "") and bool(stored)
     if account is not None and account.locked_until is not None and account.locked_until > now:
         wait = int((account.locked_until - now).total_seconds()) + 1
         audit(store, name, "sign in failed", name, after={"reason": "locked"})
